@@ -1,0 +1,180 @@
+//! Async colouring within a module: which functions become `async def`,
+//! which call sites get `await`, which entry-point calls get `asyncio.run`.
+//!
+//! Start from the functions that contain a seed (a call a pass will turn into
+//! an awaitable), close upwards over their callers, then remove, to a
+//! fixpoint, every function that cannot be async: a boundary (special method,
+//! unknown decorator, generator, override of an outside base), one used as a
+//! value or through an unresolved attribute, one called where no `await` can
+//! go (lambda, generator expression, class body, module level outside the
+//! `__main__` guard) or from a function that stays sync. A removed function
+//! keeps its seeds sync, and each such seed gets a diagnostic with the chain.
+
+use super::{FuncId, ModuleInfo};
+use rustpython_parser::text_size::TextRange;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+#[derive(Debug, Default)]
+pub struct Colouring {
+    /// Start offsets of defs that become `async def`.
+    pub async_defs: HashSet<u32>,
+    /// Call sites that get `await`.
+    pub await_calls: HashSet<TextRange>,
+    /// Entry-point call sites that get wrapped in `asyncio.run(...)`.
+    pub run_calls: HashSet<TextRange>,
+    /// Seeds that may be converted (their function is or becomes async).
+    pub seeds_ok: HashSet<TextRange>,
+    /// Seeds left sync, with the reason.
+    pub seeds_blocked: Vec<(TextRange, String)>,
+}
+
+#[derive(Clone, Debug)]
+enum Why {
+    Boundary(String),
+    CalledFrom { caller: FuncId, site: TextRange },
+    Site(String, TextRange),
+}
+
+pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) -> String) -> Colouring {
+    let mut out = Colouring::default();
+    // Seeds per function; seeds outside an awaitable context stay sync.
+    let mut seeded: BTreeMap<FuncId, Vec<TextRange>> = BTreeMap::new();
+    for &s in seeds {
+        let Some(cs) = m.call(s) else { continue };
+        match cs.ctx.func {
+            Some(f) if cs.ctx.awaitable() => seeded.entry(f).or_default().push(s),
+            Some(_) => out
+                .seeds_blocked
+                .push((s, "it is inside a lambda, a generator expression or a class body, where `await` cannot go".into())),
+            None => {}
+        }
+    }
+    let already = |f: FuncId| m.funcs[f].is_async;
+    // Upward closure.
+    let mut a: BTreeSet<FuncId> = seeded.keys().copied().filter(|&f| !already(f)).collect();
+    let mut work: Vec<FuncId> = a.iter().copied().collect();
+    while let Some(f) = work.pop() {
+        for c in &m.calls {
+            if c.target == Some(f) {
+                if let Some(g) = c.ctx.func {
+                    if !already(g) && a.insert(g) {
+                        work.push(g);
+                    }
+                }
+            }
+        }
+    }
+    let mut why: BTreeMap<FuncId, Why> = BTreeMap::new();
+    loop {
+        let mut removed = vec![];
+        for &f in &a {
+            let info = &m.funcs[f];
+            let mut reason: Option<Why> = info.boundary.clone().map(Why::Boundary);
+            if reason.is_none() {
+                if let Some(v) = m.value_refs.iter().find(|v| v.func == f) {
+                    reason = Some(Why::Site(v.what.clone(), v.range));
+                }
+            }
+            if reason.is_none() && info.class.is_some() {
+                if let Some(&r) = m.loose_attrs.get(&info.name) {
+                    reason = Some(Why::Site(format!("`.{}` is used where the tool cannot tell which object it is", info.name), r));
+                }
+            }
+            if reason.is_none() {
+                for c in m.calls.iter().filter(|c| c.target == Some(f)) {
+                    if c.ctx.main_guard_call() {
+                        continue;
+                    }
+                    match c.ctx.func {
+                        Some(g) if c.ctx.awaitable() => {
+                            if !(already(g) || a.contains(&g)) {
+                                reason = Some(Why::CalledFrom { caller: g, site: c.range });
+                                break;
+                            }
+                        }
+                        Some(_) => {
+                            reason = Some(Why::Site(
+                                format!("`{}` is called inside a lambda, generator expression or class body", info.name),
+                                c.range,
+                            ));
+                            break;
+                        }
+                        None => {
+                            reason = Some(Why::Site(format!("`{}` is called at module level", info.name), c.range));
+                            break;
+                        }
+                    }
+                }
+            }
+            // Still needed? It must hold a seed or await a function in `a`.
+            let needed = seeded.contains_key(&f)
+                || m.calls.iter().any(|c| c.ctx.func == Some(f) && c.ctx.awaitable() && c.target.is_some_and(|t| a.contains(&t)));
+            if let Some(r) = reason {
+                why.insert(f, r);
+                removed.push(f);
+            } else if !needed {
+                removed.push(f);
+            }
+        }
+        if removed.is_empty() {
+            break;
+        }
+        for f in removed {
+            a.remove(&f);
+        }
+    }
+    let is_async = |f: FuncId| already(f) || a.contains(&f);
+    for &f in &a {
+        out.async_defs.insert(m.funcs[f].range.start().into());
+    }
+    for c in &m.calls {
+        let Some(t) = c.target else { continue };
+        if !a.contains(&t) {
+            continue;
+        }
+        if c.ctx.main_guard_call() {
+            out.run_calls.insert(c.range);
+        } else if c.ctx.func.is_some_and(is_async) && c.ctx.awaitable() {
+            out.await_calls.insert(c.range);
+        }
+    }
+    for (f, sites) in &seeded {
+        for &s in sites {
+            if is_async(*f) {
+                out.seeds_ok.insert(s);
+            } else {
+                out.seeds_blocked.push((s, chain(m, *f, &why, line_col)));
+            }
+        }
+    }
+    out.seeds_blocked.sort_by_key(|(r, _)| r.start());
+    out
+}
+
+fn chain(m: &ModuleInfo, f: FuncId, why: &BTreeMap<FuncId, Why>, line_col: &dyn Fn(TextRange) -> String) -> String {
+    let mut parts = vec![];
+    let mut cur = f;
+    let mut seen = HashSet::new();
+    while seen.insert(cur) {
+        let name = &m.funcs[cur].name;
+        match why.get(&cur) {
+            Some(Why::Boundary(b)) => {
+                parts.push(b.clone());
+                break;
+            }
+            Some(Why::Site(w, r)) => {
+                parts.push(format!("{w} ({})", line_col(*r)));
+                break;
+            }
+            Some(Why::CalledFrom { caller, site }) => {
+                parts.push(format!("`{name}` is called by `{}` ({})", m.funcs[*caller].name, line_col(*site)));
+                cur = *caller;
+            }
+            None => {
+                parts.push(format!("`{name}` stays sync"));
+                break;
+            }
+        }
+    }
+    format!("`{}` cannot become async: {}", m.funcs[f].name, parts.join(" -> "))
+}

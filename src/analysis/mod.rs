@@ -1,0 +1,550 @@
+//! Module analysis: functions, classes, call sites and what each call
+//! resolves to. The async colouring ([`colour`]) runs on these facts.
+
+pub mod colour;
+pub mod scope;
+
+use crate::syntax::dotted_name;
+use crate::syntax::visit::{walk_expr, walk_stmt, Visitor};
+use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
+use rustpython_parser::text_size::TextRange;
+use scope::{Binding, Bindings};
+use std::collections::HashMap;
+
+pub type FuncId = usize;
+pub type ClassId = usize;
+
+#[derive(Debug)]
+pub struct FuncInfo {
+    pub name: String,
+    /// Range of the def statement (from `def`/`async`).
+    pub range: TextRange,
+    pub class: Option<ClassId>,
+    pub is_async: bool,
+    /// Why this function can never become async, if it cannot.
+    pub boundary: Option<String>,
+    /// staticmethod: no self parameter.
+    pub self_name: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct ClassInfo {
+    pub name: String,
+    pub range: TextRange,
+    /// Base class names (dotted) as written.
+    pub bases: Vec<String>,
+    pub methods: HashMap<String, FuncId>,
+}
+
+/// Where a call (or reference) appears.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ctx {
+    /// Innermost enclosing function, if any.
+    pub func: Option<FuncId>,
+    pub in_lambda: bool,
+    pub in_genexp: bool,
+    pub in_class_body: bool,
+    pub in_main_guard: bool,
+}
+
+impl Ctx {
+    /// True when an `await` could be placed here (given an async `func`).
+    pub fn awaitable(&self) -> bool {
+        self.func.is_some() && !self.in_lambda && !self.in_genexp && !self.in_class_body
+    }
+    pub fn main_guard_call(&self) -> bool {
+        self.func.is_none() && self.in_main_guard && !self.in_lambda && !self.in_genexp && !self.in_class_body
+    }
+}
+
+#[derive(Debug)]
+pub struct CallSite {
+    pub range: TextRange,
+    /// Fully qualified name through imports (`time.sleep`), or
+    /// `builtins.open` for an unshadowed builtin.
+    pub qualname: Option<String>,
+    /// The module function or method it calls.
+    pub target: Option<FuncId>,
+    pub ctx: Ctx,
+}
+
+/// A reference to a function that is not a resolved call.
+#[derive(Debug)]
+pub struct ValueRef {
+    pub func: FuncId,
+    pub range: TextRange,
+    pub what: String,
+}
+
+#[derive(Debug, Default)]
+pub struct ModuleInfo {
+    pub funcs: Vec<FuncInfo>,
+    pub classes: Vec<ClassInfo>,
+    pub calls: Vec<CallSite>,
+    pub call_index: HashMap<TextRange, usize>,
+    pub value_refs: Vec<ValueRef>,
+    /// Attribute names used other than as resolved method calls.
+    pub loose_attrs: HashMap<String, TextRange>,
+    pub main_guard: Option<TextRange>,
+}
+
+impl ModuleInfo {
+    pub fn call(&self, r: TextRange) -> Option<&CallSite> {
+        self.call_index.get(&r).map(|&i| &self.calls[i])
+    }
+    pub fn func_at(&self, start: u32) -> Option<FuncId> {
+        self.funcs.iter().position(|f| u32::from(f.range.start()) == start)
+    }
+}
+
+const SAFE_DECORATORS: &[&str] = &["staticmethod", "classmethod", "functools.wraps", "wraps"];
+const SAFE_BASES: &[&str] = &["object", "ABC", "abc.ABC"];
+
+pub fn analyse(body: &[Stmt]) -> ModuleInfo {
+    let mut a = Analyser {
+        info: ModuleInfo::default(),
+        scopes: vec![Frame { kind: FrameKind::Module, b: scope::collect(body) }],
+        ctx: Ctx::default(),
+        class_of_func: vec![],
+        pending_classes: vec![],
+    };
+    a.declare(body, None);
+    a.visit_body(body);
+    a.finish();
+    a.info
+}
+
+enum FrameKind {
+    Module,
+    Func(FuncId),
+    Class,
+    Other,
+}
+
+struct Frame {
+    kind: FrameKind,
+    b: Bindings,
+}
+
+struct Analyser {
+    info: ModuleInfo,
+    scopes: Vec<Frame>,
+    ctx: Ctx,
+    class_of_func: Vec<Option<ClassId>>,
+    pending_classes: Vec<ClassId>,
+}
+
+fn decorator_name(d: &Expr) -> String {
+    match d {
+        Expr::Call(c) => dotted_name(&c.func).unwrap_or_else(|| "<expr>".into()),
+        e => dotted_name(e).unwrap_or_else(|| "<expr>".into()),
+    }
+}
+
+impl Analyser {
+    /// Registers the defs and classes of a body (recursively), in source order.
+    fn declare(&mut self, body: &[Stmt], class: Option<ClassId>) {
+        for s in body {
+            match s {
+                Stmt::FunctionDef(ast::StmtFunctionDef { name, decorator_list, args, body: fbody, .. })
+                | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef { name, decorator_list, args, body: fbody, .. }) => {
+                    let is_async = matches!(s, Stmt::AsyncFunctionDef(_));
+                    let decos: Vec<String> = decorator_list.iter().map(decorator_name).collect();
+                    let mut boundary = None;
+                    let n = name.as_str();
+                    if n.starts_with("__") && n.ends_with("__") && n.len() > 4 {
+                        boundary = Some(format!("`{n}` is a special method that Python calls synchronously"));
+                    } else if let Some(d) = decos.iter().find(|d| !SAFE_DECORATORS.contains(&d.as_str())) {
+                        boundary = Some(format!("`{n}` is decorated with `@{d}`, which may call it synchronously"));
+                    } else if is_test_hook(n) {
+                        boundary = Some(format!("`{n}` is called synchronously by the test framework (tests are converted by a later pass)"));
+                    } else if is_generator(fbody) {
+                        boundary = Some(format!("`{n}` is a generator (async generators are not converted yet)"));
+                    }
+                    let is_static = decos.iter().any(|d| d == "staticmethod");
+                    let first = args.posonlyargs.iter().chain(&args.args).next().map(|a| a.def.arg.to_string());
+                    let self_name = if class.is_some() && !is_static { first } else { None };
+                    let id = self.info.funcs.len();
+                    self.info.funcs.push(FuncInfo {
+                        name: n.to_string(),
+                        range: s.range(),
+                        class,
+                        is_async,
+                        boundary,
+                        self_name,
+                    });
+                    self.class_of_func.push(class);
+                    if let Some(c) = class {
+                        self.info.classes[c].methods.insert(n.to_string(), id);
+                    }
+                    self.declare(fbody, None);
+                }
+                Stmt::ClassDef(c) => {
+                    let id = self.info.classes.len();
+                    self.info.classes.push(ClassInfo {
+                        name: c.name.to_string(),
+                        range: s.range(),
+                        bases: c.bases.iter().map(|b| dotted_name(b).unwrap_or_else(|| "<expr>".into())).collect(),
+                        methods: HashMap::new(),
+                    });
+                    self.pending_classes.push(id);
+                    self.declare(&c.body, Some(id));
+                }
+                other => {
+                    for b in crate::syntax::blocks(other) {
+                        self.declare(b, class);
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        // Methods of classes with bases outside the module may override
+        // methods the base class calls synchronously; methods defined in
+        // several classes cannot be told apart at `obj.m()` call sites.
+        let mut count: HashMap<&str, usize> = HashMap::new();
+        for c in &self.info.classes {
+            for m in c.methods.keys() {
+                *count.entry(m.as_str()).or_default() += 1;
+            }
+        }
+        let class_names: Vec<String> = self.info.classes.iter().map(|c| c.name.clone()).collect();
+        let mut updates = vec![];
+        for (ci, c) in self.info.classes.iter().enumerate() {
+            let external = self.external_base(ci, &class_names, 0);
+            for (m, &f) in &c.methods {
+                if self.info.funcs[f].boundary.is_some() {
+                    continue;
+                }
+                if let Some(b) = &external {
+                    updates.push((f, format!("`{}.{m}` may override a method of base class `{b}`, which would call it synchronously", c.name)));
+                } else if count.get(m.as_str()).copied().unwrap_or(0) > 1 {
+                    updates.push((f, format!("a method named `{m}` is defined in several classes of this module")));
+                }
+            }
+        }
+        updates.sort();
+        for (f, why) in updates {
+            self.info.funcs[f].boundary = Some(why);
+        }
+    }
+
+    /// A base class outside the module, found through in-module bases.
+    fn external_base(&self, c: ClassId, names: &[String], depth: usize) -> Option<String> {
+        if depth > 16 {
+            return Some("<deep hierarchy>".into());
+        }
+        for b in &self.info.classes[c].bases {
+            if SAFE_BASES.contains(&b.as_str()) {
+                continue;
+            }
+            match self.info.classes.iter().position(|k| &k.name == b) {
+                Some(bc) => {
+                    if let Some(x) = self.external_base(bc, names, depth + 1) {
+                        return Some(x);
+                    }
+                }
+                None => return Some(b.clone()),
+            }
+        }
+        None
+    }
+
+    fn resolve(&self, name: &str) -> Option<Binding> {
+        let innermost = self.scopes.len() - 1;
+        for (i, f) in self.scopes.iter().enumerate().rev() {
+            // Class scopes are only visible from their own body.
+            if matches!(f.kind, FrameKind::Class) && i != innermost {
+                continue;
+            }
+            if matches!(f.kind, FrameKind::Module) {
+                return f.b.unique(name).cloned().or(Some(Binding::Import(format!("builtins.{name}"))));
+            }
+            if f.b.globals.iter().any(|g| g == name) {
+                return self.scopes[0].b.unique(name).cloned();
+            }
+            if let Some(b) = f.b.unique(name) {
+                return Some(b.clone());
+            }
+        }
+        None
+    }
+
+    fn qualname(&self, e: &Expr) -> Option<String> {
+        let d = dotted_name(e)?;
+        let (first, rest) = match d.split_once('.') {
+            Some((f, r)) => (f, Some(r)),
+            None => (d.as_str(), None),
+        };
+        match self.resolve(first)? {
+            Binding::Import(q) => Some(match rest {
+                Some(r) => format!("{q}.{r}"),
+                None => q,
+            }),
+            _ => None,
+        }
+    }
+
+    fn current_func(&self) -> Option<FuncId> {
+        self.scopes.iter().rev().find_map(|f| match f.kind {
+            FrameKind::Func(id) => Some(id),
+            _ => None,
+        })
+    }
+
+    fn method_in_class(&self, class: ClassId, m: &str, depth: usize) -> Option<FuncId> {
+        if depth > 16 {
+            return None;
+        }
+        let c = &self.info.classes[class];
+        if let Some(&f) = c.methods.get(m) {
+            return Some(f);
+        }
+        for b in &c.bases {
+            if let Some(bc) = self.info.classes.iter().position(|k| &k.name == b) {
+                if let Some(f) = self.method_in_class(bc, m, depth + 1) {
+                    return Some(f);
+                }
+            }
+        }
+        None
+    }
+
+    fn class_by_start(&self, start: u32) -> Option<ClassId> {
+        self.info.classes.iter().position(|c| u32::from(c.range.start()) == start)
+    }
+
+    /// What a call's func expression targets among the module's functions.
+    fn call_target(&self, func: &Expr) -> Option<FuncId> {
+        match func {
+            Expr::Name(n) => match self.resolve(n.id.as_str())? {
+                Binding::Def(start) => self.info.func_at(start),
+                _ => None,
+            },
+            Expr::Attribute(a) => {
+                let m = a.attr.as_str();
+                match &*a.value {
+                    Expr::Name(recv) => {
+                        // self.m() / cls.m() inside a method
+                        if let Some(fid) = self.current_func() {
+                            let f = &self.info.funcs[fid];
+                            if let (Some(c), Some(sn)) = (f.class, &f.self_name) {
+                                if sn == recv.id.as_str() && !self.rebinds_self(recv.id.as_str()) {
+                                    return self.method_in_class(c, m, 0);
+                                }
+                            }
+                        }
+                        match self.resolve(recv.id.as_str())? {
+                            Binding::Class(start) => self.method_in_class(self.class_by_start(start)?, m, 0),
+                            _ => None,
+                        }
+                    }
+                    Expr::Call(c) => {
+                        // K(...).m()
+                        if let Expr::Name(k) = &*c.func {
+                            if let Some(Binding::Class(start)) = self.resolve(k.id.as_str()) {
+                                return self.method_in_class(self.class_by_start(start)?, m, 0);
+                            }
+                        }
+                        None
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn rebinds_self(&self, name: &str) -> bool {
+        // The parameter itself is the only allowed binding.
+        match self.scopes.last() {
+            Some(f) => f.b.names.get(name).is_some_and(|v| v.len() > 1),
+            None => false,
+        }
+    }
+}
+
+/// Names a test runner (pytest, unittest) calls by itself.
+fn is_test_hook(n: &str) -> bool {
+    n.starts_with("test")
+        || matches!(
+            n,
+            "setUp" | "tearDown" | "setUpClass" | "tearDownClass" | "setUpModule" | "tearDownModule" | "setup_method"
+                | "teardown_method" | "setup_function" | "teardown_function" | "setup_module" | "teardown_module"
+                | "setup_class" | "teardown_class" | "asyncSetUp" | "asyncTearDown"
+        )
+}
+
+fn is_generator(body: &[Stmt]) -> bool {
+    struct Y(bool);
+    impl<'a> Visitor<'a> for Y {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => {}
+                _ => walk_stmt(self, s),
+            }
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            match e {
+                Expr::Yield(_) | Expr::YieldFrom(_) => self.0 = true,
+                Expr::Lambda(_) | Expr::GeneratorExp(_) => {}
+                _ => walk_expr(self, e),
+            }
+        }
+    }
+    let mut y = Y(false);
+    y.visit_body(body);
+    y.0
+}
+
+fn is_main_guard(s: &Stmt) -> bool {
+    let Stmt::If(i) = s else { return false };
+    let Expr::Compare(c) = &*i.test else { return false };
+    if c.ops.len() != 1 || c.ops[0] != ast::CmpOp::Eq {
+        return false;
+    }
+    let is_name = |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == "__name__");
+    let is_main = |e: &Expr| matches!(e, Expr::Constant(k) if matches!(&k.value, ast::Constant::Str(s) if s == "__main__"));
+    (is_name(&c.left) && is_main(&c.comparators[0])) || (is_main(&c.left) && is_name(&c.comparators[0]))
+}
+
+impl<'a> Visitor<'a> for Analyser {
+    fn visit_stmt(&mut self, s: &'a Stmt) {
+        match s {
+            Stmt::FunctionDef(ast::StmtFunctionDef { decorator_list, args, returns, body, .. })
+            | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef { decorator_list, args, returns, body, .. }) => {
+                decorator_list.iter().for_each(|d| self.visit_expr(d));
+                self.visit_arguments(args);
+                if let Some(r) = returns {
+                    self.visit_expr(r);
+                }
+                let id = self.info.func_at(s.range().start().into()).unwrap_or(0);
+                let mut b = scope::collect(body);
+                scope::collect_args(args, &mut b);
+                self.scopes.push(Frame { kind: FrameKind::Func(id), b });
+                let saved = self.ctx;
+                self.ctx = Ctx { func: Some(id), ..Ctx::default() };
+                self.visit_body(body);
+                self.ctx = saved;
+                self.scopes.pop();
+            }
+            Stmt::ClassDef(c) => {
+                c.decorator_list.iter().for_each(|d| self.visit_expr(d));
+                c.bases.iter().for_each(|d| self.visit_expr(d));
+                c.keywords.iter().for_each(|k| self.visit_expr(&k.value));
+                self.scopes.push(Frame { kind: FrameKind::Class, b: scope::collect(&c.body) });
+                let saved = self.ctx;
+                self.ctx.in_class_body = true;
+                self.visit_body(&c.body);
+                self.ctx = saved;
+                self.scopes.pop();
+            }
+            Stmt::If(i) if self.scopes.len() == 1 && is_main_guard(s) => {
+                self.info.main_guard = Some(s.range());
+                self.visit_expr(&i.test);
+                let saved = self.ctx;
+                self.ctx.in_main_guard = true;
+                self.visit_body(&i.body);
+                self.ctx = saved;
+                self.visit_body(&i.orelse);
+            }
+            _ => walk_stmt(self, s),
+        }
+    }
+
+    fn visit_expr(&mut self, e: &'a Expr) {
+        match e {
+            Expr::Call(c) => {
+                let qualname = self.qualname(&c.func);
+                let target = self.call_target(&c.func);
+                let idx = self.info.calls.len();
+                self.info.call_index.insert(e.range(), idx);
+                self.info.calls.push(CallSite { range: e.range(), qualname, target, ctx: self.ctx });
+                // The func expression: a resolved target is not a loose reference.
+                match &*c.func {
+                    Expr::Name(_) if target.is_some() => {}
+                    Expr::Attribute(a) if target.is_some() => self.visit_expr(&a.value),
+                    Expr::Attribute(a) => {
+                        self.info.loose_attrs.entry(a.attr.to_string()).or_insert(a.range);
+                        self.visit_expr(&a.value);
+                    }
+                    f => self.visit_expr(f),
+                }
+                c.args.iter().for_each(|x| self.visit_expr(x));
+                c.keywords.iter().for_each(|k| self.visit_expr(&k.value));
+            }
+            Expr::Name(n) => {
+                if let Some(Binding::Def(start)) = self.resolve(n.id.as_str()) {
+                    if let Some(f) = self.info.func_at(start) {
+                        self.info.value_refs.push(ValueRef { func: f, range: e.range(), what: format!("`{}` is used as a value", n.id) });
+                    }
+                }
+            }
+            Expr::Attribute(a) => {
+                self.info.loose_attrs.entry(a.attr.to_string()).or_insert(a.range);
+                self.visit_expr(&a.value);
+            }
+            Expr::Lambda(l) => {
+                self.visit_arguments(&l.args);
+                let mut b = Bindings::default();
+                scope::collect_args(&l.args, &mut b);
+                self.scopes.push(Frame { kind: FrameKind::Other, b });
+                let saved = self.ctx;
+                self.ctx.in_lambda = true;
+                self.visit_expr(&l.body);
+                self.ctx = saved;
+                self.scopes.pop();
+            }
+            Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::GeneratorExp(_) => {
+                let gens = match e {
+                    Expr::ListComp(c) => &c.generators,
+                    Expr::SetComp(c) => &c.generators,
+                    Expr::DictComp(c) => &c.generators,
+                    Expr::GeneratorExp(c) => &c.generators,
+                    _ => unreachable!(),
+                };
+                let mut b = Bindings::default();
+                fn targets(e: &Expr, b: &mut Bindings) {
+                    match e {
+                        Expr::Name(n) => b.add(n.id.as_str(), Binding::Other),
+                        Expr::Tuple(t) => t.elts.iter().for_each(|x| targets(x, b)),
+                        Expr::List(t) => t.elts.iter().for_each(|x| targets(x, b)),
+                        Expr::Starred(s) => targets(&s.value, b),
+                        _ => {}
+                    }
+                }
+                gens.iter().for_each(|g| targets(&g.target, &mut b));
+                // The first iterable is evaluated in the enclosing scope.
+                if let Some(g) = gens.first() {
+                    self.visit_expr(&g.iter);
+                }
+                self.scopes.push(Frame { kind: FrameKind::Other, b });
+                let saved = self.ctx;
+                if matches!(e, Expr::GeneratorExp(_)) {
+                    self.ctx.in_genexp = true;
+                }
+                for (i, g) in gens.iter().enumerate() {
+                    if i > 0 {
+                        self.visit_expr(&g.iter);
+                    }
+                    self.visit_expr(&g.target);
+                    g.ifs.iter().for_each(|x| self.visit_expr(x));
+                }
+                match e {
+                    Expr::ListComp(c) => self.visit_expr(&c.elt),
+                    Expr::SetComp(c) => self.visit_expr(&c.elt),
+                    Expr::GeneratorExp(c) => self.visit_expr(&c.elt),
+                    Expr::DictComp(c) => {
+                        self.visit_expr(&c.key);
+                        self.visit_expr(&c.value);
+                    }
+                    _ => {}
+                }
+                self.ctx = saved;
+                self.scopes.pop();
+            }
+            _ => walk_expr(self, e),
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! The command line. Exit codes: 0 ok, 1 `--check` found files that would
+//! change, 2 an error (usage, or a file that could not be read, parsed or
+//! converted).
+
+use crate::engine::{Options, TargetVersion};
+use crate::output::{unified_diff, write_atomic};
+use crate::passes;
+use crate::run::{self, FileReport, Outcome};
+use crate::transforms::Tables;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "awaitify", version, about = "Turns synchronous Python into correct asyncio Python.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Convert files in place (or show a diff, or check).
+    Convert(ConvertArgs),
+    /// List the passes, in pipeline order.
+    Passes,
+    /// Print the documentation of a pass.
+    Explain { pass: String },
+    /// Parse the files and do nothing else (benchmark baseline).
+    #[command(hide = true)]
+    ParseOnly {
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Target {
+    Py39,
+    Py310,
+    Py311,
+    Py312,
+    Py313,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+struct ConvertArgs {
+    /// Files or directories; `-` reads standard input and writes standard output.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Print a unified diff (for `git apply` / `patch -p1`) and write nothing.
+    #[arg(long)]
+    diff: bool,
+    /// Write nothing; exit 1 if any file would change.
+    #[arg(long)]
+    check: bool,
+    /// The file name to use in messages when reading standard input.
+    #[arg(long)]
+    stdin_filename: Option<String>,
+    /// Run only these passes (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    select: Vec<String>,
+    /// Do not run these passes (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    ignore: Vec<String>,
+    /// The oldest Python version the output must run on.
+    #[arg(long, value_enum, default_value = "py311")]
+    target_version: Target,
+    #[arg(long, value_enum, default_value = "text")]
+    output_format: Format,
+    /// Glob of paths to skip while walking directories (repeatable).
+    #[arg(long)]
+    exclude: Vec<String>,
+    /// Extra rewrite tables in the format of transforms/*.toml (repeatable).
+    #[arg(long)]
+    tables: Vec<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print only errors.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Also list unchanged files.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match cli.command {
+        Command::Passes => {
+            for p in passes::registry() {
+                println!("{:<10} {}", p.name(), p.summary());
+            }
+            0
+        }
+        Command::Explain { pass } => match passes::by_name(&pass) {
+            Some(p) => {
+                println!("# {}\n\n{}", p.name(), p.doc());
+                0
+            }
+            None => {
+                eprintln!("error: no pass named `{pass}` (see `awaitify passes`)");
+                2
+            }
+        },
+        Command::ParseOnly { paths, threads } => {
+            let found = crate::files::find(&paths, &globset::GlobSet::empty());
+            let results = run::parse_all(&found.files, threads);
+            let failed = results.iter().filter(|r| r.is_err()).count();
+            eprintln!("{} files parsed, {} failed", results.len() - failed, failed);
+            if failed > 0 { 2 } else { 0 }
+        }
+        Command::Convert(args) => match convert(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                2
+            }
+        },
+    }
+}
+
+fn options(args: &ConvertArgs) -> anyhow::Result<Options> {
+    let mut opts = Options::default();
+    for name in args.select.iter().chain(&args.ignore) {
+        if passes::by_name(name).is_none() {
+            anyhow::bail!("no pass named `{name}` (see `awaitify passes`)");
+        }
+    }
+    if !args.select.is_empty() {
+        opts.passes.retain(|p| args.select.iter().any(|s| s == p));
+    }
+    opts.passes.retain(|p| !args.ignore.iter().any(|s| s == p));
+    opts.target = match args.target_version {
+        Target::Py39 => TargetVersion::Py39,
+        Target::Py310 => TargetVersion::Py310,
+        Target::Py311 => TargetVersion::Py311,
+        Target::Py312 => TargetVersion::Py312,
+        Target::Py313 => TargetVersion::Py313,
+    };
+    for t in &args.tables {
+        let text = std::fs::read_to_string(t).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
+        let more = Tables::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
+        opts.tables.call.extend(more.call);
+    }
+    Ok(opts)
+}
+
+fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
+    let opts = options(&args)?;
+    if args.paths.iter().any(|p| p.as_os_str() == "-") {
+        if args.paths.len() > 1 {
+            anyhow::bail!("`-` (standard input) cannot be combined with other paths");
+        }
+        return convert_stdin(&args, opts);
+    }
+    let ex = crate::files::excludes(&args.exclude).map_err(|e| anyhow::anyhow!(e))?;
+    let found = crate::files::find(&args.paths, &ex);
+    let reports = run::convert_all(&found.files, &opts, args.threads);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut failed = found.errors.len();
+    let (mut changed, mut unchanged) = (0, 0);
+    for (p, e) in &found.errors {
+        eprintln!("{}: error: {e}", p.display());
+    }
+    let mut json_files = vec![];
+    for r in &reports {
+        let display = r.path.to_string_lossy().to_string();
+        match &r.outcome {
+            Outcome::Changed { decoded, result } => {
+                changed += 1;
+                report_diags(&display, &result.diagnostics, &args);
+                let new = result.output.as_deref().unwrap_or_default();
+                if args.diff && args.output_format == Format::Text {
+                    write!(out, "{}", unified_diff(&display, &decoded.text, new))?;
+                } else if !args.diff && !args.check {
+                    if let Err(e) = write_atomic(&r.path, &decoded.to_bytes(new)) {
+                        eprintln!("{display}: error: cannot write: {e}");
+                        failed += 1;
+                        changed -= 1;
+                    }
+                }
+                if args.verbose && !args.quiet {
+                    eprintln!("{display}: converted ({} edits)", result.edits);
+                }
+            }
+            Outcome::Unchanged { result } => {
+                unchanged += 1;
+                report_diags(&display, &result.diagnostics, &args);
+                if args.verbose && !args.quiet {
+                    eprintln!("{display}: unchanged");
+                }
+            }
+            Outcome::Failed { error } => {
+                failed += 1;
+                eprintln!("{display}:{}", error_suffix(error));
+            }
+        }
+        if args.output_format == Format::Json {
+            json_files.push(json_file(r));
+        }
+    }
+    if args.output_format == Format::Json {
+        for (p, e) in &found.errors {
+            json_files.push(serde_json::json!({
+                "path": p.to_string_lossy(), "outcome": "failed", "edits": 0, "diagnostics": [], "error": e,
+            }));
+        }
+        let doc = serde_json::json!({
+            "files": json_files,
+            "summary": {"converted": changed, "unchanged": unchanged, "failed": failed},
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    }
+    if !args.quiet {
+        let verb = if args.diff || args.check { "would be converted" } else { "converted" };
+        eprintln!("{changed} files {verb}, {unchanged} unchanged, {failed} failed");
+    }
+    Ok(if failed > 0 {
+        2
+    } else if args.check && changed > 0 {
+        1
+    } else {
+        0
+    })
+}
+
+/// `path:line:col: error: msg` for positioned errors, `path: error: msg` else.
+fn error_suffix(error: &str) -> String {
+    let positioned = error.split(':').take(2).all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    if positioned {
+        let mut parts = error.splitn(3, ':');
+        let (l, c, rest) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let rest = rest.trim_start();
+        let rest = rest.strip_prefix("error: ").unwrap_or(rest);
+        format!("{l}:{c}: error: {rest}")
+    } else {
+        format!(" error: {error}")
+    }
+}
+
+fn report_diags(display: &str, diags: &[crate::engine::Located], args: &ConvertArgs) {
+    if args.quiet || args.output_format == Format::Json {
+        return;
+    }
+    for d in diags {
+        eprintln!("{display}:{}:{}: [{}] {}", d.line, d.col, d.pass, d.message);
+    }
+}
+
+fn json_file(r: &FileReport) -> serde_json::Value {
+    let path = r.path.to_string_lossy();
+    match &r.outcome {
+        Outcome::Changed { result, .. } => serde_json::json!({
+            "path": path, "outcome": "changed", "edits": result.edits, "diagnostics": result.diagnostics, "error": null,
+        }),
+        Outcome::Unchanged { result } => serde_json::json!({
+            "path": path, "outcome": "unchanged", "edits": 0, "diagnostics": result.diagnostics, "error": null,
+        }),
+        Outcome::Failed { error } => serde_json::json!({
+            "path": path, "outcome": "failed", "edits": 0, "diagnostics": [], "error": error,
+        }),
+    }
+}
+
+fn convert_stdin(args: &ConvertArgs, opts: Options) -> anyhow::Result<i32> {
+    let mut bytes = vec![];
+    std::io::stdin().read_to_end(&mut bytes)?;
+    let name = args.stdin_filename.clone().unwrap_or_else(|| "-".into());
+    let display = name.clone();
+    let original = bytes.clone();
+    let outcome = run::with_big_stack(move || run::convert_bytes(&bytes, &display, &opts));
+    let mut out = std::io::stdout().lock();
+    let report = FileReport { path: PathBuf::from(&name), outcome };
+    let code = match &report.outcome {
+        Outcome::Changed { decoded, result } => {
+            report_diags(&name, &result.diagnostics, args);
+            let new = result.output.as_deref().unwrap_or_default();
+            if args.output_format == Format::Json {
+            } else if args.diff {
+                write!(out, "{}", unified_diff(&name, &decoded.text, new))?;
+            } else if !args.check {
+                out.write_all(&decoded.to_bytes(new))?;
+            }
+            if args.check { 1 } else { 0 }
+        }
+        Outcome::Unchanged { result } => {
+            report_diags(&name, &result.diagnostics, args);
+            if !args.diff && !args.check && args.output_format == Format::Text {
+                // `convert -` is a filter: unchanged input comes out as it went in.
+                out.write_all(&original)?;
+            }
+            0
+        }
+        Outcome::Failed { error } => {
+            eprintln!("{name}:{}", error_suffix(error));
+            if !args.diff && !args.check && args.output_format == Format::Text {
+                out.write_all(&original)?;
+            }
+            2
+        }
+    };
+    if args.output_format == Format::Json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&serde_json::json!({"files": [json_file(&report)]}))?)?;
+    }
+    Ok(code)
+}

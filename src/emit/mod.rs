@@ -1,0 +1,478 @@
+//! Lossless emit: turns the tree the passes produced back into text, copying
+//! the original bytes of everything that did not change.
+//!
+//! The new tree is compared with the old one node by node, using ranges as
+//! identity (see [`crate::syntax`]):
+//! * a node equal to the old node at its range is copied verbatim;
+//! * a node whose *shell* (see [`shell`]) equals the old one is spliced: its
+//!   original text is kept and only the changed children are re-emitted;
+//! * `def`/`for`/`with` turned async get `async ` inserted before the keyword;
+//! * statement blocks are aligned by range: inserted statements are printed at
+//!   the block's indentation with the file's line ending;
+//! * anything else is printed by [`printer`], with the original text of every
+//!   unchanged child substituted back and parenthesised where precedence (or
+//!   a line break outside brackets) requires it.
+//!
+//! The result is always re-parsed and compared with the intended tree by the
+//! engine (`verify`), so an emitter bug costs a diagnostic, never a file.
+
+mod printer;
+pub mod shell;
+
+use crate::syntax::{blocks, expr_prec, is_synth, split_kind, stmt_start, take_blocks, Prec};
+use rustpython_parser::ast::{Expr, Ranged, Stmt};
+use rustpython_parser::text_size::{TextRange, TextSize};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmitError {
+    pub offset: TextSize,
+    pub message: String,
+}
+
+type R<T> = Result<T, EmitError>;
+
+fn err<T>(offset: TextSize, message: impl Into<String>) -> R<T> {
+    Err(EmitError { offset, message: message.into() })
+}
+
+struct Edit {
+    start: usize,
+    end: usize,
+    text: String,
+}
+
+pub struct Emitter<'a> {
+    src: &'a str,
+    nl: &'a str,
+    indent_unit: String,
+    old_exprs: HashMap<(TextRange, std::mem::Discriminant<Expr>), &'a Expr>,
+    /// Statement range -> (block id, index in block).
+    stmt_pos: HashMap<TextRange, (usize, usize)>,
+    old_blocks: Vec<&'a [Stmt]>,
+    /// Ranges of string literals that span lines (never re-indented).
+    multiline_strings: Vec<TextRange>,
+}
+
+impl<'a> Emitter<'a> {
+    pub fn new(src: &'a str, nl: &'a str, old: &'a [Stmt]) -> Self {
+        let mut em = Emitter {
+            src,
+            nl,
+            indent_unit: detect_indent_unit(src, old),
+            old_exprs: HashMap::new(),
+            stmt_pos: HashMap::new(),
+            old_blocks: vec![],
+            multiline_strings: vec![],
+        };
+        em.index_block(old);
+        em.multiline_strings.sort_by_key(|r| r.start());
+        em
+    }
+
+    fn index_block(&mut self, block: &'a [Stmt]) {
+        let id = self.old_blocks.len();
+        self.old_blocks.push(block);
+        for (i, s) in block.iter().enumerate() {
+            self.stmt_pos.insert(s.range(), (id, i));
+            let mut ix = ExprIndexer { em: self };
+            crate::syntax::visit::Visitor::visit_stmt(&mut ix, s);
+        }
+    }
+
+    fn text(&self, r: TextRange) -> &'a str {
+        &self.src[r]
+    }
+
+    /// Emits a whole module: the original text with the edits applied.
+    pub fn emit_module(&mut self, old: &'a [Stmt], new: &[Stmt]) -> R<String> {
+        let mut edits = vec![];
+        if old.is_empty() {
+            if new.is_empty() {
+                return Ok(self.src.to_string());
+            }
+            let mut out = String::new();
+            for s in new {
+                out.push_str(&self.print_stmt(s, "")?);
+                out.push_str(self.nl);
+            }
+            out.push_str(self.src);
+            return Ok(out);
+        }
+        self.block_edits(old, new, &mut edits)?;
+        apply(self.src, 0, self.src.len(), edits)
+    }
+
+    /// Edits that turn the old block into the new one.
+    fn block_edits(&mut self, old: &'a [Stmt], new: &[Stmt], out: &mut Vec<Edit>) -> R<()> {
+        let first = &old[0];
+        let indent = self.indent_of(stmt_start(first, self.src))?;
+        // Align the new statements with the old ones by range.
+        let mut pos_of_old: HashMap<TextRange, usize> = HashMap::new();
+        for (i, s) in old.iter().enumerate() {
+            pos_of_old.insert(s.range(), i);
+        }
+        let mut kept = vec![false; old.len()];
+        let mut last: Option<usize> = None;
+        // Pending insertions: (anchor = index of old statement before, texts)
+        let mut pending: Vec<&Stmt> = vec![];
+        let mut groups: Vec<(Option<usize>, Vec<&Stmt>)> = vec![];
+        for s in new {
+            if is_synth(s.range()) {
+                pending.push(s);
+                continue;
+            }
+            let Some(&i) = pos_of_old.get(&s.range()) else {
+                return err(s.range().start(), "a pass moved a statement out of its block");
+            };
+            if last.is_some_and(|l| i <= l) {
+                return err(s.range().start(), "a pass reordered statements");
+            }
+            if !pending.is_empty() {
+                groups.push((last, std::mem::take(&mut pending)));
+            }
+            kept[i] = true;
+            last = Some(i);
+            self.stmt_edits(&old[i], s, out)?;
+        }
+        if !pending.is_empty() {
+            groups.push((last, pending));
+        }
+        if new.is_empty() {
+            return err(first.range().start(), "a pass emptied a block");
+        }
+        for (i, s) in old.iter().enumerate() {
+            if !kept[i] {
+                self.delete_stmt(s, out)?;
+            }
+        }
+        for (anchor, stmts) in groups {
+            let mut text = String::new();
+            match anchor {
+                Some(a) => {
+                    let at = self.insertion_point_after(&old[a], old.get(a + 1))?;
+                    for s in stmts {
+                        text.push_str(self.nl);
+                        text.push_str(&indent);
+                        text.push_str(&self.print_stmt(s, &indent)?);
+                    }
+                    out.push(Edit { start: at, end: at, text });
+                }
+                None => {
+                    let at = usize::from(stmt_start(first, self.src));
+                    for s in stmts {
+                        text.push_str(&self.print_stmt(s, &indent)?);
+                        text.push_str(self.nl);
+                        text.push_str(&indent);
+                    }
+                    out.push(Edit { start: at, end: at, text });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn insertion_point_after(&self, s: &Stmt, next: Option<&Stmt>) -> R<usize> {
+        let end = usize::from(s.range().end());
+        let rest = &self.src[end..];
+        let line_end = rest.find('\n').map(|i| end + i).unwrap_or(self.src.len());
+        if let Some(n) = next {
+            if usize::from(stmt_start(n, self.src)) < line_end {
+                return err(n.range().start(), "cannot insert a statement between two statements on one line");
+            }
+        }
+        let at = if line_end > 0 && self.src.as_bytes().get(line_end.wrapping_sub(1)) == Some(&b'\r') {
+            line_end - 1
+        } else {
+            line_end
+        };
+        Ok(at)
+    }
+
+    fn delete_stmt(&self, s: &Stmt, out: &mut Vec<Edit>) -> R<()> {
+        let start = usize::from(stmt_start(s, self.src));
+        let end = usize::from(s.range().end());
+        let line_start = self.src[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        if !self.src[line_start..start].trim().is_empty() {
+            return err(s.range().start(), "cannot delete a statement that shares its line");
+        }
+        let rest = &self.src[end..];
+        let line_end = rest.find('\n').map(|i| end + i + 1).unwrap_or(self.src.len());
+        let tail = &self.src[end..line_end];
+        let tail_trim = tail.trim();
+        if !(tail_trim.is_empty() || tail_trim.starts_with('#')) {
+            return err(s.range().start(), "cannot delete a statement that shares its line");
+        }
+        out.push(Edit { start: line_start, end: line_end, text: String::new() });
+        Ok(())
+    }
+
+    /// Whitespace before `at` on its line; an error if code precedes it.
+    fn indent_of(&self, at: TextSize) -> R<String> {
+        let at = usize::from(at);
+        let line_start = self.src[..at].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let prefix = &self.src[line_start..at];
+        if prefix.chars().all(|c| c == ' ' || c == '\t' || c == '\x0c') {
+            Ok(prefix.to_string())
+        } else {
+            Ok(String::from("\u{0}"))
+        }
+    }
+
+    /// Edits turning old statement `old` into `new` (same range).
+    fn stmt_edits(&mut self, old: &'a Stmt, new: &Stmt, out: &mut Vec<Edit>) -> R<()> {
+        if old == new {
+            return Ok(());
+        }
+        let (old_kind, old_async) = split_kind(old);
+        let (new_kind, new_async) = split_kind(new);
+        if old_kind == new_kind && (old_async == new_async || (!old_async && new_async)) {
+            // Compare headers with blocks taken out and children erased.
+            let mut oh = old.clone();
+            let ob = take_blocks(&mut oh);
+            let mut nh = new.clone();
+            let nb = take_blocks(&mut nh);
+            let oh = crate::syntax::to_sync_kind(oh);
+            let nh = crate::syntax::to_sync_kind(nh);
+            let (oshell, okids) = shell::split_stmt_header(oh);
+            let (nshell, nkids) = shell::split_stmt_header(nh);
+            if oshell == nshell && okids.len() == nkids.len() && ob.len() == nb.len() {
+                if new_async && !old_async {
+                    let at = usize::from(old.range().start());
+                    out.push(Edit { start: at, end: at, text: "async ".into() });
+                }
+                for (o, n) in okids.iter().zip(&nkids) {
+                    if o != n {
+                        let text = self.splice_child(o, n, Prec::Test)?;
+                        out.push(Edit { start: o.range().start().into(), end: o.range().end().into(), text });
+                    }
+                }
+                let old_blocks = blocks(old);
+                for (i, nbody) in nb.iter().enumerate() {
+                    let obody = old_blocks[i];
+                    if obody == nbody.as_slice() {
+                        continue;
+                    }
+                    if obody.is_empty() {
+                        return err(old.range().start(), "a pass added a block the printer cannot place");
+                    }
+                    self.block_edits(obody, nbody, out)?;
+                }
+                return Ok(());
+            }
+        }
+        // Reprint the statement.
+        let start = stmt_start(old, self.src);
+        let indent = self.indent_of(start)?;
+        let text = self.print_stmt_fresh(new, &indent)?;
+        out.push(Edit { start: start.into(), end: old.range().end().into(), text });
+        Ok(())
+    }
+
+    /// Text of an original statement (with its own edits), from its first
+    /// decorator to its end.
+    fn stmt_text(&mut self, new: &Stmt) -> R<String> {
+        let r = new.range();
+        let Some(&(b, i)) = self.stmt_pos.get(&r) else {
+            return err(r.start(), "statement has a range but no original");
+        };
+        let old = &self.old_blocks[b][i];
+        let start = usize::from(stmt_start(old, self.src));
+        let mut edits = vec![];
+        self.stmt_edits(old, new, &mut edits)?;
+        apply(self.src, start, r.end().into(), edits)
+    }
+
+    /// Emits an expression for a slot that needs precedence `slot`.
+    /// `bracketed`: the slot is inside brackets the printer wrote.
+    pub fn emit_expr(&mut self, e: &Expr, slot: Prec, bracketed: bool) -> R<String> {
+        let text = self.expr_text(e)?;
+        let wrap = expr_prec(e) < slot
+            || (!bracketed && !is_synth(e.range()) && newline_outside_brackets(&text))
+            || (slot == Prec::Atom && is_int_literal(e));
+        if wrap && !matches!(e, Expr::Starred(_) | Expr::Slice(_)) {
+            Ok(format!("({text})"))
+        } else {
+            Ok(text)
+        }
+    }
+
+    /// Emits `new` in place of the original child `old`. The slot held `old`
+    /// (with any parentheses around it, which stay), so `new` needs
+    /// parentheses only if it binds looser than both `old` and the slot.
+    fn splice_child(&mut self, old: &Expr, new: &Expr, slot: Prec) -> R<String> {
+        let slot = slot.min(expr_prec(old));
+        // The original position keeps its brackets (if any): newlines inside
+        // the old text were legal there, and reprinted text has none outside
+        // its own brackets.
+        self.emit_expr(new, slot, true)
+    }
+
+    fn expr_text(&mut self, e: &Expr) -> R<String> {
+        let r = e.range();
+        if is_synth(r) {
+            return self.print_expr(e);
+        }
+        let Some(old) = self.old_exprs.get(&(r, std::mem::discriminant(e))).copied() else {
+            return self.print_expr(e);
+        };
+        if old == e {
+            return Ok(self.text(r).to_string());
+        }
+        let (oshell, okids) = shell::split_expr(old);
+        let (nshell, nkids) = shell::split_expr(e);
+        if oshell == nshell && okids.len() == nkids.len() {
+            let slots = shell::child_slots(e);
+            if slots.len() == nkids.len() {
+                let mut edits = vec![];
+                for ((o, n), slot) in okids.iter().zip(&nkids).zip(slots) {
+                    if o != n {
+                        let text = self.splice_child(o, n, slot)?;
+                        edits.push(Edit { start: o.range().start().into(), end: o.range().end().into(), text });
+                    }
+                }
+                return apply(self.src, r.start().into(), r.end().into(), edits);
+            }
+        }
+        self.print_expr(e)
+    }
+
+    /// Re-indents original text that started at `old_indent` to `new_indent`.
+    fn reindent(&self, text: &str, start: usize, old_indent: &str, new_indent: &str) -> String {
+        if old_indent == new_indent {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len() + 64);
+        let mut offset = start;
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            if i > 0 && !self.in_multiline_string(offset) {
+                if let Some(rest) = line.strip_prefix(old_indent) {
+                    out.push_str(new_indent);
+                    out.push_str(rest);
+                    offset += line.len();
+                    continue;
+                }
+            }
+            out.push_str(line);
+            offset += line.len();
+        }
+        out
+    }
+
+    fn in_multiline_string(&self, offset: usize) -> bool {
+        let o = TextSize::try_from(offset).unwrap_or_default();
+        let idx = self.multiline_strings.partition_point(|r| r.start() < o);
+        self.multiline_strings[..idx].iter().rev().take(64).any(|r| r.start() < o && o < r.end())
+    }
+}
+
+struct ExprIndexer<'e, 'a> {
+    em: &'e mut Emitter<'a>,
+}
+
+impl<'a> crate::syntax::visit::Visitor<'a> for ExprIndexer<'_, 'a> {
+    fn visit_expr(&mut self, e: &'a Expr) {
+        let r = e.range();
+        match e {
+            Expr::Constant(_) | Expr::JoinedStr(_) => {
+                if self.em.src[r].contains('\n') {
+                    self.em.multiline_strings.push(r);
+                }
+            }
+            _ => {}
+        }
+        self.em.old_exprs.insert((r, std::mem::discriminant(e)), e);
+        crate::syntax::visit::walk_expr(self, e);
+    }
+    fn visit_body(&mut self, body: &'a [Stmt]) {
+        self.em.index_block(body);
+    }
+}
+
+fn apply(src: &str, start: usize, end: usize, mut edits: Vec<Edit>) -> R<String> {
+    edits.sort_by_key(|e| (e.start, e.end));
+    let mut out = String::with_capacity(end - start + 64);
+    let mut pos = start;
+    for e in edits {
+        if e.start < pos || e.end > end {
+            return err(TextSize::try_from(e.start).unwrap_or_default(), "overlapping edits");
+        }
+        out.push_str(&src[pos..e.start]);
+        out.push_str(&e.text);
+        pos = e.end;
+    }
+    out.push_str(&src[pos..end]);
+    Ok(out)
+}
+
+fn is_int_literal(e: &Expr) -> bool {
+    matches!(e, Expr::Constant(c) if matches!(c.value, rustpython_parser::ast::Constant::Int(_)))
+}
+
+/// True if `text` (an expression) has a line break outside any bracket or
+/// string and not escaped by a backslash: such text needs parentheses when
+/// moved to a place that is not inside brackets.
+pub fn newline_outside_brackets(text: &str) -> bool {
+    if !text.contains('\n') {
+        return false;
+    }
+    let b = text.as_bytes();
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'\\' => {
+                i += 2;
+                continue;
+            }
+            b'\n' if depth <= 0 => return true,
+            b'\'' | b'"' => {
+                let triple = i + 2 < b.len() && b[i + 1] == c && b[i + 2] == c;
+                i += if triple { 3 } else { 1 };
+                while i < b.len() {
+                    if b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if triple {
+                        if i + 2 < b.len() && b[i] == c && b[i + 1] == c && b[i + 2] == c {
+                            i += 3;
+                            break;
+                        }
+                    } else if b[i] == c || b[i] == b'\n' {
+                        i += 1;
+                        break;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+fn detect_indent_unit(src: &str, body: &[Stmt]) -> String {
+    for s in body {
+        if let Some(b) = blocks(s).into_iter().find(|b| !b.is_empty()) {
+            let st = usize::from(stmt_start(&b[0], src));
+            let ls = src[..st].rfind('\n').map(|i| i + 1).unwrap_or(0);
+            let p = &src[ls..st];
+            if !p.is_empty() && p.chars().all(|c| c == ' ' || c == '\t') {
+                return p.to_string();
+            }
+        }
+    }
+    "    ".to_string()
+}

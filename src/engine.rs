@@ -1,0 +1,191 @@
+//! One file through the pipeline: parse, analyse, colour, passes, imports,
+//! emit, verify. Pure: text in, text and diagnostics out.
+
+use crate::analysis::{self, colour};
+use crate::emit::Emitter;
+use crate::passes::{self, Diagnostic, Pass, PassCx};
+use crate::source::line_col;
+use crate::syntax::erase_ranges;
+use crate::transforms::Tables;
+use rustpython_parser::ast::{self, Stmt};
+use rustpython_parser::text_size::{TextRange, TextSize};
+use rustpython_parser::{lexer, Mode, Tok};
+use std::collections::BTreeSet;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TargetVersion {
+    Py39,
+    Py310,
+    Py311,
+    Py312,
+    Py313,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Passes to run (registry order is kept whatever the order here).
+    pub passes: Vec<&'static str>,
+    pub target: TargetVersion,
+    pub tables: Tables,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            passes: passes::registry().iter().map(|p| p.name()).collect(),
+            target: TargetVersion::Py311,
+            tables: Tables::builtin(),
+        }
+    }
+}
+
+/// A diagnostic with its position resolved.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Located {
+    pub line: usize,
+    pub col: usize,
+    pub pass: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Converted {
+    /// The new text, if it differs from the input.
+    pub output: Option<String>,
+    pub diagnostics: Vec<Located>,
+    /// Number of rewritten sites (awaits, defs, calls...).
+    pub edits: usize,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FileError {
+    #[error("{line}:{col}: syntax error: {message}")]
+    Syntax { line: usize, col: usize, message: String },
+    #[error("{line}:{col}: internal error: {message}; the file was left unchanged (please report it)")]
+    Internal { line: usize, col: usize, message: String },
+}
+
+pub fn parse(text: &str, path: &str) -> Result<Vec<Stmt>, FileError> {
+    match rustpython_parser::parse(text, Mode::Module, path) {
+        Ok(ast::Mod::Module(m)) => Ok(m.body),
+        Ok(_) => Ok(vec![]),
+        Err(e) => {
+            let (line, col) = line_col(text, e.offset);
+            Err(FileError::Syntax { line, col, message: e.error.to_string() })
+        }
+    }
+}
+
+fn internal(text: &str, offset: TextSize, message: impl Into<String>) -> FileError {
+    let (line, col) = line_col(text, offset);
+    FileError::Internal { line, col, message: message.into() }
+}
+
+/// Converts one module's text.
+pub fn convert(text: &str, newline: &str, path: &str, opts: &Options) -> Result<Converted, FileError> {
+    let body = parse(text, path)?;
+    let enabled: Vec<&dyn Pass> = passes::registry().iter().copied().filter(|p| opts.passes.contains(&p.name())).collect();
+    let unchanged = |diagnostics| Ok(Converted { output: None, diagnostics, edits: 0 });
+    if !enabled.iter().any(|p| p.interested(text, &opts.tables)) {
+        return unchanged(vec![]);
+    }
+    let info = analysis::analyse(&body);
+    let mut seeds = vec![];
+    for p in &enabled {
+        seeds.extend(p.seeds(&info, &opts.tables));
+    }
+    if seeds.is_empty() {
+        return unchanged(vec![]);
+    }
+    let lc = |r: TextRange| {
+        let (l, c) = line_col(text, r.start());
+        format!("{l}:{c}")
+    };
+    let seed_ranges: Vec<TextRange> = seeds.iter().map(|s| s.call).collect();
+    let col = colour::colour(&info, &seed_ranges, &lc);
+    let mut diags: Vec<Diagnostic> = vec![];
+    for (r, why) in &col.seeds_blocked {
+        if let Some(s) = seeds.iter().find(|s| s.call == *r) {
+            diags.push(Diagnostic { offset: r.start().into(), pass: s.pass, message: format!("`{}` left blocking: {why}", s.what) });
+        }
+    }
+    let edits = col.seeds_ok.len() + col.async_defs.len() + col.await_calls.len() + col.run_calls.len();
+    if edits == 0 {
+        return unchanged(locate(text, diags));
+    }
+    let mut cx = PassCx { info: &info, colour: &col, tables: &opts.tables, imports: BTreeSet::new(), diagnostics: vec![] };
+    let mut new_body = body.clone();
+    for p in &enabled {
+        new_body = p.run(new_body, &mut cx);
+    }
+    diags.append(&mut cx.diagnostics);
+    let new_body = match crate::imports::add_imports(new_body, &cx.imports) {
+        Ok(b) => b,
+        Err(msg) => {
+            diags.push(Diagnostic { offset: 0, pass: "imports", message: format!("{msg}; file left unchanged") });
+            return unchanged(locate(text, diags));
+        }
+    };
+    if new_body == body {
+        return unchanged(locate(text, diags));
+    }
+    let mut em = Emitter::new(text, newline, &body);
+    let out = em.emit_module(&body, &new_body).map_err(|e| internal(text, e.offset, e.message))?;
+    verify(text, &out, new_body, path)?;
+    for lost in lost_comments(text, &out) {
+        diags.push(Diagnostic { offset: lost.0, pass: "emit", message: format!("comment `{}` was lost in a rewritten statement", lost.1) });
+    }
+    Ok(Converted { output: if out == text { None } else { Some(out) }, diagnostics: locate(text, diags), edits })
+}
+
+/// The last line of defence: the emitted text must parse to the intended tree.
+fn verify(text: &str, out: &str, intended: Vec<Stmt>, path: &str) -> Result<(), FileError> {
+    let reparsed = match parse(out, path) {
+        Ok(b) => b,
+        Err(FileError::Syntax { line, col, message }) => {
+            return Err(FileError::Internal { line, col, message: format!("the converted text does not parse ({message})") })
+        }
+        Err(e) => return Err(e),
+    };
+    if erase_ranges(reparsed) != erase_ranges(intended) {
+        return Err(internal(text, TextSize::default(), "the converted text does not mean what the passes intended"));
+    }
+    Ok(())
+}
+
+fn comments(text: &str) -> Vec<(u32, String)> {
+    lexer::lex(text, Mode::Module)
+        .filter_map(|t| match t {
+            Ok((Tok::Comment(c), r)) => Some((u32::from(r.start()), c)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Comments of `before` that are missing from `after` (as a multiset).
+pub fn lost_comments(before: &str, after: &str) -> Vec<(u32, String)> {
+    let mut remaining: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (_, c) in comments(after) {
+        *remaining.entry(c).or_default() += 1;
+    }
+    let mut lost = vec![];
+    for (at, c) in comments(before) {
+        match remaining.get_mut(&c) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => lost.push((at, c)),
+        }
+    }
+    lost
+}
+
+fn locate(text: &str, mut diags: Vec<Diagnostic>) -> Vec<Located> {
+    diags.sort();
+    diags.dedup();
+    diags
+        .into_iter()
+        .map(|d| {
+            let (line, col) = line_col(text, TextSize::from(d.offset));
+            Located { line, col, pass: d.pass.to_string(), message: d.message }
+        })
+        .collect()
+}

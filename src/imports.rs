@@ -1,0 +1,49 @@
+//! The one step that adds the imports passes asked for: `import X` once per
+//! module, after the docstring and `__future__` imports, at the end of the
+//! leading block of imports.
+
+use crate::syntax::synth;
+use rustpython_parser::ast::{self, Expr, Stmt};
+use std::collections::BTreeSet;
+
+/// Adds `import m` for each requested module not already imported plainly at
+/// module level. Returns an error message if the name is bound otherwise.
+pub fn add_imports(mut body: Vec<Stmt>, wanted: &BTreeSet<String>) -> Result<Vec<Stmt>, String> {
+    let bindings = crate::analysis::scope::collect(&body);
+    let mut new = vec![];
+    for m in wanted {
+        let top = m.split('.').next().unwrap_or(m);
+        match bindings.unique(top) {
+            Some(crate::analysis::scope::Binding::Import(q)) if q == top => continue,
+            Some(_) => return Err(format!("`{top}` is already bound in this module to something else; cannot add `import {m}`")),
+            None => {}
+        }
+        new.push(Stmt::Import(ast::StmtImport {
+            range: synth(),
+            names: vec![ast::Alias { range: synth(), name: ast::Identifier::new(m.as_str()), asname: None }],
+        }));
+    }
+    if new.is_empty() {
+        return Ok(body);
+    }
+    let mut i = 0;
+    if let Some(Stmt::Expr(e)) = body.first() {
+        if matches!(&*e.value, Expr::Constant(c) if matches!(c.value, ast::Constant::Str(_))) {
+            i = 1;
+        }
+    }
+    while let Some(Stmt::ImportFrom(f)) = body.get(i) {
+        if f.module.as_deref() == Some("__future__") {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    while matches!(body.get(i), Some(Stmt::Import(_) | Stmt::ImportFrom(_))) {
+        i += 1;
+    }
+    for (k, s) in new.into_iter().enumerate() {
+        body.insert(i + k, s);
+    }
+    Ok(body)
+}

@@ -1,0 +1,22 @@
+//! awaitify: turns synchronous Python into correct asyncio Python.
+//!
+//! The pipeline (see README.md): [`files`] walks the tree, [`source`] reads
+//! and decodes, [`engine`] parses, analyses ([`analysis`]), runs the
+//! [`passes`] in registry order, adds imports ([`imports`]), emits the text
+//! losslessly ([`emit`]) and verifies it; [`run`] does this in parallel and
+//! [`output`] writes, diffs or reports.
+
+pub mod analysis;
+pub mod cli;
+pub mod emit;
+pub mod engine;
+pub mod files;
+pub mod imports;
+pub mod output;
+pub mod passes;
+pub mod run;
+pub mod source;
+pub mod syntax;
+pub mod transforms;
+
+pub use engine::{convert, Converted, FileError, Options, TargetVersion};

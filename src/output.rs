@@ -1,0 +1,30 @@
+//! Writing results: atomic in-place writes, unified diffs, JSON reports.
+
+use std::io::Write;
+use std::path::Path;
+
+/// Replaces `path` with `bytes` atomically (temp file in the same directory,
+/// then rename), keeping the file's permissions. Symbolic links are followed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let real = std::fs::canonicalize(path)?;
+    let dir = real.parent().unwrap_or(Path::new("."));
+    let perms = std::fs::metadata(&real)?.permissions();
+    let mut tmp = tempfile::Builder::new().prefix(".awaitify-").suffix(".tmp").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.as_file().set_permissions(perms)?;
+    tmp.persist(&real).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// A unified diff with `a/` and `b/` prefixes, as `git apply` expects.
+pub fn unified_diff(display: &str, old: &str, new: &str) -> String {
+    let name = display.strip_prefix("./").unwrap_or(display);
+    let diff = similar::TextDiff::from_lines(old, new);
+    let mut out = String::new();
+    out.push_str(&format!("--- a/{name}\n+++ b/{name}\n"));
+    for hunk in diff.unified_diff().context_radius(3).missing_newline_hint(true).iter_hunks() {
+        out.push_str(&hunk.to_string());
+    }
+    out
+}

@@ -1,0 +1,75 @@
+//! The passes and their one ordered registry. The pipeline order is the
+//! registry order; adding a pass touches its own file, this list and its
+//! fixtures.
+
+pub mod colour;
+pub mod sleep;
+
+use crate::analysis::colour::Colouring;
+use crate::analysis::ModuleInfo;
+use crate::transforms::Tables;
+use rustpython_parser::ast::Stmt;
+use rustpython_parser::text_size::TextRange;
+use std::collections::BTreeSet;
+
+/// Declares a pass's documentation: a rustdoc comment and the text that
+/// `awaitify explain` prints, from one literal.
+#[macro_export]
+macro_rules! pass_doc {
+    ($text:literal) => {
+        #[doc = $text]
+        pub const DOC: &str = $text;
+    };
+}
+
+/// A call site a pass will turn into an awaitable, if colouring allows.
+#[derive(Clone, Debug)]
+pub struct Seed {
+    pub call: TextRange,
+    pub pass: &'static str,
+    /// What is being converted, for diagnostics (`time.sleep`).
+    pub what: String,
+}
+
+/// A finding attached to a file position.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Diagnostic {
+    pub offset: u32,
+    pub pass: &'static str,
+    pub message: String,
+}
+
+pub struct PassCx<'a> {
+    pub info: &'a ModuleInfo,
+    pub colour: &'a Colouring,
+    pub tables: &'a Tables,
+    pub imports: BTreeSet<String>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+pub trait Pass: Sync {
+    fn name(&self) -> &'static str;
+    fn doc(&self) -> &'static str;
+    /// One-line summary (first line of the doc).
+    fn summary(&self) -> &'static str {
+        self.doc().lines().find(|l| !l.trim().is_empty()).unwrap_or("")
+    }
+    /// A cheap text test: can this source contain anything for the pass?
+    fn interested(&self, _src: &str, _tables: &Tables) -> bool {
+        false
+    }
+    /// Call sites this pass turns into awaitables (seeds of the colouring).
+    fn seeds(&self, _info: &ModuleInfo, _tables: &Tables) -> Vec<Seed> {
+        vec![]
+    }
+    fn run(&self, body: Vec<Stmt>, cx: &mut PassCx) -> Vec<Stmt>;
+}
+
+/// Every pass, in pipeline order.
+pub fn registry() -> &'static [&'static dyn Pass] {
+    &[&sleep::Sleep, &colour::Colour]
+}
+
+pub fn by_name(name: &str) -> Option<&'static dyn Pass> {
+    registry().iter().copied().find(|p| p.name() == name)
+}

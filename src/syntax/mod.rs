@@ -1,0 +1,360 @@
+//! Syntax helpers shared by the analysis, the passes and the emitter:
+//! building new nodes, naming dotted paths, precedence, and the range
+//! conventions of the engine.
+//!
+//! **Range convention.** A node parsed from the file keeps its original range.
+//! A node a pass creates has an *empty* range (`synth()`); the emitter prints
+//! such nodes and copies the original text of every node that still has a
+//! range. A pass that changes a node's own fields (not just its children) must
+//! give it an empty range too.
+
+pub mod visit;
+
+use rustpython_parser::ast::{self, Expr, ExprContext, Fold, Stmt};
+use rustpython_parser::text_size::{TextRange, TextSize};
+use std::convert::Infallible;
+
+/// The range given to nodes created by a pass.
+pub fn synth() -> TextRange {
+    TextRange::default()
+}
+
+pub fn is_synth(r: TextRange) -> bool {
+    r.is_empty()
+}
+
+/// Implements the plumbing of `Fold<TextRange>` for a folder that keeps ranges.
+#[macro_export]
+macro_rules! identity_fold_plumbing {
+    () => {
+        type TargetU = rustpython_parser::text_size::TextRange;
+        type Error = std::convert::Infallible;
+        type UserContext = ();
+        fn will_map_user(&mut self, _user: &rustpython_parser::text_size::TextRange) {}
+        fn map_user(
+            &mut self,
+            user: rustpython_parser::text_size::TextRange,
+            _context: (),
+        ) -> Result<rustpython_parser::text_size::TextRange, std::convert::Infallible> {
+            Ok(user)
+        }
+    };
+}
+
+pub fn name(id: &str) -> Expr {
+    Expr::Name(ast::ExprName { range: synth(), id: ast::Identifier::new(id), ctx: ExprContext::Load })
+}
+
+/// `a.b.c` as nested Attribute nodes, all synthetic.
+pub fn dotted(path: &str) -> Expr {
+    let mut parts = path.split('.');
+    let mut e = name(parts.next().unwrap_or_default());
+    for p in parts {
+        e = Expr::Attribute(ast::ExprAttribute {
+            range: synth(),
+            value: Box::new(e),
+            attr: ast::Identifier::new(p),
+            ctx: ExprContext::Load,
+        });
+    }
+    e
+}
+
+pub fn call(func: Expr, args: Vec<Expr>, keywords: Vec<ast::Keyword>, range: TextRange) -> Expr {
+    Expr::Call(ast::ExprCall { range, func: Box::new(func), args, keywords })
+}
+
+pub fn await_(value: Expr) -> Expr {
+    Expr::Await(ast::ExprAwait { range: synth(), value: Box::new(value) })
+}
+
+/// `a.b.c` for a Name/Attribute chain, else None.
+pub fn dotted_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Name(n) => Some(n.id.to_string()),
+        Expr::Attribute(a) => {
+            let mut s = dotted_name(&a.value)?;
+            s.push('.');
+            s.push_str(a.attr.as_str());
+            Some(s)
+        }
+        _ => None,
+    }
+}
+
+/// Operator precedence, as in CPython's `ast._Precedence`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Prec {
+    NamedExpr,
+    Tuple,
+    Yield,
+    Test,
+    Or,
+    And,
+    Not,
+    Cmp,
+    BOr,
+    BXor,
+    BAnd,
+    Shift,
+    Arith,
+    Term,
+    Factor,
+    Power,
+    Await,
+    Atom,
+}
+
+impl Prec {
+    pub fn next(self) -> Prec {
+        use Prec::*;
+        match self {
+            NamedExpr => Tuple,
+            Tuple => Yield,
+            Yield => Test,
+            Test => Or,
+            Or => And,
+            And => Not,
+            Not => Cmp,
+            Cmp => BOr,
+            BOr => BXor,
+            BXor => BAnd,
+            BAnd => Shift,
+            Shift => Arith,
+            Arith => Term,
+            Term => Factor,
+            Factor => Power,
+            Power => Await,
+            Await | Atom => Atom,
+        }
+    }
+}
+
+pub fn op_prec(op: ast::Operator) -> Prec {
+    use ast::Operator::*;
+    match op {
+        Add | Sub => Prec::Arith,
+        Mult | MatMult | Div | Mod | FloorDiv => Prec::Term,
+        Pow => Prec::Power,
+        LShift | RShift => Prec::Shift,
+        BitOr => Prec::BOr,
+        BitXor => Prec::BXor,
+        BitAnd => Prec::BAnd,
+    }
+}
+
+/// The precedence of an expression as written without surrounding parentheses.
+pub fn expr_prec(e: &Expr) -> Prec {
+    match e {
+        Expr::NamedExpr(_) => Prec::NamedExpr,
+        Expr::Tuple(_) => Prec::Tuple,
+        Expr::Yield(_) | Expr::YieldFrom(_) => Prec::Yield,
+        Expr::Lambda(_) | Expr::IfExp(_) => Prec::Test,
+        Expr::BoolOp(b) => match b.op {
+            ast::BoolOp::Or => Prec::Or,
+            ast::BoolOp::And => Prec::And,
+        },
+        Expr::UnaryOp(u) => match u.op {
+            ast::UnaryOp::Not => Prec::Not,
+            _ => Prec::Factor,
+        },
+        Expr::Compare(_) => Prec::Cmp,
+        Expr::BinOp(b) => op_prec(b.op),
+        Expr::Await(_) => Prec::Await,
+        // Starred and Slice can never be parenthesised; callers never put them
+        // in a slot that would ask for it.
+        _ => Prec::Atom,
+    }
+}
+
+/// Statement bodies (blocks) of a compound statement, in source order.
+pub fn blocks(s: &Stmt) -> Vec<&[Stmt]> {
+    match s {
+        Stmt::FunctionDef(f) => vec![&f.body],
+        Stmt::AsyncFunctionDef(f) => vec![&f.body],
+        Stmt::ClassDef(c) => vec![&c.body],
+        Stmt::For(f) => vec![&f.body, &f.orelse],
+        Stmt::AsyncFor(f) => vec![&f.body, &f.orelse],
+        Stmt::While(w) => vec![&w.body, &w.orelse],
+        Stmt::If(i) => vec![&i.body, &i.orelse],
+        Stmt::With(w) => vec![&w.body],
+        Stmt::AsyncWith(w) => vec![&w.body],
+        Stmt::Match(m) => m.cases.iter().map(|c| c.body.as_slice()).collect(),
+        Stmt::Try(ast::StmtTry { body, handlers, orelse, finalbody, .. })
+        | Stmt::TryStar(ast::StmtTryStar { body, handlers, orelse, finalbody, .. }) => {
+            let mut v: Vec<&[Stmt]> = vec![body];
+            for h in handlers {
+                let ast::ExceptHandler::ExceptHandler(h) = h;
+                v.push(&h.body);
+            }
+            v.push(orelse);
+            v.push(finalbody);
+            v
+        }
+        _ => vec![],
+    }
+}
+
+/// Moves the blocks out of a compound statement (same order as [`blocks`]).
+pub fn take_blocks(s: &mut Stmt) -> Vec<Vec<Stmt>> {
+    let t = std::mem::take;
+    match s {
+        Stmt::FunctionDef(f) => vec![t(&mut f.body)],
+        Stmt::AsyncFunctionDef(f) => vec![t(&mut f.body)],
+        Stmt::ClassDef(c) => vec![t(&mut c.body)],
+        Stmt::For(f) => vec![t(&mut f.body), t(&mut f.orelse)],
+        Stmt::AsyncFor(f) => vec![t(&mut f.body), t(&mut f.orelse)],
+        Stmt::While(w) => vec![t(&mut w.body), t(&mut w.orelse)],
+        Stmt::If(i) => vec![t(&mut i.body), t(&mut i.orelse)],
+        Stmt::With(w) => vec![t(&mut w.body)],
+        Stmt::AsyncWith(w) => vec![t(&mut w.body)],
+        Stmt::Match(m) => m.cases.iter_mut().map(|c| t(&mut c.body)).collect(),
+        Stmt::Try(ast::StmtTry { body, handlers, orelse, finalbody, .. })
+        | Stmt::TryStar(ast::StmtTryStar { body, handlers, orelse, finalbody, .. }) => {
+            let mut v = vec![t(body)];
+            for h in handlers.iter_mut() {
+                let ast::ExceptHandler::ExceptHandler(h) = h;
+                v.push(t(&mut h.body));
+            }
+            v.push(t(orelse));
+            v.push(t(finalbody));
+            v
+        }
+        _ => vec![],
+    }
+}
+
+/// Start of a statement including its decorators (the `@` of the first one).
+pub fn stmt_start(s: &Stmt, src: &str) -> TextSize {
+    use rustpython_parser::ast::Ranged;
+    let decorators = match s {
+        Stmt::FunctionDef(f) => &f.decorator_list,
+        Stmt::AsyncFunctionDef(f) => &f.decorator_list,
+        Stmt::ClassDef(c) => &c.decorator_list,
+        _ => return s.range().start(),
+    };
+    let Some(first) = decorators.first() else { return s.range().start() };
+    let bytes = src.as_bytes();
+    let mut i = usize::from(first.range().start());
+    while i > 0 {
+        i -= 1;
+        if bytes[i] == b'@' {
+            return TextSize::try_from(i).unwrap_or_default();
+        }
+    }
+    s.range().start()
+}
+
+/// Erases every range, for comparing an intended tree with a re-parsed one.
+pub struct EraseRanges;
+
+impl Fold<TextRange> for EraseRanges {
+    type TargetU = TextRange;
+    type Error = Infallible;
+    type UserContext = ();
+    fn will_map_user(&mut self, _user: &TextRange) {}
+    fn map_user(&mut self, _user: TextRange, _c: ()) -> Result<TextRange, Infallible> {
+        Ok(TextRange::default())
+    }
+}
+
+pub fn erase_ranges(body: Vec<Stmt>) -> Vec<Stmt> {
+    let mut f = EraseRanges;
+    body.into_iter().map(|s| match f.fold_stmt(s) {
+        Ok(s) => s,
+        Err(e) => match e {},
+    }).collect()
+}
+
+pub fn fold_ok<T>(r: Result<T, Infallible>) -> T {
+    match r {
+        Ok(t) => t,
+        Err(e) => match e {},
+    }
+}
+
+/// Statement kind ignoring the async flag, and the flag.
+pub fn split_kind(s: &Stmt) -> (u8, bool) {
+    match s {
+        Stmt::FunctionDef(_) => (0, false),
+        Stmt::AsyncFunctionDef(_) => (0, true),
+        Stmt::For(_) => (1, false),
+        Stmt::AsyncFor(_) => (1, true),
+        Stmt::With(_) => (2, false),
+        Stmt::AsyncWith(_) => (2, true),
+        Stmt::ClassDef(_) => (3, false),
+        Stmt::Return(_) => (4, false),
+        Stmt::Delete(_) => (5, false),
+        Stmt::Assign(_) => (6, false),
+        Stmt::TypeAlias(_) => (7, false),
+        Stmt::AugAssign(_) => (8, false),
+        Stmt::AnnAssign(_) => (9, false),
+        Stmt::While(_) => (10, false),
+        Stmt::If(_) => (11, false),
+        Stmt::Match(_) => (12, false),
+        Stmt::Raise(_) => (13, false),
+        Stmt::Try(_) => (14, false),
+        Stmt::TryStar(_) => (15, false),
+        Stmt::Assert(_) => (16, false),
+        Stmt::Import(_) => (17, false),
+        Stmt::ImportFrom(_) => (18, false),
+        Stmt::Global(_) => (19, false),
+        Stmt::Nonlocal(_) => (20, false),
+        Stmt::Expr(_) => (21, false),
+        Stmt::Pass(_) => (22, false),
+        Stmt::Break(_) => (23, false),
+        Stmt::Continue(_) => (24, false),
+    }
+}
+
+/// The sync twin of an async def/for/with (other statements unchanged).
+pub fn to_sync_kind(s: Stmt) -> Stmt {
+    match s {
+        Stmt::AsyncFunctionDef(f) => Stmt::FunctionDef(ast::StmtFunctionDef {
+            range: f.range,
+            name: f.name,
+            args: f.args,
+            body: f.body,
+            decorator_list: f.decorator_list,
+            returns: f.returns,
+            type_comment: f.type_comment,
+            type_params: f.type_params,
+        }),
+        Stmt::AsyncFor(f) => Stmt::For(ast::StmtFor {
+            range: f.range,
+            target: f.target,
+            iter: f.iter,
+            body: f.body,
+            orelse: f.orelse,
+            type_comment: f.type_comment,
+        }),
+        Stmt::AsyncWith(w) => Stmt::With(ast::StmtWith { range: w.range, items: w.items, body: w.body, type_comment: w.type_comment }),
+        s => s,
+    }
+}
+
+/// The async twin of a def/for/with (other statements unchanged).
+pub fn to_async_kind(s: Stmt) -> Stmt {
+    match s {
+        Stmt::FunctionDef(f) => Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef {
+            range: f.range,
+            name: f.name,
+            args: f.args,
+            body: f.body,
+            decorator_list: f.decorator_list,
+            returns: f.returns,
+            type_comment: f.type_comment,
+            type_params: f.type_params,
+        }),
+        Stmt::For(f) => Stmt::AsyncFor(ast::StmtAsyncFor {
+            range: f.range,
+            target: f.target,
+            iter: f.iter,
+            body: f.body,
+            orelse: f.orelse,
+            type_comment: f.type_comment,
+        }),
+        Stmt::With(w) => Stmt::AsyncWith(ast::StmtAsyncWith { range: w.range, items: w.items, body: w.body, type_comment: w.type_comment }),
+        s => s,
+    }
+}
