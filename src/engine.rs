@@ -81,21 +81,68 @@ fn internal(text: &str, offset: TextSize, message: impl Into<String>) -> FileErr
     FileError::Internal { line, col, message: message.into() }
 }
 
-/// Converts one module's text.
+fn enabled(opts: &Options) -> Vec<&'static dyn Pass> {
+    passes::registry().iter().copied().filter(|p| opts.passes.contains(&p.name())).collect()
+}
+
+/// Whether any enabled pass may have work in this text (a cheap test).
+pub fn interested(text: &str, opts: &Options) -> bool {
+    enabled(opts).iter().any(|p| p.interested(text, &opts.tables))
+}
+
+/// Names of the exported functions and methods that would turn async if no
+/// boundary stopped them: what other modules must not reach.
+pub fn candidates(body: &[Stmt], opts: &Options) -> Vec<String> {
+    let info = analysis::analyse(body);
+    let seeds: Vec<passes::Seed> = enabled(opts).iter().flat_map(|p| p.seeds(&info, &opts.tables)).collect();
+    let funcs = seeds.iter().filter_map(|s| info.call(s.call).and_then(|c| c.ctx.func));
+    colour::closure(&info, funcs).into_iter().filter(|&f| info.funcs[f].exported).map(|f| info.funcs[f].name.clone()).collect()
+}
+
+/// The module's place in the run, for cross-module safety.
+pub struct Project<'a> {
+    pub stem: &'a str,
+    pub external: &'a analysis::project::ExternalRefs,
+}
+
+/// Converts one module's text on its own.
 pub fn convert(text: &str, newline: &str, path: &str, opts: &Options) -> Result<Converted, FileError> {
     let body = parse(text, path)?;
-    let enabled: Vec<&dyn Pass> = passes::registry().iter().copied().filter(|p| opts.passes.contains(&p.name())).collect();
+    convert_body(text, newline, path, body, opts, None)
+}
+
+/// Converts one parsed module.
+pub fn convert_body(
+    text: &str,
+    newline: &str,
+    path: &str,
+    body: Vec<Stmt>,
+    opts: &Options,
+    project: Option<&Project>,
+) -> Result<Converted, FileError> {
+    let _ = path;
+    let enabled = enabled(opts);
     let unchanged = |diagnostics| Ok(Converted { output: None, diagnostics, edits: 0 });
     if !enabled.iter().any(|p| p.interested(text, &opts.tables)) {
         return unchanged(vec![]);
     }
-    let info = analysis::analyse(&body);
+    let mut info = analysis::analyse(&body);
     let mut seeds = vec![];
     for p in &enabled {
         seeds.extend(p.seeds(&info, &opts.tables));
     }
     if seeds.is_empty() {
         return unchanged(vec![]);
+    }
+    if let Some(pr) = project {
+        for f in info.funcs.iter_mut().filter(|f| f.exported && f.boundary.is_none()) {
+            if let Some(at) = pr.external.get(pr.stem, &f.name) {
+                f.boundary = Some(format!(
+                    "`{}` is used by another module ({at}); cross-module conversion is not supported yet",
+                    f.name
+                ));
+            }
+        }
     }
     let lc = |r: TextRange| {
         let (l, c) = line_col(text, r.start());

@@ -39,11 +39,27 @@ pub fn add_imports(mut body: Vec<Stmt>, wanted: &BTreeSet<String>) -> Result<Vec
             break;
         }
     }
+    let block_start = i;
     while matches!(body.get(i), Some(Stmt::Import(_) | Stmt::ImportFrom(_))) {
         i += 1;
     }
-    for (k, s) in new.into_iter().enumerate() {
-        body.insert(i + k, s);
+    let block = block_start..i;
+    // Insert each in sorted position among the block's plain `import x`
+    // lines, as isort would; after the last of them, or at the block's start.
+    for s in new.into_iter().rev() {
+        let Stmt::Import(imp) = &s else { continue };
+        let key = imp.names[0].name.to_lowercase();
+        let plain: Vec<usize> = block.clone().filter(|&k| matches!(body[k], Stmt::Import(_))).collect();
+        let at = plain
+            .iter()
+            .copied()
+            .find(|&k| match &body[k] {
+                Stmt::Import(i) => i.names[0].name.to_lowercase() > key,
+                _ => false,
+            })
+            .or_else(|| plain.last().map(|&k| k + 1))
+            .unwrap_or(block.start);
+        body.insert(at, s);
     }
     Ok(body)
 }

@@ -34,12 +34,6 @@ pub fn convert_bytes(bytes: &[u8], display: &str, opts: &Options) -> Outcome {
     }
 }
 
-pub fn convert_file(path: &Path, opts: &Options) -> Outcome {
-    match std::fs::read(path) {
-        Ok(bytes) => convert_bytes(&bytes, &path.to_string_lossy(), opts),
-        Err(e) => Outcome::Failed { error: format!("cannot read: {e}") },
-    }
-}
 
 fn pool(threads: Option<usize>) -> rayon::ThreadPool {
     let mut b = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE);
@@ -49,12 +43,102 @@ fn pool(threads: Option<usize>) -> rayon::ThreadPool {
     b.build().expect("cannot start worker threads")
 }
 
+enum Prepared {
+    /// Parsed, and a pass may have work in it.
+    Interested { decoded: source::Decoded, body: Vec<rustpython_parser::ast::Stmt> },
+    /// Parsed, nothing to do; the text is kept for the cross-module scan.
+    Plain { decoded: source::Decoded },
+    Failed { error: String },
+}
+
+fn prepare(path: &Path, opts: &Options) -> Prepared {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return Prepared::Failed { error: format!("cannot read: {e}") },
+    };
+    let decoded = match source::decode(&bytes) {
+        Ok(d) => d,
+        Err(e) => return Prepared::Failed { error: e },
+    };
+    match engine::parse(&decoded.text, &path.to_string_lossy()) {
+        Err(e) => Prepared::Failed { error: e.to_string() },
+        Ok(body) if engine::interested(&decoded.text, opts) => Prepared::Interested { decoded, body },
+        Ok(_) => Prepared::Plain { decoded },
+    }
+}
+
 /// Converts every file, in parallel; the reports are in the order of `files`.
+///
+/// Every file is parsed once. Files a pass is interested in name the
+/// functions that would turn async; every other file whose text mentions one
+/// of those names is scanned for imports of them, and such functions stay
+/// sync (see [`crate::analysis::project`]).
 pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) -> Vec<FileReport> {
+    use crate::analysis::project::{collect_refs, module_stem, ExternalRefs};
     pool(threads).install(|| {
-        files
+        let prepared: Vec<Prepared> = files.par_iter().map(|p| prepare(p, opts)).collect();
+        let names: std::collections::BTreeSet<String> = prepared
             .par_iter()
-            .map(|p| FileReport { path: p.clone(), outcome: convert_file(p, opts) })
+            .flat_map_iter(|p| match p {
+                Prepared::Interested { body, .. } => engine::candidates(body, opts),
+                _ => vec![],
+            })
+            .collect();
+        let mut external = ExternalRefs::default();
+        if !names.is_empty() && files.len() > 1 {
+            let list: Vec<&String> = names.iter().collect();
+            let set: std::collections::HashSet<String> = names.iter().cloned().collect();
+            let ac = aho_corasick::AhoCorasick::new(&list).expect("names are valid patterns");
+            let parts: Vec<ExternalRefs> = prepared
+                .par_iter()
+                .zip(files.par_iter())
+                .filter_map(|(p, path)| {
+                    let text = match p {
+                        Prepared::Interested { decoded, .. } | Prepared::Plain { decoded } => &decoded.text,
+                        Prepared::Failed { .. } => return None,
+                    };
+                    if !ac.is_match(text.as_str()) {
+                        return None;
+                    }
+                    let display = path.to_string_lossy();
+                    let parsed = match p {
+                        Prepared::Interested { body, .. } => collect_refs(body, text, &display, &set),
+                        _ => {
+                            let body = engine::parse(text, &display).ok()?;
+                            collect_refs(&body, text, &display, &set)
+                        }
+                    };
+                    // A module's references to its own names do not count.
+                    let own = module_stem(path);
+                    let mut r = parsed;
+                    r.refs.retain(|(stem, _), _| stem != &own);
+                    Some(r)
+                })
+                .collect();
+            for p in parts {
+                external.merge(p);
+            }
+        }
+        prepared
+            .into_par_iter()
+            .zip(files.par_iter())
+            .map(|(p, path)| {
+                let outcome = match p {
+                    Prepared::Failed { error } => Outcome::Failed { error },
+                    Prepared::Plain { .. } => Outcome::Unchanged { result: Converted { output: None, diagnostics: vec![], edits: 0 } },
+                    Prepared::Interested { decoded, body } => {
+                        let stem = module_stem(path);
+                        let project = engine::Project { stem: &stem, external: &external };
+                        let display = path.to_string_lossy();
+                        match engine::convert_body(&decoded.text, decoded.newline, &display, body, opts, Some(&project)) {
+                            Ok(result) if result.output.is_some() => Outcome::Changed { decoded, result },
+                            Ok(result) => Outcome::Unchanged { result },
+                            Err(e) => Outcome::Failed { error: e.to_string() },
+                        }
+                    }
+                };
+                FileReport { path: path.clone(), outcome }
+            })
             .collect()
     })
 }

@@ -50,20 +50,7 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
         }
     }
     let already = |f: FuncId| m.funcs[f].is_async;
-    // Upward closure.
-    let mut a: BTreeSet<FuncId> = seeded.keys().copied().filter(|&f| !already(f)).collect();
-    let mut work: Vec<FuncId> = a.iter().copied().collect();
-    while let Some(f) = work.pop() {
-        for c in &m.calls {
-            if c.target == Some(f) {
-                if let Some(g) = c.ctx.func {
-                    if !already(g) && a.insert(g) {
-                        work.push(g);
-                    }
-                }
-            }
-        }
-    }
+    let mut a = closure(m, seeded.keys().copied());
     let mut why: BTreeMap<FuncId, Why> = BTreeMap::new();
     loop {
         let mut removed = vec![];
@@ -149,6 +136,25 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
     }
     out.seeds_blocked.sort_by_key(|(r, _)| r.start());
     out
+}
+
+/// The functions that would have to become async for these to: the seeded
+/// functions and, transitively, their callers (boundaries not yet applied).
+pub fn closure(m: &ModuleInfo, seeded: impl Iterator<Item = FuncId>) -> BTreeSet<FuncId> {
+    let mut a: BTreeSet<FuncId> = seeded.filter(|&f| !m.funcs[f].is_async).collect();
+    let mut work: Vec<FuncId> = a.iter().copied().collect();
+    while let Some(f) = work.pop() {
+        for c in &m.calls {
+            if c.target == Some(f) {
+                if let Some(g) = c.ctx.func {
+                    if !m.funcs[g].is_async && a.insert(g) {
+                        work.push(g);
+                    }
+                }
+            }
+        }
+    }
+    a
 }
 
 fn chain(m: &ModuleInfo, f: FuncId, why: &BTreeMap<FuncId, Why>, line_col: &dyn Fn(TextRange) -> String) -> String {

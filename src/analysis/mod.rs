@@ -2,6 +2,7 @@
 //! resolves to. The async colouring ([`colour`]) runs on these facts.
 
 pub mod colour;
+pub mod project;
 pub mod scope;
 
 use crate::syntax::dotted_name;
@@ -25,6 +26,9 @@ pub struct FuncInfo {
     pub boundary: Option<String>,
     /// staticmethod: no self parameter.
     pub self_name: Option<String>,
+    /// Defined at module level or directly in a module-level class, so other
+    /// modules can reach it.
+    pub exported: bool,
 }
 
 #[derive(Debug)]
@@ -108,7 +112,7 @@ pub fn analyse(body: &[Stmt]) -> ModuleInfo {
         class_of_func: vec![],
         pending_classes: vec![],
     };
-    a.declare(body, None);
+    a.declare(body, None, true);
     a.visit_body(body);
     a.finish();
     a.info
@@ -143,7 +147,7 @@ fn decorator_name(d: &Expr) -> String {
 
 impl Analyser {
     /// Registers the defs and classes of a body (recursively), in source order.
-    fn declare(&mut self, body: &[Stmt], class: Option<ClassId>) {
+    fn declare(&mut self, body: &[Stmt], class: Option<ClassId>, top: bool) {
         for s in body {
             match s {
                 Stmt::FunctionDef(ast::StmtFunctionDef { name, decorator_list, args, body: fbody, .. })
@@ -172,12 +176,13 @@ impl Analyser {
                         is_async,
                         boundary,
                         self_name,
+                        exported: top,
                     });
                     self.class_of_func.push(class);
                     if let Some(c) = class {
                         self.info.classes[c].methods.insert(n.to_string(), id);
                     }
-                    self.declare(fbody, None);
+                    self.declare(fbody, None, false);
                 }
                 Stmt::ClassDef(c) => {
                     let id = self.info.classes.len();
@@ -188,11 +193,11 @@ impl Analyser {
                         methods: HashMap::new(),
                     });
                     self.pending_classes.push(id);
-                    self.declare(&c.body, Some(id));
+                    self.declare(&c.body, Some(id), top);
                 }
                 other => {
                     for b in crate::syntax::blocks(other) {
-                        self.declare(b, class);
+                        self.declare(b, class, top);
                     }
                 }
             }

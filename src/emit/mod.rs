@@ -112,11 +112,17 @@ impl<'a> Emitter<'a> {
         for (i, s) in old.iter().enumerate() {
             pos_of_old.insert(s.range(), i);
         }
+        // Edits of this block go to `mine` first: insertions before the first
+        // statement must precede any edit at the same offset (`async `).
+        let outer = out;
+        let mut mine: Vec<Edit> = vec![];
+        let out = &mut mine;
         let mut kept = vec![false; old.len()];
         let mut last: Option<usize> = None;
         // Pending insertions: (anchor = index of old statement before, texts)
         let mut pending: Vec<&Stmt> = vec![];
-        let mut groups: Vec<(Option<usize>, Vec<&Stmt>)> = vec![];
+        // Insertions: (previous kept statement, next kept statement, statements).
+        let mut groups: Vec<(Option<usize>, Option<usize>, Vec<&Stmt>)> = vec![];
         for s in new {
             if is_synth(s.range()) {
                 pending.push(s);
@@ -129,14 +135,14 @@ impl<'a> Emitter<'a> {
                 return err(s.range().start(), "a pass reordered statements");
             }
             if !pending.is_empty() {
-                groups.push((last, std::mem::take(&mut pending)));
+                groups.push((last, Some(i), std::mem::take(&mut pending)));
             }
             kept[i] = true;
             last = Some(i);
             self.stmt_edits(&old[i], s, out)?;
         }
         if !pending.is_empty() {
-            groups.push((last, pending));
+            groups.push((last, None, pending));
         }
         if new.is_empty() {
             return err(first.range().start(), "a pass emptied a block");
@@ -146,10 +152,10 @@ impl<'a> Emitter<'a> {
                 self.delete_stmt(s, out)?;
             }
         }
-        for (anchor, stmts) in groups {
+        for (prev, next, stmts) in groups {
             let mut text = String::new();
-            match anchor {
-                Some(a) => {
+            match (prev, next) {
+                (Some(a), None) => {
                     let at = self.insertion_point_after(&old[a], old.get(a + 1))?;
                     for s in stmts {
                         text.push_str(self.nl);
@@ -158,17 +164,33 @@ impl<'a> Emitter<'a> {
                     }
                     out.push(Edit { start: at, end: at, text });
                 }
-                None => {
-                    let at = usize::from(stmt_start(first, self.src));
-                    for s in stmts {
+                (_, next) => {
+                    // Before the next kept statement, at its indentation.
+                    let before = &old[next.unwrap_or(0)];
+                    let at = usize::from(stmt_start(before, self.src));
+                    for s in &stmts {
                         text.push_str(&self.print_stmt(s, &indent)?);
                         text.push_str(self.nl);
                         text.push_str(&indent);
                     }
-                    out.push(Edit { start: at, end: at, text });
+                    // New imports before the module's first code: separate
+                    // them as PEP 8 asks (two blank lines before a def/class).
+                    let imports = stmts.iter().all(|s| matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_)));
+                    if imports && indent.is_empty() {
+                        let blank = match before {
+                            Stmt::Import(_) | Stmt::ImportFrom(_) => 0,
+                            Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => 2,
+                            _ => 1,
+                        };
+                        for _ in 0..blank {
+                            text.insert_str(text.len() - indent.len(), self.nl);
+                        }
+                    }
+                    outer.push(Edit { start: at, end: at, text });
                 }
             }
         }
+        outer.append(&mut mine);
         Ok(())
     }
 

@@ -1,0 +1,121 @@
+//! Every fixture under `tests/fixtures/<pass>/*.py` is converted with the
+//! default pipeline; its output, diff and diagnostics are snapshotted in
+//! `snapshots/`, and each fixture is checked for: the output re-parses (also
+//! with CPython when a python3 is available), a second run changes nothing,
+//! two runs give the same bytes, and an unchanged file is byte-identical.
+
+use awaitify::engine::{convert, Options};
+use awaitify::output::unified_diff;
+use awaitify::source::decode;
+use std::path::{Path, PathBuf};
+
+fn fixtures() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut out = vec![];
+    for pass in std::fs::read_dir(&root).unwrap() {
+        let pass = pass.unwrap().path();
+        if !pass.is_dir() || pass.file_name().unwrap() == "projects" {
+            continue;
+        }
+        for f in std::fs::read_dir(&pass).unwrap() {
+            let f = f.unwrap().path();
+            if f.extension().is_some_and(|e| e == "py") {
+                out.push(f);
+            }
+        }
+    }
+    out.sort();
+    assert!(out.len() >= 10, "expected fixtures, found {}", out.len());
+    out
+}
+
+fn python() -> Option<String> {
+    if let Ok(p) = std::env::var("AWAITIFY_PYTHON") {
+        return Some(p);
+    }
+    std::process::Command::new("python3").arg("--version").output().ok().map(|_| "python3".to_string())
+}
+
+fn cpython_compiles(py: &str, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut child = std::process::Command::new(py)
+        .args(["-c", "import sys; compile(sys.stdin.buffer.read(), 'fixture', 'exec')"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).to_string()) }
+}
+
+#[test]
+fn fixtures_convert_as_snapshotted() {
+    let opts = Options::default();
+    let py = python();
+    let mut failures = vec![];
+    for path in fixtures() {
+        let pass = path.parent().unwrap().file_name().unwrap().to_string_lossy().to_string();
+        let case = path.file_stem().unwrap().to_string_lossy().to_string();
+        let name = format!("{pass}__{case}");
+        let bytes = std::fs::read(&path).unwrap();
+        let d = decode(&bytes).unwrap();
+        let first = convert(&d.text, d.newline, &case, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let second = convert(&d.text, d.newline, &case, &opts).unwrap();
+        assert_eq!(first.output, second.output, "{name}: not deterministic");
+        assert_eq!(first.diagnostics, second.diagnostics, "{name}: diagnostics not deterministic");
+        let out = first.output.clone().unwrap_or_else(|| d.text.clone());
+        if first.output.is_none() {
+            assert_eq!(d.to_bytes(&out), bytes, "{name}: unchanged file must round-trip byte for byte");
+        }
+        // Re-parses, and means something to CPython too.
+        awaitify::engine::parse(&out, &case).unwrap_or_else(|e| panic!("{name}: output does not parse: {e}"));
+        if let Some(py) = &py {
+            if let Err(e) = cpython_compiles(py, &out) {
+                failures.push(format!("{name}: CPython rejects the output: {e}"));
+            }
+        }
+        // Idempotent.
+        let again = convert(&out, d.newline, &case, &opts).unwrap();
+        assert!(again.output.is_none(), "{name}: second run changed the output:\n{}", again.output.unwrap());
+        // Line endings kept.
+        if d.newline == "\r\n" {
+            assert!(!out.replace("\r\n", "").contains('\n'), "{name}: a bare LF was written into a CRLF file");
+        }
+        let diags: Vec<String> =
+            first.diagnostics.iter().map(|x| format!("{}:{}: [{}] {}", x.line, x.col, x.pass, x.message)).collect();
+        let snapshot = format!(
+            "----- output -----\n{}\n----- diff -----\n{}\n----- diagnostics -----\n{}\n",
+            out,
+            unified_diff(&format!("{pass}/{case}.py"), &d.text, &out),
+            diags.join("\n")
+        );
+        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true}, {
+            insta::assert_snapshot!(name, snapshot);
+        });
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The Example / Use instead sections of every pass's documentation are
+/// themselves a test.
+#[test]
+fn pass_doc_examples_hold() {
+    fn block_after<'a>(doc: &'a str, heading: &str) -> Option<&'a str> {
+        let at = doc.find(heading)?;
+        let rest = &doc[at..];
+        let start = rest.find("```python\n")? + "```python\n".len();
+        let end = rest[start..].find("```")?;
+        Some(&rest[start..start + end])
+    }
+    for p in awaitify::passes::registry() {
+        let doc = p.doc();
+        for section in ["## What it does", "## Why is this bad", "## Example", "## Use instead", "## Fix safety"] {
+            assert!(doc.contains(section), "pass {}: doc lacks `{section}`", p.name());
+        }
+        let before = block_after(doc, "## Example").unwrap();
+        let after = block_after(doc, "## Use instead").unwrap();
+        let got = convert(before, "\n", "doc", &Options::default()).unwrap();
+        assert_eq!(got.output.as_deref(), Some(after), "pass {}: doc example", p.name());
+    }
+}
