@@ -55,6 +55,8 @@ pub struct Converted {
     pub diagnostics: Vec<Located>,
     /// Number of rewritten sites (awaits, defs, calls...).
     pub edits: usize,
+    /// First and last line (1-based) of every rewritten site.
+    pub lines: Vec<(usize, usize)>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -122,7 +124,7 @@ pub fn convert_body(
 ) -> Result<Converted, FileError> {
     let _ = path;
     let enabled = enabled(opts);
-    let unchanged = |diagnostics| Ok(Converted { output: None, diagnostics, edits: 0 });
+    let unchanged = |diagnostics| Ok(Converted { output: None, diagnostics, edits: 0, lines: vec![] });
     if !enabled.iter().any(|p| p.interested(text, &opts.tables)) {
         return unchanged(vec![]);
     }
@@ -176,13 +178,27 @@ pub fn convert_body(
     if new_body == body {
         return unchanged(locate(text, diags));
     }
-    let mut em = Emitter::new(text, newline, &body);
-    let out = em.emit_module(&body, &new_body).map_err(|e| internal(text, e.offset, e.message))?;
-    verify(text, &out, new_body, path)?;
+    let out = emit_and_verify(text, newline, path, &body, new_body)?;
     for lost in lost_comments(text, &out) {
         diags.push(Diagnostic { offset: lost.0, pass: "emit", message: format!("comment `{}` was lost in a rewritten statement", lost.1) });
     }
-    Ok(Converted { output: if out == text { None } else { Some(out) }, diagnostics: locate(text, diags), edits })
+    let mut sites: Vec<TextRange> = col.seeds_ok.iter().chain(&col.await_calls).chain(&col.run_calls).copied().collect();
+    sites.extend(col.async_defs.iter().map(|&s| TextRange::empty(s.into())));
+    let mut lines: Vec<(usize, usize)> =
+        sites.iter().map(|r| (line_col(text, r.start()).0, line_col(text, r.end()).0)).collect();
+    lines.sort();
+    lines.dedup();
+    Ok(Converted { output: if out == text { None } else { Some(out) }, diagnostics: locate(text, diags), edits, lines })
+}
+
+/// Emits `new_body` over the original text losslessly and checks that the
+/// result parses back to `new_body`. Public so tests can drive the emitter
+/// with any tree.
+pub fn emit_and_verify(text: &str, newline: &str, path: &str, body: &[Stmt], new_body: Vec<Stmt>) -> Result<String, FileError> {
+    let mut em = Emitter::new(text, newline, body);
+    let out = em.emit_module(body, &new_body).map_err(|e| internal(text, e.offset, e.message))?;
+    verify(text, &out, new_body, path)?;
+    Ok(out)
 }
 
 /// The last line of defence: the emitted text must parse to the intended tree.

@@ -125,7 +125,7 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
             .map(|(p, path)| {
                 let outcome = match p {
                     Prepared::Failed { error } => Outcome::Failed { error },
-                    Prepared::Plain { .. } => Outcome::Unchanged { result: Converted { output: None, diagnostics: vec![], edits: 0 } },
+                    Prepared::Plain { .. } => Outcome::Unchanged { result: Converted { output: None, diagnostics: vec![], edits: 0, lines: vec![] } },
                     Prepared::Interested { decoded, body } => {
                         let stem = module_stem(path);
                         let project = engine::Project { stem: &stem, external: &external };

@@ -403,7 +403,8 @@ impl<'a> crate::syntax::visit::Visitor<'a> for ExprIndexer<'_, 'a> {
             }
             _ => {}
         }
-        self.em.old_exprs.insert((r, std::mem::discriminant(e)), e);
+        // f-string parts share the string's range: the outermost node wins.
+        self.em.old_exprs.entry((r, std::mem::discriminant(e))).or_insert(e);
         crate::syntax::visit::walk_expr(self, e);
     }
     fn visit_body(&mut self, body: &'a [Stmt]) {
