@@ -2,6 +2,7 @@
 //! in path order, so output never depends on the thread count.
 
 use crate::engine::{self, Converted, FileError, Options};
+use crate::analysis::project::{summarize, ImportSummary};
 use crate::source;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -45,9 +46,9 @@ fn pool(threads: Option<usize>) -> rayon::ThreadPool {
 
 enum Prepared {
     /// Parsed, and a pass may have work in it.
-    Interested { decoded: source::Decoded, body: Vec<rustpython_parser::ast::Stmt> },
-    /// Parsed, nothing to do; the text is kept for the cross-module scan.
-    Plain { decoded: source::Decoded },
+    Interested { decoded: source::Decoded, body: Vec<rustpython_parser::ast::Stmt>, summary: ImportSummary },
+    /// Parsed, nothing to do here; what it imports is kept.
+    Plain { decoded: source::Decoded, summary: ImportSummary },
     Failed { error: String },
 }
 
@@ -62,19 +63,25 @@ fn prepare(path: &Path, opts: &Options) -> Prepared {
     };
     match engine::parse(&decoded.text, &path.to_string_lossy()) {
         Err(e) => Prepared::Failed { error: e.to_string() },
-        Ok(body) if engine::interested(&decoded.text, opts) => Prepared::Interested { decoded, body },
-        Ok(_) => Prepared::Plain { decoded },
+        Ok(body) => {
+            let summary = summarize(&body);
+            if engine::interested(&decoded.text, opts) {
+                Prepared::Interested { decoded, body, summary }
+            } else {
+                Prepared::Plain { decoded, summary }
+            }
+        }
     }
 }
 
 /// Converts every file, in parallel; the reports are in the order of `files`.
 ///
-/// Every file is parsed once. Files a pass is interested in name the
-/// functions that would turn async; every other file whose text mentions one
-/// of those names is scanned for imports of them, and such functions stay
-/// sync (see [`crate::analysis::project`]).
+/// Every file is parsed once, and what it imports is summarised then. Files a
+/// pass is interested in name the functions that would turn async; those
+/// that another file of the run reaches stay sync (see
+/// [`crate::analysis::project`]).
 pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) -> Vec<FileReport> {
-    use crate::analysis::project::{collect_refs, module_stem, ExternalRefs};
+    use crate::analysis::project::{module_stem, refs_from, ExternalRefs};
     pool(threads).install(|| {
         let prepared: Vec<Prepared> = files.par_iter().map(|p| prepare(p, opts)).collect();
         let names: std::collections::BTreeSet<String> = prepared
@@ -86,33 +93,14 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
             .collect();
         let mut external = ExternalRefs::default();
         if !names.is_empty() && files.len() > 1 {
-            let list: Vec<&String> = names.iter().collect();
-            let set: std::collections::HashSet<String> = names.iter().cloned().collect();
-            let ac = aho_corasick::AhoCorasick::new(&list).expect("names are valid patterns");
             let parts: Vec<ExternalRefs> = prepared
                 .par_iter()
                 .zip(files.par_iter())
-                .filter_map(|(p, path)| {
-                    let text = match p {
-                        Prepared::Interested { decoded, .. } | Prepared::Plain { decoded } => &decoded.text,
-                        Prepared::Failed { .. } => return None,
-                    };
-                    if !ac.is_match(text.as_str()) {
-                        return None;
+                .filter_map(|(p, path)| match p {
+                    Prepared::Interested { decoded, summary, .. } | Prepared::Plain { decoded, summary } => {
+                        Some(refs_from(summary, &decoded.text, &path.to_string_lossy(), &module_stem(path), &names))
                     }
-                    let display = path.to_string_lossy();
-                    let parsed = match p {
-                        Prepared::Interested { body, .. } => collect_refs(body, text, &display, &set),
-                        _ => {
-                            let body = engine::parse(text, &display).ok()?;
-                            collect_refs(&body, text, &display, &set)
-                        }
-                    };
-                    // A module's references to its own names do not count.
-                    let own = module_stem(path);
-                    let mut r = parsed;
-                    r.refs.retain(|(stem, _), _| stem != &own);
-                    Some(r)
+                    Prepared::Failed { .. } => None,
                 })
                 .collect();
             for p in parts {
@@ -126,7 +114,7 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
                 let outcome = match p {
                     Prepared::Failed { error } => Outcome::Failed { error },
                     Prepared::Plain { .. } => Outcome::Unchanged { result: Converted { output: None, diagnostics: vec![], edits: 0, lines: vec![] } },
-                    Prepared::Interested { decoded, body } => {
+                    Prepared::Interested { decoded, body, .. } => {
                         let stem = module_stem(path);
                         let project = engine::Project { stem: &stem, external: &external };
                         let display = path.to_string_lossy();

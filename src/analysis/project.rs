@@ -5,7 +5,7 @@
 
 use crate::syntax::visit::{walk_expr, walk_stmt, Visitor};
 use rustpython_parser::ast::{Expr, Ranged, Stmt};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 /// `(module stem, name)` -> where another module uses it (`path:line:col`).
@@ -37,22 +37,30 @@ pub fn module_stem(path: &Path) -> String {
     stem
 }
 
-/// The references `body` (of file `display`) makes to any of `names` in
-/// other modules, keyed by the module stems it imports.
-pub fn collect_refs(body: &[Stmt], text: &str, display: &str, names: &HashSet<String>) -> ExternalRefs {
-    struct C<'n> {
-        names: &'n HashSet<String>,
-        stems: BTreeSet<String>,
-        direct: Vec<(String, String, u32)>,
-        attrs: BTreeMap<String, u32>,
+/// What a module imports and which attribute names it uses: enough to tell
+/// later, once the candidate names are known, whether it reaches them.
+#[derive(Debug, Default, Clone)]
+pub struct ImportSummary {
+    /// Every module name component it imports (and every from-imported
+    /// name, which may be a submodule).
+    pub stems: BTreeSet<String>,
+    /// `from <..stem> import name`: (stem, name, offset); name may be `*`.
+    pub direct: Vec<(String, String, u32)>,
+    /// Attribute names used, with the first offset.
+    pub attrs: HashMap<String, u32>,
+}
+
+pub fn summarize(body: &[Stmt]) -> ImportSummary {
+    struct C {
+        s: ImportSummary,
     }
-    impl<'a> Visitor<'a> for C<'_> {
-        fn visit_stmt(&mut self, s: &'a Stmt) {
-            match s {
+    impl<'a> Visitor<'a> for C {
+        fn visit_stmt(&mut self, st: &'a Stmt) {
+            match st {
                 Stmt::Import(i) => {
                     for a in &i.names {
                         for part in a.name.split('.') {
-                            self.stems.insert(part.to_string());
+                            self.s.stems.insert(part.to_string());
                         }
                     }
                 }
@@ -60,48 +68,61 @@ pub fn collect_refs(body: &[Stmt], text: &str, display: &str, names: &HashSet<St
                     let module = i.module.as_ref().map(|m| m.to_string()).unwrap_or_default();
                     let last = module.rsplit('.').next().unwrap_or("").to_string();
                     for part in module.split('.') {
-                        self.stems.insert(part.to_string());
+                        self.s.stems.insert(part.to_string());
                     }
                     for a in &i.names {
                         let n = a.name.to_string();
-                        self.stems.insert(n.clone());
-                        if n == "*" || self.names.contains(&n) {
-                            self.direct.push((last.clone(), n, s.range().start().into()));
-                        }
+                        self.s.stems.insert(n.clone());
+                        self.s.direct.push((last.clone(), n, st.range().start().into()));
                     }
                 }
                 _ => {}
             }
-            walk_stmt(self, s);
+            walk_stmt(self, st);
         }
         fn visit_expr(&mut self, e: &'a Expr) {
             if let Expr::Attribute(a) = e {
-                if self.names.contains(a.attr.as_str()) {
-                    self.attrs.entry(a.attr.to_string()).or_insert(a.range.start().into());
+                if !self.s.attrs.contains_key(a.attr.as_str()) {
+                    self.s.attrs.insert(a.attr.to_string(), a.range.start().into());
                 }
             }
             walk_expr(self, e);
         }
     }
-    let mut c = C { names, stems: BTreeSet::new(), direct: vec![], attrs: BTreeMap::new() };
+    let mut c = C { s: ImportSummary::default() };
     c.visit_body(body);
+    if c.s.stems.is_empty() {
+        // Reaches no other module: nothing to keep.
+        return ImportSummary::default();
+    }
+    c.s
+}
+
+/// The references a module (summarised) makes to any of `names` in other
+/// modules, keyed by the module stems it imports.
+pub fn refs_from(sum: &ImportSummary, text: &str, display: &str, own_stem: &str, names: &BTreeSet<String>) -> ExternalRefs {
     let mut out = ExternalRefs::default();
     let loc = |off: u32| {
         let (l, col) = crate::source::line_col(text, off.into());
         format!("{display}:{l}:{col}")
     };
-    for (stem, n, off) in c.direct {
+    for (stem, n, off) in &sum.direct {
+        if stem == own_stem {
+            continue;
+        }
         if n == "*" {
             for name in names {
-                out.refs.entry((stem.clone(), name.clone())).or_insert_with(|| loc(off));
+                out.refs.entry((stem.clone(), name.clone())).or_insert_with(|| loc(*off));
             }
-        } else {
-            out.refs.entry((stem, n)).or_insert_with(|| loc(off));
+        } else if names.contains(n) {
+            out.refs.entry((stem.clone(), n.clone())).or_insert_with(|| loc(*off));
         }
     }
-    for (attr, off) in c.attrs {
-        for stem in &c.stems {
-            out.refs.entry((stem.clone(), attr.clone())).or_insert_with(|| loc(off));
+    for name in names {
+        if let Some(&off) = sum.attrs.get(name) {
+            for stem in sum.stems.iter().filter(|s| *s != own_stem) {
+                out.refs.entry((stem.clone(), name.clone())).or_insert_with(|| loc(off));
+            }
         }
     }
     out
