@@ -128,6 +128,13 @@ pub fn convert_body(
     if !enabled.iter().any(|p| p.interested(text, &opts.tables)) {
         return unchanged(vec![]);
     }
+    if let Some(at) = too_deep(&body) {
+        return Err(FileError::Syntax {
+            line: line_col(text, at).0,
+            col: line_col(text, at).1,
+            message: format!("expressions nested deeper than {MAX_DEPTH} levels (CPython cannot compile this either)"),
+        });
+    }
     let mut info = analysis::analyse(&body);
     let mut seeds = vec![];
     for p in &enabled {
@@ -214,6 +221,46 @@ fn verify(text: &str, out: &str, intended: Vec<Stmt>, path: &str) -> Result<(), 
         return Err(internal(text, TextSize::default(), "the converted text does not mean what the passes intended"));
     }
     Ok(())
+}
+
+/// Deeper nesting than CPython compiles is refused (the emitter's cost
+/// grows with depth squared).
+pub const MAX_DEPTH: usize = 1000;
+
+fn too_deep(body: &[Stmt]) -> Option<TextSize> {
+    use crate::syntax::visit::{walk_expr, walk_stmt, Visitor};
+    use rustpython_parser::ast::{Expr, Ranged};
+    struct D {
+        depth: usize,
+        hit: Option<TextSize>,
+    }
+    impl<'a> Visitor<'a> for D {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            if self.hit.is_none() {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    self.hit = Some(s.range().start());
+                } else {
+                    walk_stmt(self, s);
+                }
+                self.depth -= 1;
+            }
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if self.hit.is_none() {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    self.hit = Some(e.range().start());
+                } else {
+                    walk_expr(self, e);
+                }
+                self.depth -= 1;
+            }
+        }
+    }
+    let mut d = D { depth: 0, hit: None };
+    d.visit_body(body);
+    d.hit
 }
 
 fn comments(text: &str) -> Vec<(u32, String)> {
