@@ -188,12 +188,13 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
                 let new = result.output.as_deref().unwrap_or_default();
                 if args.diff && args.output_format == Format::Text {
                     write!(out, "{}", unified_diff(&display, &decoded.text, new))?;
-                } else if !args.diff && !args.check {
-                    if let Err(e) = write_atomic(&r.path, &decoded.to_bytes(new)) {
-                        eprintln!("{display}: error: cannot write: {e}");
-                        failed += 1;
-                        changed -= 1;
-                    }
+                } else if !args.diff
+                    && !args.check
+                    && let Err(e) = write_atomic(&r.path, &decoded.to_bytes(new))
+                {
+                    eprintln!("{display}: error: cannot write: {e}");
+                    failed += 1;
+                    changed -= 1;
                 }
                 if args.verbose && !args.quiet {
                     eprintln!("{display}: converted ({} edits)", result.edits);

@@ -9,7 +9,7 @@ use crate::syntax::erase_ranges;
 use crate::transforms::Tables;
 use rustpython_parser::ast::{self, Stmt};
 use rustpython_parser::text_size::{TextRange, TextSize};
-use rustpython_parser::{lexer, Mode, Tok};
+use rustpython_parser::{Mode, Tok, lexer};
 use std::collections::BTreeSet;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -98,7 +98,11 @@ pub fn candidates(body: &[Stmt], opts: &Options) -> Vec<String> {
     let info = analysis::analyse(body);
     let seeds: Vec<passes::Seed> = enabled(opts).iter().flat_map(|p| p.seeds(&info, &opts.tables)).collect();
     let funcs = seeds.iter().filter_map(|s| info.call(s.call).and_then(|c| c.ctx.func));
-    colour::closure(&info, funcs).into_iter().filter(|&f| info.funcs[f].exported).map(|f| info.funcs[f].name.clone()).collect()
+    colour::closure(&info, funcs)
+        .into_iter()
+        .filter(|&f| info.funcs[f].exported)
+        .map(|f| info.funcs[f].name.clone())
+        .collect()
 }
 
 /// The module's place in the run, for cross-module safety.
@@ -162,14 +166,19 @@ pub fn convert_body(
     let mut diags: Vec<Diagnostic> = vec![];
     for (r, why) in &col.seeds_blocked {
         if let Some(s) = seeds.iter().find(|s| s.call == *r) {
-            diags.push(Diagnostic { offset: r.start().into(), pass: s.pass, message: format!("`{}` left blocking: {why}", s.what) });
+            diags.push(Diagnostic {
+                offset: r.start().into(),
+                pass: s.pass,
+                message: format!("`{}` left blocking: {why}", s.what),
+            });
         }
     }
     let edits = col.seeds_ok.len() + col.async_defs.len() + col.await_calls.len() + col.run_calls.len();
     if edits == 0 {
         return unchanged(locate(text, diags));
     }
-    let mut cx = PassCx { info: &info, colour: &col, tables: &opts.tables, imports: BTreeSet::new(), diagnostics: vec![] };
+    let mut cx =
+        PassCx { info: &info, colour: &col, tables: &opts.tables, imports: BTreeSet::new(), diagnostics: vec![] };
     let mut new_body = body.clone();
     for p in &enabled {
         new_body = p.run(new_body, &mut cx);
@@ -187,9 +196,14 @@ pub fn convert_body(
     }
     let out = emit_and_verify(text, newline, path, &body, new_body)?;
     for lost in lost_comments(text, &out) {
-        diags.push(Diagnostic { offset: lost.0, pass: "emit", message: format!("comment `{}` was lost in a rewritten statement", lost.1) });
+        diags.push(Diagnostic {
+            offset: lost.0,
+            pass: "emit",
+            message: format!("comment `{}` was lost in a rewritten statement", lost.1),
+        });
     }
-    let mut sites: Vec<TextRange> = col.seeds_ok.iter().chain(&col.await_calls).chain(&col.run_calls).copied().collect();
+    let mut sites: Vec<TextRange> =
+        col.seeds_ok.iter().chain(&col.await_calls).chain(&col.run_calls).copied().collect();
     sites.extend(col.async_defs.iter().map(|&s| TextRange::empty(s.into())));
     let mut lines: Vec<(usize, usize)> =
         sites.iter().map(|r| (line_col(text, r.start()).0, line_col(text, r.end()).0)).collect();
@@ -201,7 +215,13 @@ pub fn convert_body(
 /// Emits `new_body` over the original text losslessly and checks that the
 /// result parses back to `new_body`. Public so tests can drive the emitter
 /// with any tree.
-pub fn emit_and_verify(text: &str, newline: &str, path: &str, body: &[Stmt], new_body: Vec<Stmt>) -> Result<String, FileError> {
+pub fn emit_and_verify(
+    text: &str,
+    newline: &str,
+    path: &str,
+    body: &[Stmt],
+    new_body: Vec<Stmt>,
+) -> Result<String, FileError> {
     let mut em = Emitter::new(text, newline, body);
     let out = em.emit_module(body, &new_body).map_err(|e| internal(text, e.offset, e.message))?;
     verify(text, &out, new_body, path)?;
@@ -213,7 +233,11 @@ fn verify(text: &str, out: &str, intended: Vec<Stmt>, path: &str) -> Result<(), 
     let reparsed = match parse(out, path) {
         Ok(b) => b,
         Err(FileError::Syntax { line, col, message }) => {
-            return Err(FileError::Internal { line, col, message: format!("the converted text does not parse ({message})") })
+            return Err(FileError::Internal {
+                line,
+                col,
+                message: format!("the converted text does not parse ({message})"),
+            });
         }
         Err(e) => return Err(e),
     };
@@ -228,7 +252,7 @@ fn verify(text: &str, out: &str, intended: Vec<Stmt>, path: &str) -> Result<(), 
 pub const MAX_DEPTH: usize = 1000;
 
 fn too_deep(body: &[Stmt]) -> Option<TextSize> {
-    use crate::syntax::visit::{walk_expr, walk_stmt, Visitor};
+    use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
     use rustpython_parser::ast::{Expr, Ranged};
     struct D {
         depth: usize,

@@ -5,8 +5,25 @@ use std::path::{Path, PathBuf};
 
 /// Directories never walked into (explicitly named files are still read).
 pub const SKIPPED_DIRS: &[&str] = &[
-    ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".tox", ".nox", ".eggs", ".mypy_cache", ".pytest_cache",
-    ".ruff_cache", "__pycache__", "__pypackages__", "node_modules", "build", "dist", "_build", "buck-out",
+    ".git",
+    ".hg",
+    ".svn",
+    ".bzr",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    ".eggs",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    "__pycache__",
+    "__pypackages__",
+    "node_modules",
+    "build",
+    "dist",
+    "_build",
+    "buck-out",
     "site-packages",
 ];
 
@@ -59,7 +76,9 @@ pub fn find(paths: &[PathBuf], ex: &GlobSet) -> Found {
             .sort_by_file_name(|a, b| a.cmp(b))
             .filter_entry(|e| {
                 let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-                !(is_dir && e.depth() > 0 && (SKIPPED_DIRS.iter().any(|d| e.file_name() == *d) || e.path().join("pyvenv.cfg").exists()))
+                !(is_dir
+                    && e.depth() > 0
+                    && (SKIPPED_DIRS.iter().any(|d| e.file_name() == *d) || e.path().join("pyvenv.cfg").exists()))
             })
             .build();
         for entry in walker {

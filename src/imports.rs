@@ -15,7 +15,11 @@ pub fn add_imports(mut body: Vec<Stmt>, wanted: &BTreeSet<String>) -> Result<Vec
         let top = m.split('.').next().unwrap_or(m);
         match bindings.unique(top) {
             Some(crate::analysis::scope::Binding::Import(q)) if q == top => continue,
-            Some(_) => return Err(format!("`{top}` is already bound in this module to something else; cannot add `import {m}`")),
+            Some(_) => {
+                return Err(format!(
+                    "`{top}` is already bound in this module to something else; cannot add `import {m}`"
+                ));
+            }
             None => {}
         }
         new.push(Stmt::Import(ast::StmtImport {
@@ -27,10 +31,10 @@ pub fn add_imports(mut body: Vec<Stmt>, wanted: &BTreeSet<String>) -> Result<Vec
         return Ok(body);
     }
     let mut i = 0;
-    if let Some(Stmt::Expr(e)) = body.first() {
-        if matches!(&*e.value, Expr::Constant(c) if matches!(c.value, ast::Constant::Str(_))) {
-            i = 1;
-        }
+    if let Some(Stmt::Expr(e)) = body.first()
+        && matches!(&*e.value, Expr::Constant(c) if matches!(c.value, ast::Constant::Str(_)))
+    {
+        i = 1;
     }
     while let Some(Stmt::ImportFrom(f)) = body.get(i) {
         if f.module.as_deref() == Some("__future__") {

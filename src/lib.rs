@@ -19,4 +19,4 @@ pub mod source;
 pub mod syntax;
 pub mod transforms;
 
-pub use engine::{convert, Converted, FileError, Options, TargetVersion};
+pub use engine::{Converted, FileError, Options, TargetVersion, convert};

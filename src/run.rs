@@ -1,8 +1,8 @@
 //! Running the engine over many files in parallel. Results are collected
 //! in path order, so output never depends on the thread count.
 
+use crate::analysis::project::{ImportSummary, summarize};
 use crate::engine::{self, Converted, FileError, Options};
-use crate::analysis::project::{summarize, ImportSummary};
 use crate::source;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -35,7 +35,6 @@ pub fn convert_bytes(bytes: &[u8], display: &str, opts: &Options) -> Outcome {
     }
 }
 
-
 fn pool(threads: Option<usize>) -> rayon::ThreadPool {
     let mut b = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE);
     if let Some(n) = threads {
@@ -46,10 +45,19 @@ fn pool(threads: Option<usize>) -> rayon::ThreadPool {
 
 enum Prepared {
     /// Parsed, and a pass may have work in it.
-    Interested { decoded: source::Decoded, body: Vec<rustpython_parser::ast::Stmt>, summary: ImportSummary },
+    Interested {
+        decoded: source::Decoded,
+        body: Vec<rustpython_parser::ast::Stmt>,
+        summary: ImportSummary,
+    },
     /// Parsed, nothing to do here; what it imports is kept.
-    Plain { decoded: source::Decoded, summary: ImportSummary },
-    Failed { error: String },
+    Plain {
+        decoded: source::Decoded,
+        summary: ImportSummary,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 fn prepare(path: &Path, opts: &Options) -> Prepared {
@@ -81,7 +89,7 @@ fn prepare(path: &Path, opts: &Options) -> Prepared {
 /// that another file of the run reaches stay sync (see
 /// [`crate::analysis::project`]).
 pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) -> Vec<FileReport> {
-    use crate::analysis::project::{module_stem, refs_from, ExternalRefs};
+    use crate::analysis::project::{ExternalRefs, module_stem, refs_from};
     pool(threads).install(|| {
         let prepared: Vec<Prepared> = files.par_iter().map(|p| prepare(p, opts)).collect();
         let names: std::collections::BTreeSet<String> = prepared
@@ -113,12 +121,15 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
             .map(|(p, path)| {
                 let outcome = match p {
                     Prepared::Failed { error } => Outcome::Failed { error },
-                    Prepared::Plain { .. } => Outcome::Unchanged { result: Converted { output: None, diagnostics: vec![], edits: 0, lines: vec![] } },
+                    Prepared::Plain { .. } => Outcome::Unchanged {
+                        result: Converted { output: None, diagnostics: vec![], edits: 0, lines: vec![] },
+                    },
                     Prepared::Interested { decoded, body, .. } => {
                         let stem = module_stem(path);
                         let project = engine::Project { stem: &stem, external: &external };
                         let display = path.to_string_lossy();
-                        match engine::convert_body(&decoded.text, decoded.newline, &display, body, opts, Some(&project)) {
+                        match engine::convert_body(&decoded.text, decoded.newline, &display, body, opts, Some(&project))
+                        {
                             Ok(result) if result.output.is_some() => Outcome::Changed { decoded, result },
                             Ok(result) => Outcome::Unchanged { result },
                             Err(e) => Outcome::Failed { error: e.to_string() },

@@ -58,7 +58,8 @@ fn declared_encoding(body: &[u8]) -> Option<String> {
         if let Some(i) = t.find("coding") {
             let rest = &t[i + 6..];
             if let Some(rest) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('=')) {
-                let enc: String = rest.trim_start().chars().take_while(|c| c.is_alphanumeric() || "-_.".contains(*c)).collect();
+                let enc: String =
+                    rest.trim_start().chars().take_while(|c| c.is_alphanumeric() || "-_.".contains(*c)).collect();
                 if !enc.is_empty() {
                     return Some(enc);
                 }

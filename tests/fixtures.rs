@@ -4,7 +4,7 @@
 //! with CPython when a python3 is available), a second run changes nothing,
 //! two runs give the same bytes, and an unchanged file is byte-identical.
 
-use awaitify::engine::{convert, Options};
+use awaitify::engine::{Options, convert};
 use awaitify::output::unified_diff;
 use awaitify::source::decode;
 use std::path::{Path, PathBuf};
@@ -70,10 +70,10 @@ fn fixtures_convert_as_snapshotted() {
         }
         // Re-parses, and means something to CPython too.
         awaitify::engine::parse(&out, &case).unwrap_or_else(|e| panic!("{name}: output does not parse: {e}"));
-        if let Some(py) = &py {
-            if let Err(e) = cpython_compiles(py, &out) {
-                failures.push(format!("{name}: CPython rejects the output: {e}"));
-            }
+        if let Some(py) = &py
+            && let Err(e) = cpython_compiles(py, &out)
+        {
+            failures.push(format!("{name}: CPython rejects the output: {e}"));
         }
         // Idempotent.
         let again = convert(&out, d.newline, &case, &opts).unwrap();

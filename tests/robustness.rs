@@ -1,7 +1,7 @@
 //! Hostile input: deep nesting must give an answer (a conversion or a clear
 //! error), never a crash, on a thread with the engine's stack size.
 
-use awaitify::engine::{convert, FileError, Options};
+use awaitify::engine::{FileError, Options, convert};
 use awaitify::run::with_big_stack;
 
 fn run(src: String) -> Result<Option<String>, FileError> {

@@ -80,7 +80,10 @@ fn stdlib_convert_sweep() {
                         if change.tag() == similar::ChangeTag::Delete {
                             let line = change.old_index().unwrap() + 1;
                             if !result.lines.iter().any(|&(a, b)| a <= line && line <= b) {
-                                problems.push(format!("{p}:{line}: line changed outside a rewritten site: {:?}", change.value()));
+                                problems.push(format!(
+                                    "{p}:{line}: line changed outside a rewritten site: {:?}",
+                                    change.value()
+                                ));
                             }
                         }
                     }
@@ -94,7 +97,10 @@ fn stdlib_convert_sweep() {
     if !bad.trim().is_empty() {
         problems.push(format!("CPython rejects converted files:\n{bad}"));
     }
-    eprintln!("stdlib sweep: {} files, {changed} changed, {unchanged} unchanged, {failed} failed to read or parse", reports.len());
+    eprintln!(
+        "stdlib sweep: {} files, {changed} changed, {unchanged} unchanged, {failed} failed to read or parse",
+        reports.len()
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(changed > 0, "the sweep converted nothing: the test would prove nothing");
     // Files that fail are the known unparseable ones (Python 2 test data,
@@ -135,7 +141,8 @@ fn stdlib_emitter_stress() {
                     let d = awaitify::source::decode(&bytes).ok()?;
                     let body = engine::parse(&d.text, "x").ok()?;
                     let mut f = AwaitEverything;
-                    let new: Vec<Stmt> = body.iter().cloned().map(|s| awaitify::syntax::fold_ok(f.fold_stmt(s))).collect();
+                    let new: Vec<Stmt> =
+                        body.iter().cloned().map(|s| awaitify::syntax::fold_ok(f.fold_stmt(s))).collect();
                     if new == body {
                         return None;
                     }
@@ -143,7 +150,8 @@ fn stdlib_emitter_stress() {
                         Err(e) => Some(format!("{}: {e}", path.display())),
                         Ok(out) => {
                             let lost = engine::lost_comments(&d.text, &out);
-                            (!lost.is_empty()).then(|| format!("{}: lost comments {:?}", path.display(), &lost[..lost.len().min(3)]))
+                            (!lost.is_empty())
+                                .then(|| format!("{}: lost comments {:?}", path.display(), &lost[..lost.len().min(3)]))
                         }
                     }
                 })

@@ -43,9 +43,10 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
         let Some(cs) = m.call(s) else { continue };
         match cs.ctx.func {
             Some(f) if cs.ctx.awaitable() => seeded.entry(f).or_default().push(s),
-            Some(_) => out
-                .seeds_blocked
-                .push((s, "it is inside a lambda, a generator expression or a class body, where `await` cannot go".into())),
+            Some(_) => out.seeds_blocked.push((
+                s,
+                "it is inside a lambda, a generator expression or a class body, where `await` cannot go".into(),
+            )),
             None => {}
         }
     }
@@ -57,15 +58,19 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
         for &f in &a {
             let info = &m.funcs[f];
             let mut reason: Option<Why> = info.boundary.clone().map(Why::Boundary);
-            if reason.is_none() {
-                if let Some(v) = m.value_refs.iter().find(|v| v.func == f) {
-                    reason = Some(Why::Site(v.what.clone(), v.range));
-                }
+            if reason.is_none()
+                && let Some(v) = m.value_refs.iter().find(|v| v.func == f)
+            {
+                reason = Some(Why::Site(v.what.clone(), v.range));
             }
-            if reason.is_none() && info.class.is_some() {
-                if let Some(&r) = m.loose_attrs.get(&info.name) {
-                    reason = Some(Why::Site(format!("`.{}` is used where the tool cannot tell which object it is", info.name), r));
-                }
+            if reason.is_none()
+                && info.class.is_some()
+                && let Some(&r) = m.loose_attrs.get(&info.name)
+            {
+                reason = Some(Why::Site(
+                    format!("`.{}` is used where the tool cannot tell which object it is", info.name),
+                    r,
+                ));
             }
             if reason.is_none() {
                 for c in m.calls.iter().filter(|c| c.target == Some(f)) {
@@ -81,7 +86,10 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
                         }
                         Some(_) => {
                             reason = Some(Why::Site(
-                                format!("`{}` is called inside a lambda, generator expression or class body", info.name),
+                                format!(
+                                    "`{}` is called inside a lambda, generator expression or class body",
+                                    info.name
+                                ),
                                 c.range,
                             ));
                             break;
@@ -95,7 +103,9 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
             }
             // Still needed? It must hold a seed or await a function in `a`.
             let needed = seeded.contains_key(&f)
-                || m.calls.iter().any(|c| c.ctx.func == Some(f) && c.ctx.awaitable() && c.target.is_some_and(|t| a.contains(&t)));
+                || m.calls
+                    .iter()
+                    .any(|c| c.ctx.func == Some(f) && c.ctx.awaitable() && c.target.is_some_and(|t| a.contains(&t)));
             if let Some(r) = reason {
                 why.insert(f, r);
                 removed.push(f);
@@ -145,12 +155,12 @@ pub fn closure(m: &ModuleInfo, seeded: impl Iterator<Item = FuncId>) -> BTreeSet
     let mut work: Vec<FuncId> = a.iter().copied().collect();
     while let Some(f) = work.pop() {
         for c in &m.calls {
-            if c.target == Some(f) {
-                if let Some(g) = c.ctx.func {
-                    if !m.funcs[g].is_async && a.insert(g) {
-                        work.push(g);
-                    }
-                }
+            if c.target == Some(f)
+                && let Some(g) = c.ctx.func
+                && !m.funcs[g].is_async
+                && a.insert(g)
+            {
+                work.push(g);
             }
         }
     }

@@ -6,7 +6,7 @@ pub mod project;
 pub mod scope;
 
 use crate::syntax::dotted_name;
-use crate::syntax::visit::{walk_expr, walk_stmt, Visitor};
+use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
 use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
 use rustpython_parser::text_size::TextRange;
 use scope::{Binding, Bindings};
@@ -151,7 +151,9 @@ impl Analyser {
         for s in body {
             match s {
                 Stmt::FunctionDef(ast::StmtFunctionDef { name, decorator_list, args, body: fbody, .. })
-                | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef { name, decorator_list, args, body: fbody, .. }) => {
+                | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef {
+                    name, decorator_list, args, body: fbody, ..
+                }) => {
                     let is_async = matches!(s, Stmt::AsyncFunctionDef(_));
                     let decos: Vec<String> = decorator_list.iter().map(decorator_name).collect();
                     let mut boundary = None;
@@ -161,7 +163,9 @@ impl Analyser {
                     } else if let Some(d) = decos.iter().find(|d| !SAFE_DECORATORS.contains(&d.as_str())) {
                         boundary = Some(format!("`{n}` is decorated with `@{d}`, which may call it synchronously"));
                     } else if is_test_hook(n) {
-                        boundary = Some(format!("`{n}` is called synchronously by the test framework (tests are converted by a later pass)"));
+                        boundary = Some(format!(
+                            "`{n}` is called synchronously by the test framework (tests are converted by a later pass)"
+                        ));
                     } else if is_generator(fbody) {
                         boundary = Some(format!("`{n}` is a generator (async generators are not converted yet)"));
                     }
@@ -214,16 +218,21 @@ impl Analyser {
                 *count.entry(m.as_str()).or_default() += 1;
             }
         }
-        let class_names: Vec<String> = self.info.classes.iter().map(|c| c.name.clone()).collect();
         let mut updates = vec![];
         for (ci, c) in self.info.classes.iter().enumerate() {
-            let external = self.external_base(ci, &class_names, 0);
+            let external = self.external_base(ci, 0);
             for (m, &f) in &c.methods {
                 if self.info.funcs[f].boundary.is_some() {
                     continue;
                 }
                 if let Some(b) = &external {
-                    updates.push((f, format!("`{}.{m}` may override a method of base class `{b}`, which would call it synchronously", c.name)));
+                    updates.push((
+                        f,
+                        format!(
+                            "`{}.{m}` may override a method of base class `{b}`, which would call it synchronously",
+                            c.name
+                        ),
+                    ));
                 } else if count.get(m.as_str()).copied().unwrap_or(0) > 1 {
                     updates.push((f, format!("a method named `{m}` is defined in several classes of this module")));
                 }
@@ -236,7 +245,7 @@ impl Analyser {
     }
 
     /// A base class outside the module, found through in-module bases.
-    fn external_base(&self, c: ClassId, names: &[String], depth: usize) -> Option<String> {
+    fn external_base(&self, c: ClassId, depth: usize) -> Option<String> {
         if depth > 16 {
             return Some("<deep hierarchy>".into());
         }
@@ -246,7 +255,7 @@ impl Analyser {
             }
             match self.info.classes.iter().position(|k| &k.name == b) {
                 Some(bc) => {
-                    if let Some(x) = self.external_base(bc, names, depth + 1) {
+                    if let Some(x) = self.external_base(bc, depth + 1) {
                         return Some(x);
                     }
                 }
@@ -307,10 +316,10 @@ impl Analyser {
             return Some(f);
         }
         for b in &c.bases {
-            if let Some(bc) = self.info.classes.iter().position(|k| &k.name == b) {
-                if let Some(f) = self.method_in_class(bc, m, depth + 1) {
-                    return Some(f);
-                }
+            if let Some(bc) = self.info.classes.iter().position(|k| &k.name == b)
+                && let Some(f) = self.method_in_class(bc, m, depth + 1)
+            {
+                return Some(f);
             }
         }
         None
@@ -334,10 +343,11 @@ impl Analyser {
                         // self.m() / cls.m() inside a method
                         if let Some(fid) = self.current_func() {
                             let f = &self.info.funcs[fid];
-                            if let (Some(c), Some(sn)) = (f.class, &f.self_name) {
-                                if sn == recv.id.as_str() && !self.rebinds_self(recv.id.as_str()) {
-                                    return self.method_in_class(c, m, 0);
-                                }
+                            if let (Some(c), Some(sn)) = (f.class, &f.self_name)
+                                && sn == recv.id.as_str()
+                                && !self.rebinds_self(recv.id.as_str())
+                            {
+                                return self.method_in_class(c, m, 0);
                             }
                         }
                         match self.resolve(recv.id.as_str())? {
@@ -347,10 +357,10 @@ impl Analyser {
                     }
                     Expr::Call(c) => {
                         // K(...).m()
-                        if let Expr::Name(k) = &*c.func {
-                            if let Some(Binding::Class(start)) = self.resolve(k.id.as_str()) {
-                                return self.method_in_class(self.class_by_start(start)?, m, 0);
-                            }
+                        if let Expr::Name(k) = &*c.func
+                            && let Some(Binding::Class(start)) = self.resolve(k.id.as_str())
+                        {
+                            return self.method_in_class(self.class_by_start(start)?, m, 0);
                         }
                         None
                     }
@@ -375,9 +385,22 @@ fn is_test_hook(n: &str) -> bool {
     n.starts_with("test")
         || matches!(
             n,
-            "setUp" | "tearDown" | "setUpClass" | "tearDownClass" | "setUpModule" | "tearDownModule" | "setup_method"
-                | "teardown_method" | "setup_function" | "teardown_function" | "setup_module" | "teardown_module"
-                | "setup_class" | "teardown_class" | "asyncSetUp" | "asyncTearDown"
+            "setUp"
+                | "tearDown"
+                | "setUpClass"
+                | "tearDownClass"
+                | "setUpModule"
+                | "tearDownModule"
+                | "setup_method"
+                | "teardown_method"
+                | "setup_function"
+                | "teardown_function"
+                | "setup_module"
+                | "teardown_module"
+                | "setup_class"
+                | "teardown_class"
+                | "asyncSetUp"
+                | "asyncTearDown"
         )
 }
 
@@ -410,7 +433,8 @@ fn is_main_guard(s: &Stmt) -> bool {
         return false;
     }
     let is_name = |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == "__name__");
-    let is_main = |e: &Expr| matches!(e, Expr::Constant(k) if matches!(&k.value, ast::Constant::Str(s) if s == "__main__"));
+    let is_main =
+        |e: &Expr| matches!(e, Expr::Constant(k) if matches!(&k.value, ast::Constant::Str(s) if s == "__main__"));
     (is_name(&c.left) && is_main(&c.comparators[0])) || (is_main(&c.left) && is_name(&c.comparators[0]))
 }
 
@@ -480,10 +504,14 @@ impl<'a> Visitor<'a> for Analyser {
                 c.keywords.iter().for_each(|k| self.visit_expr(&k.value));
             }
             Expr::Name(n) => {
-                if let Some(Binding::Def(start)) = self.resolve(n.id.as_str()) {
-                    if let Some(f) = self.info.func_at(start) {
-                        self.info.value_refs.push(ValueRef { func: f, range: e.range(), what: format!("`{}` is used as a value", n.id) });
-                    }
+                if let Some(Binding::Def(start)) = self.resolve(n.id.as_str())
+                    && let Some(f) = self.info.func_at(start)
+                {
+                    self.info.value_refs.push(ValueRef {
+                        func: f,
+                        range: e.range(),
+                        what: format!("`{}` is used as a value", n.id),
+                    });
                 }
             }
             Expr::Attribute(a) => {

@@ -3,7 +3,7 @@
 //! another module of the run reaches stays sync (its callers there would be
 //! left with un-awaited coroutines).
 
-use crate::syntax::visit::{walk_expr, walk_stmt, Visitor};
+use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
 use rustpython_parser::ast::{Expr, Ranged, Stmt};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -29,10 +29,10 @@ impl ExternalRefs {
 /// name for `__init__.py`.
 pub fn module_stem(path: &Path) -> String {
     let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-    if stem == "__init__" {
-        if let Some(parent) = path.parent().and_then(|p| p.file_name()) {
-            return parent.to_string_lossy().to_string();
-        }
+    if stem == "__init__"
+        && let Some(parent) = path.parent().and_then(|p| p.file_name())
+    {
+        return parent.to_string_lossy().to_string();
     }
     stem
 }
@@ -81,10 +81,10 @@ pub fn summarize(body: &[Stmt]) -> ImportSummary {
             walk_stmt(self, st);
         }
         fn visit_expr(&mut self, e: &'a Expr) {
-            if let Expr::Attribute(a) = e {
-                if !self.s.attrs.contains_key(a.attr.as_str()) {
-                    self.s.attrs.insert(a.attr.to_string(), a.range.start().into());
-                }
+            if let Expr::Attribute(a) = e
+                && !self.s.attrs.contains_key(a.attr.as_str())
+            {
+                self.s.attrs.insert(a.attr.to_string(), a.range.start().into());
             }
             walk_expr(self, e);
         }
@@ -100,7 +100,13 @@ pub fn summarize(body: &[Stmt]) -> ImportSummary {
 
 /// The references a module (summarised) makes to any of `names` in other
 /// modules, keyed by the module stems it imports.
-pub fn refs_from(sum: &ImportSummary, text: &str, display: &str, own_stem: &str, names: &BTreeSet<String>) -> ExternalRefs {
+pub fn refs_from(
+    sum: &ImportSummary,
+    text: &str,
+    display: &str,
+    own_stem: &str,
+    names: &BTreeSet<String>,
+) -> ExternalRefs {
     let mut out = ExternalRefs::default();
     let loc = |off: u32| {
         let (l, col) = crate::source::line_col(text, off.into());

@@ -2,7 +2,7 @@
 //! import, a function or a class of the module, conservatively: a name bound
 //! in more than one way resolves to `Other`.
 
-use crate::syntax::visit::{walk_expr, Visitor};
+use crate::syntax::visit::{Visitor, walk_expr};
 use rustpython_parser::ast::{self, Expr, Stmt};
 use std::collections::HashMap;
 
@@ -130,12 +130,10 @@ impl<'a> Visitor<'a> for Collector {
             }
             Stmt::Assign(a) => a.targets.iter().for_each(|t| self.target(t)),
             Stmt::AugAssign(a) => self.target(&a.target),
-            Stmt::AnnAssign(a) => {
-                if a.value.is_some() {
-                    self.target(&a.target)
-                }
+            Stmt::AnnAssign(a) if a.value.is_some() => self.target(&a.target),
+            Stmt::For(ast::StmtFor { target, .. }) | Stmt::AsyncFor(ast::StmtAsyncFor { target, .. }) => {
+                self.target(target)
             }
-            Stmt::For(ast::StmtFor { target, .. }) | Stmt::AsyncFor(ast::StmtAsyncFor { target, .. }) => self.target(target),
             Stmt::With(ast::StmtWith { items, .. }) | Stmt::AsyncWith(ast::StmtAsyncWith { items, .. }) => {
                 for it in items {
                     if let Some(v) = &it.optional_vars {
@@ -190,10 +188,10 @@ impl<'a> Visitor<'a> for Collector {
                 struct W<'b>(&'b mut Bindings);
                 impl<'a> Visitor<'a> for W<'_> {
                     fn visit_expr(&mut self, e: &'a Expr) {
-                        if let Expr::NamedExpr(n) = e {
-                            if let Expr::Name(t) = &*n.target {
-                                self.0.add(t.id.as_str(), Binding::Other);
-                            }
+                        if let Expr::NamedExpr(n) = e
+                            && let Expr::Name(t) = &*n.target
+                        {
+                            self.0.add(t.id.as_str(), Binding::Other);
                         }
                         walk_expr(self, e);
                     }

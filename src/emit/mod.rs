@@ -19,7 +19,7 @@
 mod printer;
 pub mod shell;
 
-use crate::syntax::{blocks, expr_prec, is_synth, split_kind, stmt_start, take_blocks, Prec};
+use crate::syntax::{Prec, blocks, expr_prec, is_synth, split_kind, stmt_start, take_blocks};
 use rustpython_parser::ast::{Expr, Ranged, Stmt};
 use rustpython_parser::text_size::{TextRange, TextSize};
 use std::collections::HashMap;
@@ -198,10 +198,10 @@ impl<'a> Emitter<'a> {
         let end = usize::from(s.range().end());
         let rest = &self.src[end..];
         let line_end = rest.find('\n').map(|i| end + i).unwrap_or(self.src.len());
-        if let Some(n) = next {
-            if usize::from(stmt_start(n, self.src)) < line_end {
-                return err(n.range().start(), "cannot insert a statement between two statements on one line");
-            }
+        if let Some(n) = next
+            && usize::from(stmt_start(n, self.src)) < line_end
+        {
+            return err(n.range().start(), "cannot insert a statement between two statements on one line");
         }
         let at = if line_end > 0 && self.src.as_bytes().get(line_end.wrapping_sub(1)) == Some(&b'\r') {
             line_end - 1
@@ -312,11 +312,7 @@ impl<'a> Emitter<'a> {
         let wrap = expr_prec(e) < slot
             || (!bracketed && !is_synth(e.range()) && newline_outside_brackets(&text))
             || (slot == Prec::Atom && is_int_literal(e));
-        if wrap && !matches!(e, Expr::Starred(_) | Expr::Slice(_)) {
-            Ok(format!("({text})"))
-        } else {
-            Ok(text)
-        }
+        if wrap && !matches!(e, Expr::Starred(_) | Expr::Slice(_)) { Ok(format!("({text})")) } else { Ok(text) }
     }
 
     /// Emits `new` in place of the original child `old`. The slot held `old`
@@ -367,13 +363,14 @@ impl<'a> Emitter<'a> {
         let mut out = String::with_capacity(text.len() + 64);
         let mut offset = start;
         for (i, line) in text.split_inclusive('\n').enumerate() {
-            if i > 0 && !self.in_multiline_string(offset) {
-                if let Some(rest) = line.strip_prefix(old_indent) {
-                    out.push_str(new_indent);
-                    out.push_str(rest);
-                    offset += line.len();
-                    continue;
-                }
+            if i > 0
+                && !self.in_multiline_string(offset)
+                && let Some(rest) = line.strip_prefix(old_indent)
+            {
+                out.push_str(new_indent);
+                out.push_str(rest);
+                offset += line.len();
+                continue;
             }
             out.push_str(line);
             offset += line.len();
@@ -396,10 +393,8 @@ impl<'a> crate::syntax::visit::Visitor<'a> for ExprIndexer<'_, 'a> {
     fn visit_expr(&mut self, e: &'a Expr) {
         let r = e.range();
         match e {
-            Expr::Constant(_) | Expr::JoinedStr(_) => {
-                if self.em.src[r].contains('\n') {
-                    self.em.multiline_strings.push(r);
-                }
+            Expr::Constant(_) | Expr::JoinedStr(_) if self.em.src[r].contains('\n') => {
+                self.em.multiline_strings.push(r);
             }
             _ => {}
         }

@@ -4,8 +4,8 @@
 //! them from original children); everything else is printed here, because the
 //! unparser loses precedence and float spelling (see DESIGN.md).
 
-use super::{err, Emitter, R};
-use crate::syntax::{is_synth, op_prec, Prec};
+use super::{Emitter, R, err};
+use crate::syntax::{Prec, is_synth, op_prec};
 use rustpython_parser::ast::{self, Constant, Expr, Ranged, Stmt};
 
 impl Emitter<'_> {
@@ -36,7 +36,9 @@ impl Emitter<'_> {
                 }
                 parts.join(kw)
             }
-            Expr::NamedExpr(n) => format!("{} := {}", self.child(&n.target, Prec::Atom)?, self.child(&n.value, Prec::Test)?),
+            Expr::NamedExpr(n) => {
+                format!("{} := {}", self.child(&n.target, Prec::Atom)?, self.child(&n.value, Prec::Test)?)
+            }
             Expr::BinOp(b) => {
                 let p = op_prec(b.op);
                 let (lp, rp) = if b.op == ast::Operator::Pow { (Prec::Await, Prec::Factor) } else { (p, p.next()) };
@@ -63,7 +65,9 @@ impl Emitter<'_> {
                 let mut parts = vec![];
                 for (k, v) in d.keys.iter().zip(&d.values) {
                     match k {
-                        Some(k) => parts.push(format!("{}: {}", self.bchild(k, Prec::Test)?, self.bchild(v, Prec::Test)?)),
+                        Some(k) => {
+                            parts.push(format!("{}: {}", self.bchild(k, Prec::Test)?, self.bchild(v, Prec::Test)?))
+                        }
                         None => parts.push(format!("**{}", self.bchild(v, Prec::BOr)?)),
                     }
                 }
@@ -247,7 +251,12 @@ impl Emitter<'_> {
                 out
             }
             Stmt::AugAssign(a) => {
-                format!("{} {}= {}", self.child(&a.target, Prec::Atom)?, binop(a.op), self.child(&a.value, Prec::Yield)?)
+                format!(
+                    "{} {}= {}",
+                    self.child(&a.target, Prec::Atom)?,
+                    binop(a.op),
+                    self.child(&a.value, Prec::Yield)?
+                )
             }
             Stmt::AnnAssign(a) => {
                 let mut out = format!("{}: {}", self.child(&a.target, Prec::Atom)?, self.child(&a.annotation, t)?);
@@ -298,7 +307,9 @@ impl Emitter<'_> {
                 format!("from {dots}{module} import {}", aliases(&i.names))
             }
             Stmt::Global(g) => format!("global {}", g.names.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")),
-            Stmt::Nonlocal(g) => format!("nonlocal {}", g.names.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")),
+            Stmt::Nonlocal(g) => {
+                format!("nonlocal {}", g.names.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", "))
+            }
             Stmt::If(i) => {
                 let mut out = format!("if {}:", self.child(&i.test, t)?);
                 out.push_str(&self.body(&i.body, indent)?);
@@ -319,7 +330,8 @@ impl Emitter<'_> {
             Stmt::For(ast::StmtFor { target, iter, body, orelse, .. })
             | Stmt::AsyncFor(ast::StmtAsyncFor { target, iter, body, orelse, .. }) => {
                 let kw = if matches!(s, Stmt::AsyncFor(_)) { "async for" } else { "for" };
-                let mut out = format!("{kw} {} in {}:", self.child(target, Prec::Tuple)?, self.child(iter, Prec::Tuple)?);
+                let mut out =
+                    format!("{kw} {} in {}:", self.child(target, Prec::Tuple)?, self.child(iter, Prec::Tuple)?);
                 out.push_str(&self.body(body, indent)?);
                 out.push_str(&self.orelse(orelse, indent)?);
                 out
@@ -508,7 +520,11 @@ pub fn constant(c: &Constant) -> String {
         Constant::Int(i) => i.to_string(),
         Constant::Float(f) => float(*f),
         Constant::Complex { real, imag } => {
-            if *real == 0.0 { format!("{}j", float(*imag)) } else { format!("({} + {}j)", float(*real), float(*imag)) }
+            if *real == 0.0 {
+                format!("{}j", float(*imag))
+            } else {
+                format!("({} + {}j)", float(*real), float(*imag))
+            }
         }
         Constant::Ellipsis => "...".into(),
         Constant::Tuple(items) => {

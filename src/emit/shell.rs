@@ -3,7 +3,7 @@
 //! equal shells differ only in their children, so the original text of the
 //! shell can be kept and only the changed children re-emitted.
 
-use crate::syntax::{op_prec, synth, Prec};
+use crate::syntax::{Prec, op_prec, synth};
 use rustpython_parser::ast::{self, Expr, Fold, Stmt};
 use rustpython_parser::text_size::TextRange;
 use std::convert::Infallible;
@@ -112,10 +112,10 @@ pub fn child_slots(e: &Expr) -> Vec<Prec> {
                 out.push(Prec::Test);
             }
         }
-        if let Some(v) = &a.vararg {
-            if v.annotation.is_some() {
-                out.push(Prec::Test);
-            }
+        if let Some(v) = &a.vararg
+            && v.annotation.is_some()
+        {
+            out.push(Prec::Test);
         }
         for arg in &a.kwonlyargs {
             if arg.def.annotation.is_some() {
@@ -125,10 +125,10 @@ pub fn child_slots(e: &Expr) -> Vec<Prec> {
                 out.push(Prec::Test);
             }
         }
-        if let Some(v) = &a.kwarg {
-            if v.annotation.is_some() {
-                out.push(Prec::Test);
-            }
+        if let Some(v) = &a.kwarg
+            && v.annotation.is_some()
+        {
+            out.push(Prec::Test);
         }
     }
     fn fstring(values: &[Expr], out: &mut Vec<Prec>) {

@@ -5,8 +5,8 @@
 pub mod colour;
 pub mod sleep;
 
-use crate::analysis::colour::Colouring;
 use crate::analysis::ModuleInfo;
+use crate::analysis::colour::Colouring;
 use crate::transforms::Tables;
 use rustpython_parser::ast::Stmt;
 use rustpython_parser::text_size::TextRange;

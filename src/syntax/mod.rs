@@ -260,10 +260,12 @@ impl Fold<TextRange> for EraseRanges {
 
 pub fn erase_ranges(body: Vec<Stmt>) -> Vec<Stmt> {
     let mut f = EraseRanges;
-    body.into_iter().map(|s| match f.fold_stmt(s) {
-        Ok(s) => s,
-        Err(e) => match e {},
-    }).collect()
+    body.into_iter()
+        .map(|s| match f.fold_stmt(s) {
+            Ok(s) => s,
+            Err(e) => match e {},
+        })
+        .collect()
 }
 
 pub fn fold_ok<T>(r: Result<T, Infallible>) -> T {
@@ -328,7 +330,9 @@ pub fn to_sync_kind(s: Stmt) -> Stmt {
             orelse: f.orelse,
             type_comment: f.type_comment,
         }),
-        Stmt::AsyncWith(w) => Stmt::With(ast::StmtWith { range: w.range, items: w.items, body: w.body, type_comment: w.type_comment }),
+        Stmt::AsyncWith(w) => {
+            Stmt::With(ast::StmtWith { range: w.range, items: w.items, body: w.body, type_comment: w.type_comment })
+        }
         s => s,
     }
 }
@@ -354,7 +358,12 @@ pub fn to_async_kind(s: Stmt) -> Stmt {
             orelse: f.orelse,
             type_comment: f.type_comment,
         }),
-        Stmt::With(w) => Stmt::AsyncWith(ast::StmtAsyncWith { range: w.range, items: w.items, body: w.body, type_comment: w.type_comment }),
+        Stmt::With(w) => Stmt::AsyncWith(ast::StmtAsyncWith {
+            range: w.range,
+            items: w.items,
+            body: w.body,
+            type_comment: w.type_comment,
+        }),
         s => s,
     }
 }

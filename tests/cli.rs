@@ -1,0 +1,511 @@
+//! The command line, driven as a user drives it: the built binary, real files
+//! in a temporary directory, exit codes, stdout and stderr.
+//!
+//! Expected texts are compared byte for byte (no trimming, no dedent), except
+//! the position of the inserted `import asyncio`, which is the import pass's
+//! business and is not pinned here.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const SIMPLE: &str = "import time
+
+def f():
+    time.sleep(1)
+
+def main():
+    f()
+
+if __name__ == \"__main__\":
+    main()
+";
+
+/// `SIMPLE` converted, without the `import asyncio` line.
+const SIMPLE_CONVERTED_REST: &str = "import time
+
+async def f():
+    await asyncio.sleep(1)
+
+async def main():
+    await f()
+
+if __name__ == \"__main__\":
+    asyncio.run(main())
+";
+
+const NOTHING_TO_DO: &str = "import sys
+
+
+def main():
+    # no blocking call here
+    print(sys.argv)
+
+
+if __name__ == \"__main__\":
+    main()
+";
+
+const INIT_BOUNDARY: &str = "import time
+
+
+def warm_up():
+    time.sleep(0.1)
+
+
+class Cache:
+    def __init__(self):
+        warm_up()
+
+
+def main():
+    Cache()
+
+
+if __name__ == \"__main__\":
+    main()
+";
+
+const SYNTAX_ERROR: &str = "def broken(:\n    pass\n";
+
+fn awaitify() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_awaitify"))
+}
+
+/// Runs awaitify with `args` in `dir`.
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    awaitify().args(args).current_dir(dir).output().expect("cannot run awaitify")
+}
+
+/// Runs awaitify with `args`, feeding `stdin`.
+fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = awaitify()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run awaitify");
+    child.stdin.take().expect("stdin is piped").write_all(stdin).expect("cannot write stdin");
+    child.wait_with_output().expect("cannot wait for awaitify")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("awaitify was killed by a signal")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// Asserts `text` is `SIMPLE` converted: one `import asyncio` line somewhere,
+/// and exactly `SIMPLE_CONVERTED_REST` once it is removed.
+fn assert_simple_converted(text: &str) {
+    assert_eq!(text.matches("import asyncio\n").count(), 1, "one `import asyncio` expected in:\n{text}");
+    let rest = text.replacen("import asyncio\n", "", 1);
+    assert_eq!(rest, SIMPLE_CONVERTED_REST, "converted text:\n{text}");
+}
+
+/// Writes `dir/name` (creating parent directories) and returns its path.
+fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> std::path::PathBuf {
+    let p = dir.join(name);
+    fs::create_dir_all(p.parent().expect("a file has a parent")).expect("cannot create a test directory");
+    fs::write(&p, text).expect("cannot write a test file");
+    p
+}
+
+#[test]
+fn convert_file_rewrites_it_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "simple.py", SIMPLE);
+    let out = run_in(dir.path(), &["convert", "simple.py"]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    assert_simple_converted(&fs::read_to_string(&file).unwrap());
+    assert!(out.stdout.is_empty(), "in-place conversion prints nothing on stdout: {}", stdout(&out));
+}
+
+#[test]
+fn second_run_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "simple.py", SIMPLE);
+    assert_eq!(code(&run_in(dir.path(), &["convert", "simple.py"])), 0);
+    let once = fs::read(&file).unwrap();
+    let out = run_in(dir.path(), &["convert", "--check", "simple.py"]);
+    assert_eq!(code(&out), 0, "converted output should be stable; stderr: {}", stderr(&out));
+    assert_eq!(fs::read(&file).unwrap(), once);
+}
+
+#[test]
+fn diff_prints_a_diff_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "simple.py", SIMPLE);
+    let out = run_in(dir.path(), &["convert", "--diff", "simple.py"]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    let diff = stdout(&out);
+    assert!(diff.starts_with("--- a/simple.py\n+++ b/simple.py\n@@ "), "diff:\n{diff}");
+    assert!(diff.contains("\n+import asyncio\n"), "diff:\n{diff}");
+    assert!(diff.contains("\n-def f():\n"), "diff:\n{diff}");
+    assert!(diff.contains("\n+async def f():\n"), "diff:\n{diff}");
+    assert!(diff.contains("\n-    time.sleep(1)\n"), "diff:\n{diff}");
+    assert!(diff.contains("\n+    await asyncio.sleep(1)\n"), "diff:\n{diff}");
+    assert!(diff.contains("\n+    asyncio.run(main())\n"), "diff:\n{diff}");
+    assert_eq!(fs::read_to_string(&file).unwrap(), SIMPLE, "--diff must not write");
+}
+
+/// Runs `git` in `dir`, failing the test if it fails.
+fn git(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run git (is it installed?)");
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        pipe.write_all(bytes).unwrap();
+    }
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+/// What `diff_then_apply` did.
+struct Applied {
+    /// A git repository where the diff was applied with `git apply`.
+    patched: tempfile::TempDir,
+    /// The same files, converted in place by `awaitify convert .`.
+    converted: tempfile::TempDir,
+    /// The diff printed by `awaitify convert --diff .`.
+    diff: String,
+    /// The result of `git apply`.
+    apply: Output,
+}
+
+/// Writes `files` into two directories; in the first (a git repository)
+/// applies the output of `awaitify convert --diff .` with `git apply`, in
+/// the second runs `awaitify convert .`.
+fn diff_then_apply(files: &[(&str, &[u8])]) -> Applied {
+    let patched = tempfile::tempdir().unwrap();
+    let converted = tempfile::tempdir().unwrap();
+    for (name, bytes) in files {
+        write(patched.path(), name, bytes);
+        write(converted.path(), name, bytes);
+    }
+    let init = git(patched.path(), &["init", "-q"], None);
+    assert!(init.status.success(), "git init: {}", String::from_utf8_lossy(&init.stderr));
+
+    let out = run_in(patched.path(), &["convert", "--diff", "."]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    for (name, bytes) in files {
+        assert_eq!(&fs::read(patched.path().join(name)).unwrap(), bytes, "--diff wrote {name}");
+    }
+    let apply = git(patched.path(), &["apply", "-"], Some(&out.stdout));
+
+    let conv = run_in(converted.path(), &["convert", "."]);
+    assert_eq!(code(&conv), 0, "stderr: {}", stderr(&conv));
+    Applied { patched, converted, diff: stdout(&out), apply }
+}
+
+#[test]
+fn diff_applies_with_git_apply_and_matches_convert() {
+    let crlf = SIMPLE.replace('\n', "\r\n");
+    let files: &[(&str, &[u8])] = &[
+        ("simple.py", SIMPLE.as_bytes()),
+        ("untouched.py", NOTHING_TO_DO.as_bytes()),
+        ("crlf.py", crlf.as_bytes()),
+        ("examples/poller.py", include_bytes!("../examples/poller.py")),
+        ("examples/rate_limiter.py", include_bytes!("../examples/rate_limiter.py")),
+        ("examples/countdown.py", include_bytes!("../examples/countdown.py")),
+    ];
+    let r = diff_then_apply(files);
+    assert!(
+        r.apply.status.success(),
+        "git apply failed: {}\ndiff:\n{}",
+        String::from_utf8_lossy(&r.apply.stderr),
+        r.diff
+    );
+    for (name, _) in files {
+        assert_eq!(
+            fs::read(r.patched.path().join(name)).unwrap(),
+            fs::read(r.converted.path().join(name)).unwrap(),
+            "{name}: `git apply` of the diff differs from `convert`"
+        );
+    }
+    assert_simple_converted(&fs::read_to_string(r.converted.path().join("simple.py")).unwrap());
+    assert_eq!(fs::read_to_string(r.converted.path().join("untouched.py")).unwrap(), NOTHING_TO_DO);
+}
+
+#[test]
+fn diff_of_a_file_with_a_bom() {
+    let mut bom = b"\xef\xbb\xbf".to_vec();
+    bom.extend_from_slice(SIMPLE.as_bytes());
+    let r = diff_then_apply(&[("bom.py", &bom)]);
+    // FIXME: the diff is computed on the text without its BOM, so its first
+    // context line does not match the file and `git apply` rejects it. When
+    // fixed, assert success and compare with `r.converted` as above.
+    assert!(!r.diff.contains('\u{feff}'), "diff:\n{}", r.diff);
+    assert!(!r.apply.status.success(), "the BOM diff now applies: update this test");
+}
+
+#[test]
+fn check_exits_1_when_a_file_would_change_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "simple.py", SIMPLE);
+    let out = run_in(dir.path(), &["convert", "--check", "simple.py"]);
+    assert_eq!(code(&out), 1, "stderr: {}", stderr(&out));
+    assert_eq!(fs::read_to_string(&file).unwrap(), SIMPLE, "--check must not write");
+}
+
+#[test]
+fn check_exits_0_when_nothing_would_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "plain.py", NOTHING_TO_DO);
+    let out = run_in(dir.path(), &["convert", "--check", "plain.py"]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    assert_eq!(fs::read_to_string(&file).unwrap(), NOTHING_TO_DO);
+}
+
+#[test]
+fn stdin_is_converted_to_stdout() {
+    let out = run_with_stdin(&["convert", "-", "--stdin-filename", "x.py"], SIMPLE.as_bytes());
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    assert_simple_converted(&stdout(&out));
+}
+
+#[test]
+fn stdin_with_nothing_to_convert_passes_through() {
+    let out = run_with_stdin(&["convert", "-", "--stdin-filename", "x.py"], NOTHING_TO_DO.as_bytes());
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    assert_eq!(stdout(&out), NOTHING_TO_DO);
+}
+
+#[test]
+fn stdin_syntax_error_is_reported_under_the_stdin_filename() {
+    let out = run_with_stdin(&["convert", "-", "--stdin-filename", "x.py"], SYNTAX_ERROR.as_bytes());
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(err.lines().any(|l| l.starts_with("x.py:1:") && l.contains(": error: ")), "stderr: {err}");
+}
+
+/// True if `line` is `{path}:{line}:{col}: error: ...` with numeric positions.
+fn is_positioned_error(line: &str, path: &str) -> bool {
+    let Some(rest) = line.strip_prefix(path).and_then(|r| r.strip_prefix(':')) else {
+        return false;
+    };
+    let mut parts = rest.splitn(3, ':');
+    let (Some(l), Some(c), Some(msg)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    numeric(l) && numeric(c) && msg.starts_with(" error: ")
+}
+
+#[test]
+fn syntax_error_exits_2_and_other_files_are_still_converted() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(dir.path(), "bad.py", SYNTAX_ERROR);
+    let good = write(dir.path(), "good.py", SIMPLE);
+    let out = run_in(dir.path(), &["convert", "."]);
+    assert_eq!(code(&out), 2, "stderr: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.lines().any(|l| is_positioned_error(l, "./bad.py")),
+        "no `./bad.py:line:col: error: ...` line in:\n{err}"
+    );
+    assert!(err.lines().any(|l| l.starts_with("./bad.py:1:")), "the error is on line 1:\n{err}");
+    assert_eq!(fs::read_to_string(&bad).unwrap(), SYNTAX_ERROR);
+    assert_simple_converted(&fs::read_to_string(&good).unwrap());
+}
+
+#[test]
+fn non_utf8_file_exits_2_and_is_left_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    // Latin-1 `é` in a comment, next to a sleep that would otherwise convert.
+    let mut bytes = b"# caf\xe9\n".to_vec();
+    bytes.extend_from_slice(SIMPLE.as_bytes());
+    let file = write(dir.path(), "latin1.py", &bytes);
+    let out = run_in(dir.path(), &["convert", "latin1.py"]);
+    assert_eq!(code(&out), 2, "stderr: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.lines().any(|l| l.starts_with("latin1.py:") && l.contains("error: ")), "stderr: {err}");
+    assert_eq!(fs::read(&file).unwrap(), bytes);
+}
+
+#[test]
+fn crlf_file_stays_crlf() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "crlf.py", SIMPLE.replace('\n', "\r\n"));
+    let out = run_in(dir.path(), &["convert", "crlf.py"]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    let text = fs::read_to_string(&file).unwrap();
+    assert_eq!(text.matches('\n').count(), text.matches("\r\n").count(), "a bare LF in:\n{text:?}");
+    assert_simple_converted(&text.replace("\r\n", "\n"));
+}
+
+#[test]
+fn bom_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = b"\xef\xbb\xbf".to_vec();
+    bytes.extend_from_slice(SIMPLE.as_bytes());
+    let file = write(dir.path(), "bom.py", &bytes);
+    let out = run_in(dir.path(), &["convert", "bom.py"]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    let after = fs::read(&file).unwrap();
+    let rest = after.strip_prefix(b"\xef\xbb\xbf").expect("the BOM was dropped");
+    let text = std::str::from_utf8(rest).unwrap();
+    assert!(!text.contains('\u{feff}'), "a second BOM in:\n{text:?}");
+    assert_simple_converted(text);
+}
+
+#[cfg(unix)]
+#[test]
+fn permissions_are_kept() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "script.py", SIMPLE);
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o755)).unwrap();
+    let out = run_in(dir.path(), &["convert", "script.py"]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    assert_simple_converted(&fs::read_to_string(&file).unwrap());
+    let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o755, "mode is {mode:o}");
+}
+
+#[test]
+fn passes_lists_sleep_and_colour() {
+    let out = awaitify().arg("passes").output().unwrap();
+    assert_eq!(code(&out), 0);
+    let names: Vec<String> =
+        stdout(&out).lines().filter_map(|l| l.split_whitespace().next()).map(str::to_string).collect();
+    assert!(names.iter().any(|n| n == "sleep"), "passes: {names:?}");
+    assert!(names.iter().any(|n| n == "colour"), "passes: {names:?}");
+}
+
+#[test]
+fn explain_sleep_prints_its_documentation() {
+    let out = awaitify().args(["explain", "sleep"]).output().unwrap();
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).contains("## What it does"), "stdout: {}", stdout(&out));
+}
+
+#[test]
+fn explain_unknown_pass_exits_2() {
+    let out = awaitify().args(["explain", "no-such-pass"]).output().unwrap();
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("no-such-pass"), "stderr: {}", stderr(&out));
+}
+
+#[test]
+fn json_output_is_valid_and_describes_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bad.py", SYNTAX_ERROR);
+    write(dir.path(), "boundary.py", INIT_BOUNDARY);
+    write(dir.path(), "good.py", SIMPLE);
+    let out = run_in(dir.path(), &["convert", "--check", "--output-format", "json", "."]);
+    assert_eq!(code(&out), 2, "a file failed; stderr: {}", stderr(&out));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", stdout(&out)));
+    let files = doc["files"].as_array().expect("`files` is an array");
+    assert_eq!(files.len(), 3, "{doc:#}");
+    for f in files {
+        assert!(f["path"].is_string(), "{f:#}");
+        assert!(f["diagnostics"].is_array(), "{f:#}");
+        assert!(f["edits"].is_u64(), "{f:#}");
+        let outcome = f["outcome"].as_str().expect("`outcome` is a string");
+        assert!(["changed", "unchanged", "failed"].contains(&outcome), "{f:#}");
+        assert_eq!(f["error"].is_string(), outcome == "failed", "{f:#}");
+    }
+    let by_name = |n: &str| {
+        files
+            .iter()
+            .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with(n)))
+            .unwrap_or_else(|| panic!("no entry for {n} in {doc:#}"))
+    };
+    assert_eq!(by_name("bad.py")["outcome"], "failed");
+    assert_eq!(by_name("good.py")["outcome"], "changed");
+    assert!(by_name("good.py")["edits"].as_u64().unwrap() > 0);
+    let boundary = by_name("boundary.py");
+    assert_eq!(boundary["outcome"], "unchanged");
+    let diags = boundary["diagnostics"].as_array().unwrap();
+    assert!(!diags.is_empty(), "{boundary:#}");
+    for d in diags {
+        assert!(d["line"].is_u64() && d["col"].is_u64() && d["pass"].is_string(), "{d:#}");
+        assert!(d["message"].as_str().is_some_and(|m| m.contains("__init__")), "{d:#}");
+    }
+    assert!(doc["summary"].is_object(), "{doc:#}");
+    // --check wrote nothing.
+    assert_eq!(fs::read_to_string(dir.path().join("good.py")).unwrap(), SIMPLE);
+}
+
+#[test]
+fn function_called_from_init_stays_sync_with_a_diagnostic() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "boundary.py", INIT_BOUNDARY);
+    let out = run_in(dir.path(), &["convert", "boundary.py"]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    assert_eq!(fs::read_to_string(&file).unwrap(), INIT_BOUNDARY);
+    let err = stderr(&out);
+    // `time.sleep` is at 5:5; the diagnostic names the `__init__` boundary.
+    assert!(
+        err.lines().any(|l| l.starts_with("boundary.py:5:5: [sleep] ") && l.contains("__init__")),
+        "stderr:\n{err}"
+    );
+}
+
+#[test]
+fn summary_line_counts_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", SIMPLE);
+    write(dir.path(), "b.py", SIMPLE);
+    write(dir.path(), "c.py", NOTHING_TO_DO);
+    write(dir.path(), "d.py", SYNTAX_ERROR);
+    let out = run_in(dir.path(), &["convert", "."]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert_eq!(err.lines().last(), Some("2 files converted, 1 unchanged, 1 failed"), "stderr:\n{err}");
+}
+
+#[test]
+fn quiet_suppresses_the_summary_and_diagnostics() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", SIMPLE);
+    write(dir.path(), "boundary.py", INIT_BOUNDARY);
+    let out = run_in(dir.path(), &["convert", "-q", "."]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn unknown_pass_in_select_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "a.py", SIMPLE);
+    let out = run_in(dir.path(), &["convert", "--select", "no-such-pass", "a.py"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("no-such-pass"), "stderr: {}", stderr(&out));
+    assert_eq!(fs::read_to_string(&file).unwrap(), SIMPLE);
+}
+
+#[test]
+fn bundled_examples_convert_as_documented() {
+    // The README's quick start runs `convert --diff examples/`: every example
+    // parses, the ones with boundaries or no sleeps stay as they are.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = run_in(root, &["convert", "--diff", "examples/"]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    let diff = stdout(&out);
+    for changed in ["examples/countdown.py", "examples/poller.py", "examples/rate_limiter.py"] {
+        assert!(diff.contains(&format!("+++ b/{changed}\n")), "{changed} not in diff:\n{diff}");
+    }
+    for same in ["examples/boundaries.py", "examples/no_sleep.py"] {
+        assert!(!diff.contains(same), "{same} in diff:\n{diff}");
+    }
+    let err = stderr(&out);
+    assert!(err.contains("examples/boundaries.py:") && err.contains("__init__"), "stderr:\n{err}");
+    assert!(err.contains("used as a value"), "stderr:\n{err}");
+}
