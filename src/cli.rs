@@ -155,7 +155,7 @@ fn options(args: &ConvertArgs) -> anyhow::Result<Options> {
     for t in &args.tables {
         let text = std::fs::read_to_string(t).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
         let more = Tables::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
-        opts.tables.call.extend(more.call);
+        opts.tables.extend(more);
     }
     Ok(opts)
 }

@@ -96,7 +96,9 @@ pub fn interested(text: &str, opts: &Options) -> bool {
 /// boundary stopped them: what other modules must not reach.
 pub fn candidates(body: &[Stmt], opts: &Options) -> Vec<String> {
     let info = analysis::analyse(body);
-    let seeds: Vec<passes::Seed> = enabled(opts).iter().flat_map(|p| p.seeds(&info, &opts.tables)).collect();
+    let mut sink = vec![];
+    let seeds: Vec<passes::Seed> =
+        enabled(opts).iter().flat_map(|p| p.seeds(body, &info, &opts.tables, &mut sink)).collect();
     let funcs = seeds.iter().filter_map(|s| info.call(s.call).and_then(|c| c.ctx.func));
     colour::closure(&info, funcs)
         .into_iter()
@@ -141,11 +143,12 @@ pub fn convert_body(
     }
     let mut info = analysis::analyse(&body);
     let mut seeds = vec![];
+    let mut diags: Vec<Diagnostic> = vec![];
     for p in &enabled {
-        seeds.extend(p.seeds(&info, &opts.tables));
+        seeds.extend(p.seeds(&body, &info, &opts.tables, &mut diags));
     }
     if seeds.is_empty() {
-        return unchanged(vec![]);
+        return unchanged(locate(text, diags));
     }
     if let Some(pr) = project {
         for f in info.funcs.iter_mut().filter(|f| f.exported && f.boundary.is_none()) {
@@ -161,15 +164,53 @@ pub fn convert_body(
         let (l, c) = line_col(text, r.start());
         format!("{l}:{c}")
     };
-    let seed_ranges: Vec<TextRange> = seeds.iter().map(|s| s.call).collect();
-    let col = colour::colour(&info, &seed_ranges, &lc);
-    let mut diags: Vec<Diagnostic> = vec![];
-    for (r, why) in &col.seeds_blocked {
+    // A seed call's own method attribute (`self.session.get`) is known to
+    // the pass that made it: it is not a loose reference to a method here.
+    for v in info.loose_attrs.values_mut() {
+        v.retain(|r| !seeds.iter().any(|s| s.call.start() == r.start() && r.end() < s.call.end()));
+    }
+    info.loose_attrs.retain(|_, v| !v.is_empty());
+    // Colour; a group with a blocked member is dropped whole, then again.
+    let mut dropped: BTreeSet<String> = BTreeSet::new();
+    // Why each blocked seed is blocked, over every round.
+    let mut blocked: Vec<(TextRange, String)> = vec![];
+    let col = loop {
+        let active: Vec<TextRange> =
+            seeds.iter().filter(|s| s.group.as_ref().is_none_or(|g| !dropped.contains(g))).map(|s| s.call).collect();
+        let col = colour::colour(&info, &active, &lc);
+        let mut more = false;
+        for (r, why) in &col.seeds_blocked {
+            if !blocked.iter().any(|(b, _)| b == r) {
+                blocked.push((*r, why.clone()));
+            }
+            if let Some(g) = seeds.iter().find(|s| s.call == *r).and_then(|s| s.group.clone()) {
+                more |= dropped.insert(g);
+            }
+        }
+        if !more {
+            break col;
+        }
+    };
+    blocked.sort_by_key(|(r, _)| r.start());
+    for (r, why) in &blocked {
         if let Some(s) = seeds.iter().find(|s| s.call == *r) {
             diags.push(Diagnostic {
                 offset: r.start().into(),
                 pass: s.pass,
                 message: format!("`{}` left blocking: {why}", s.what),
+            });
+        }
+    }
+    for s in &seeds {
+        if s.group.as_ref().is_some_and(|g| dropped.contains(g)) && !col.seeds_blocked.iter().any(|(r, _)| *r == s.call)
+        {
+            diags.push(Diagnostic {
+                offset: s.call.start().into(),
+                pass: s.pass,
+                message: format!(
+                    "`{}` left blocking: another use of the same object cannot become async, and they convert all together or not at all",
+                    s.what
+                ),
             });
         }
     }
@@ -241,7 +282,14 @@ fn verify(text: &str, out: &str, intended: Vec<Stmt>, path: &str) -> Result<(), 
         }
         Err(e) => return Err(e),
     };
-    if erase_ranges(reparsed) != erase_ranges(intended) {
+    let (reparsed, intended) = (erase_ranges(reparsed), erase_ranges(intended));
+    if reparsed != intended {
+        if let Some(dir) = std::env::var_os("AWAITIFY_DEBUG_EMIT") {
+            let dir = std::path::Path::new(&dir);
+            let _ = std::fs::write(dir.join("emitted.py"), out);
+            let _ = std::fs::write(dir.join("reparsed.txt"), format!("{reparsed:#?}"));
+            let _ = std::fs::write(dir.join("intended.txt"), format!("{intended:#?}"));
+        }
         return Err(internal(text, TextSize::default(), "the converted text does not mean what the passes intended"));
     }
     Ok(())

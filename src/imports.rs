@@ -67,3 +67,69 @@ pub fn add_imports(mut body: Vec<Stmt>, wanted: &BTreeSet<String>) -> Result<Vec
     }
     Ok(body)
 }
+
+/// Removes module-level imports of `module` (and its submodules) whose names
+/// nothing in the module uses any more.
+pub fn remove_unused(body: Vec<Stmt>, module: &str) -> Vec<Stmt> {
+    use crate::syntax::visit::{Visitor, walk_expr};
+    struct Names(std::collections::HashSet<String>);
+    impl<'a> Visitor<'a> for Names {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Name(n) = e {
+                self.0.insert(n.id.to_string());
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut names = Names(Default::default());
+    for s in &body {
+        if !matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_)) {
+            names.visit_stmt(s);
+        }
+    }
+    let ours = |m: &str| m == module || m.starts_with(&format!("{module}."));
+    let mut out = Vec::with_capacity(body.len());
+    for s in body {
+        match s {
+            Stmt::Import(i) if i.names.iter().any(|a| ours(a.name.as_str())) => {
+                let keep: Vec<ast::Alias> = i
+                    .names
+                    .iter()
+                    .filter(|a| {
+                        let local = a
+                            .asname
+                            .as_ref()
+                            .map(|n| n.to_string())
+                            .unwrap_or_else(|| a.name.split('.').next().unwrap_or("").to_string());
+                        !ours(a.name.as_str()) || names.0.contains(&local)
+                    })
+                    .cloned()
+                    .collect();
+                if keep.len() == i.names.len() {
+                    out.push(Stmt::Import(i));
+                } else if !keep.is_empty() {
+                    out.push(Stmt::Import(ast::StmtImport { range: synth(), names: keep }));
+                }
+            }
+            Stmt::ImportFrom(i)
+                if i.level.is_none_or(|l| l.to_u32() == 0) && i.module.as_ref().is_some_and(|m| ours(m.as_str())) =>
+            {
+                let keep: Vec<ast::Alias> = i
+                    .names
+                    .iter()
+                    .filter(|a| {
+                        a.name.as_str() == "*" || names.0.contains(a.asname.as_ref().unwrap_or(&a.name).as_str())
+                    })
+                    .cloned()
+                    .collect();
+                if keep.len() == i.names.len() {
+                    out.push(Stmt::ImportFrom(i));
+                } else if !keep.is_empty() {
+                    out.push(Stmt::ImportFrom(ast::StmtImportFrom { range: synth(), names: keep, ..i }));
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    out
+}

@@ -65,7 +65,7 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
             }
             if reason.is_none()
                 && info.class.is_some()
-                && let Some(&r) = m.loose_attrs.get(&info.name)
+                && let Some(&r) = m.loose_attrs.get(&info.name).and_then(|v| v.first())
             {
                 reason = Some(Why::Site(
                     format!("`.{}` is used where the tool cannot tell which object it is", info.name),

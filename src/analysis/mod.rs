@@ -88,7 +88,9 @@ pub struct ModuleInfo {
     pub call_index: HashMap<TextRange, usize>,
     pub value_refs: Vec<ValueRef>,
     /// Attribute names used other than as resolved method calls.
-    pub loose_attrs: HashMap<String, TextRange>,
+    pub loose_attrs: HashMap<String, Vec<TextRange>>,
+    /// Qualified names (through imports) of Name/Attribute expressions.
+    pub refs: HashMap<TextRange, String>,
     pub main_guard: Option<TextRange>,
 }
 
@@ -352,6 +354,11 @@ impl Analyser {
                         }
                         match self.resolve(recv.id.as_str())? {
                             Binding::Class(start) => self.method_in_class(self.class_by_start(start)?, m, 0),
+                            // x = K(...); x.m(): the instance's method.
+                            Binding::Instance(k) => match self.resolve(&k)? {
+                                Binding::Class(start) => self.method_in_class(self.class_by_start(start)?, m, 0),
+                                _ => None,
+                            },
                             _ => None,
                         }
                     }
@@ -495,7 +502,10 @@ impl<'a> Visitor<'a> for Analyser {
                     Expr::Name(_) if target.is_some() => {}
                     Expr::Attribute(a) if target.is_some() => self.visit_expr(&a.value),
                     Expr::Attribute(a) => {
-                        self.info.loose_attrs.entry(a.attr.to_string()).or_insert(a.range);
+                        // `module.f()` (an import) cannot be a method here.
+                        if self.qualname(&c.func).is_none() {
+                            self.info.loose_attrs.entry(a.attr.to_string()).or_default().push(a.range);
+                        }
                         self.visit_expr(&a.value);
                     }
                     f => self.visit_expr(f),
@@ -504,6 +514,11 @@ impl<'a> Visitor<'a> for Analyser {
                 c.keywords.iter().for_each(|k| self.visit_expr(&k.value));
             }
             Expr::Name(n) => {
+                if let Some(Binding::Import(q)) = self.resolve(n.id.as_str())
+                    && !q.starts_with("builtins.")
+                {
+                    self.info.refs.insert(e.range(), q);
+                }
                 if let Some(Binding::Def(start)) = self.resolve(n.id.as_str())
                     && let Some(f) = self.info.func_at(start)
                 {
@@ -515,7 +530,14 @@ impl<'a> Visitor<'a> for Analyser {
                 }
             }
             Expr::Attribute(a) => {
-                self.info.loose_attrs.entry(a.attr.to_string()).or_insert(a.range);
+                if self.qualname(e).is_none() {
+                    self.info.loose_attrs.entry(a.attr.to_string()).or_default().push(a.range);
+                }
+                if let Some(q) = self.qualname(e)
+                    && !q.starts_with("builtins.")
+                {
+                    self.info.refs.insert(e.range(), q);
+                }
                 self.visit_expr(&a.value);
             }
             Expr::Lambda(l) => {

@@ -14,6 +14,8 @@ pub enum Binding {
     Def(u32),
     /// A class in this scope (key: start offset of the class statement).
     Class(u32),
+    /// `x = K(...)`: an instance of whatever `K` names (resolved at use).
+    Instance(String),
     Other,
 }
 
@@ -128,7 +130,13 @@ impl<'a> Visitor<'a> for Collector {
                 // Treat as bound here: resolution of these names is not attempted.
                 g.names.iter().for_each(|n| self.b.add(n.as_str(), Binding::Other));
             }
-            Stmt::Assign(a) => a.targets.iter().for_each(|t| self.target(t)),
+            Stmt::Assign(a) => match (&a.targets[..], &*a.value) {
+                ([Expr::Name(n)], Expr::Call(c)) if matches!(&*c.func, Expr::Name(_)) => {
+                    let Expr::Name(k) = &*c.func else { unreachable!() };
+                    self.b.add(n.id.as_str(), Binding::Instance(k.id.to_string()));
+                }
+                _ => a.targets.iter().for_each(|t| self.target(t)),
+            },
             Stmt::AugAssign(a) => self.target(&a.target),
             Stmt::AnnAssign(a) if a.value.is_some() => self.target(&a.target),
             Stmt::For(ast::StmtFor { target, .. }) | Stmt::AsyncFor(ast::StmtAsyncFor { target, .. }) => {

@@ -107,6 +107,9 @@ impl<'a> Emitter<'a> {
     fn block_edits(&mut self, old: &'a [Stmt], new: &[Stmt], out: &mut Vec<Edit>) -> R<()> {
         let first = &old[0];
         let indent = self.indent_of(stmt_start(first, self.src))?;
+        // `old` may be a run inside a larger block: positions from `wraps`
+        // are in the whole block, `base` makes them relative to `old`.
+        let (block_id, base) = self.stmt_pos.get(&first.range()).copied().unwrap_or((usize::MAX, 0));
         // Align the new statements with the old ones by range.
         let mut pos_of_old: HashMap<TextRange, usize> = HashMap::new();
         for (i, s) in old.iter().enumerate() {
@@ -124,6 +127,27 @@ impl<'a> Emitter<'a> {
         // Insertions: (previous kept statement, next kept statement, statements).
         let mut groups: Vec<(Option<usize>, Option<usize>, Vec<&Stmt>)> = vec![];
         for s in new {
+            if let Some((i, j)) = self.wraps(s, block_id)
+                && i >= base
+                && j <= base + old.len()
+            {
+                let (i, j) = (i - base, j - base);
+                // A new compound statement around the run old[i..j]: it
+                // replaces exactly that span (comments between included).
+                if last.is_some_and(|l| i <= l) {
+                    return err(old[i].range().start(), "a pass reordered statements");
+                }
+                if !pending.is_empty() {
+                    groups.push((last, Some(i), std::mem::take(&mut pending)));
+                }
+                let start = usize::from(stmt_start(&old[i], self.src));
+                let end = usize::from(old[j - 1].range().end());
+                let text = self.print_stmt_fresh(s, &indent)?;
+                out.push(Edit { start, end, text });
+                kept[i..j].iter_mut().for_each(|k| *k = true);
+                last = Some(j - 1);
+                continue;
+            }
             if is_synth(s.range()) {
                 pending.push(s);
                 continue;
@@ -146,6 +170,35 @@ impl<'a> Emitter<'a> {
         }
         if new.is_empty() {
             return err(first.range().start(), "a pass emptied a block");
+        }
+        // A group that lands where statements were deleted takes the place
+        // of the first of them (`import requests` -> `import httpx`), so the
+        // surrounding layout stays as it was.
+        let mut replaced: Vec<(usize, Vec<&Stmt>)> = vec![];
+        groups.retain_mut(|(prev, next, stmts)| {
+            let lo = prev.map_or(0, |p| p + 1);
+            let hi = next.unwrap_or(old.len());
+            match (lo..hi).find(|&k| !kept[k]) {
+                Some(k) => {
+                    replaced.push((k, std::mem::take(stmts)));
+                    false
+                }
+                None => true,
+            }
+        });
+        for (k, stmts) in replaced {
+            kept[k] = true;
+            let start = usize::from(stmt_start(&old[k], self.src));
+            let end = usize::from(old[k].range().end());
+            let mut text = String::new();
+            for (n, s) in stmts.iter().enumerate() {
+                if n > 0 {
+                    text.push_str(self.nl);
+                    text.push_str(&indent);
+                }
+                text.push_str(&self.print_stmt(s, &indent)?);
+            }
+            out.push(Edit { start, end, text });
         }
         for (i, s) in old.iter().enumerate() {
             if !kept[i] {
@@ -192,6 +245,39 @@ impl<'a> Emitter<'a> {
         }
         outer.append(&mut mine);
         Ok(())
+    }
+
+    /// The run `old_blocks[b][i..j]` a statement stands for: its own place
+    /// for an original statement; for a new compound statement, the run its
+    /// first block covers (recursively). None for a plain insertion.
+    fn span_of(&self, s: &Stmt) -> Option<(usize, usize, usize)> {
+        if !is_synth(s.range()) {
+            let &(b, i) = self.stmt_pos.get(&s.range())?;
+            return Some((b, i, i + 1));
+        }
+        self.run_span(blocks(s).first()?)
+    }
+
+    /// The contiguous original run a list of statements covers, if it does.
+    fn run_span(&self, body: &[Stmt]) -> Option<(usize, usize, usize)> {
+        let (b, i, mut j) = self.span_of(body.first()?)?;
+        for s in &body[1..] {
+            let (b2, i2, j2) = self.span_of(s)?;
+            if b2 != b || i2 != j {
+                return None;
+            }
+            j = j2;
+        }
+        Some((b, i, j))
+    }
+
+    /// If `s` is a new compound statement wrapping a run of this block.
+    fn wraps(&self, s: &Stmt, block: usize) -> Option<(usize, usize)> {
+        if !is_synth(s.range()) {
+            return None;
+        }
+        let (b, i, j) = self.span_of(s)?;
+        (b == block).then_some((i, j))
     }
 
     fn insertion_point_after(&self, s: &Stmt, next: Option<&Stmt>) -> R<usize> {

@@ -392,42 +392,28 @@ impl Emitter<'_> {
         Ok(out)
     }
 
-    /// A block under a new compound statement: a contiguous run of original
-    /// statements is copied with everything between them (comments, blank
-    /// lines) and re-indented; other statements are printed one per line.
+    /// A block under a new compound statement. When it stands for a run of
+    /// original statements (possibly inside further new statements), that
+    /// span of the file is copied with everything in it (comments, blank
+    /// lines), the run's own edits applied, and re-indented; otherwise each
+    /// statement is printed on its own line.
     fn body(&mut self, body: &[Stmt], indent: &str) -> R<String> {
         let inner = format!("{indent}{}", self.indent_unit);
+        if let Some((b, i, j)) = self.run_span(body) {
+            let old_run: &[Stmt] = &self.old_blocks[b][i..j];
+            let start = usize::from(crate::syntax::stmt_start(&old_run[0], self.src));
+            let end = usize::from(old_run[old_run.len() - 1].range().end());
+            let mut edits = vec![];
+            self.block_edits(old_run, body, &mut edits)?;
+            let text = super::apply(self.src, start, end, edits)?;
+            let old_indent = self.indent_of(crate::syntax::stmt_start(&old_run[0], self.src))?;
+            return Ok(format!("{}{inner}{}", self.nl, self.reindent(&text, start, &old_indent, &inner)));
+        }
         let mut out = String::new();
-        let mut i = 0;
-        while i < body.len() {
-            let s = &body[i];
-            let mut j = i + 1;
-            if let Some(&(b, k)) = self.stmt_pos.get(&s.range()) {
-                while j < body.len() && self.stmt_pos.get(&body[j].range()) == Some(&(b, k + (j - i))) {
-                    j += 1;
-                }
-                if j - i > 1 {
-                    // Copy from the first statement's start to the last one's end.
-                    let old_first = &self.old_blocks[b][k];
-                    let start = usize::from(crate::syntax::stmt_start(old_first, self.src));
-                    let end = usize::from(body[j - 1].range().end());
-                    let mut edits = vec![];
-                    for (o, n) in self.old_blocks[b][k..k + (j - i)].iter().zip(&body[i..j]) {
-                        self.stmt_edits(o, n, &mut edits)?;
-                    }
-                    let text = super::apply(self.src, start, end, edits)?;
-                    let old_indent = self.indent_of(crate::syntax::stmt_start(old_first, self.src))?;
-                    out.push_str(self.nl);
-                    out.push_str(&inner);
-                    out.push_str(&self.reindent(&text, start, &old_indent, &inner));
-                    i = j;
-                    continue;
-                }
-            }
+        for s in body {
             out.push_str(self.nl);
             out.push_str(&inner);
             out.push_str(&self.print_stmt(s, &inner)?);
-            i += 1;
         }
         Ok(out)
     }

@@ -3,6 +3,7 @@
 //! fixtures.
 
 pub mod colour;
+pub mod http;
 pub mod sleep;
 
 use crate::analysis::ModuleInfo;
@@ -29,6 +30,9 @@ pub struct Seed {
     pub pass: &'static str,
     /// What is being converted, for diagnostics (`time.sleep`).
     pub what: String,
+    /// Seeds of one group convert all together or not at all (the calls on
+    /// one session object, say).
+    pub group: Option<String>,
 }
 
 /// A finding attached to a file position.
@@ -59,7 +63,7 @@ pub trait Pass: Sync {
         false
     }
     /// Call sites this pass turns into awaitables (seeds of the colouring).
-    fn seeds(&self, _info: &ModuleInfo, _tables: &Tables) -> Vec<Seed> {
+    fn seeds(&self, _body: &[Stmt], _info: &ModuleInfo, _tables: &Tables, _diags: &mut Vec<Diagnostic>) -> Vec<Seed> {
         vec![]
     }
     fn run(&self, body: Vec<Stmt>, cx: &mut PassCx) -> Vec<Stmt>;
@@ -67,7 +71,7 @@ pub trait Pass: Sync {
 
 /// Every pass, in pipeline order.
 pub fn registry() -> &'static [&'static dyn Pass] {
-    &[&sleep::Sleep, &colour::Colour]
+    &[&sleep::Sleep, &http::Http, &colour::Colour]
 }
 
 pub fn by_name(name: &str) -> Option<&'static dyn Pass> {

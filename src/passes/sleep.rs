@@ -61,12 +61,12 @@ impl Pass for Sleep {
     fn interested(&self, src: &str, tables: &Tables) -> bool {
         tables.calls_for("sleep").any(|r| src.contains(r.sync.rsplit('.').next().unwrap_or(&r.sync)))
     }
-    fn seeds(&self, info: &ModuleInfo, tables: &Tables) -> Vec<Seed> {
+    fn seeds(&self, _body: &[Stmt], info: &ModuleInfo, tables: &Tables, _d: &mut Vec<super::Diagnostic>) -> Vec<Seed> {
         let mut out = vec![];
         for c in &info.calls {
             let Some(q) = &c.qualname else { continue };
             if let Some(rule) = tables.calls_for("sleep").find(|r| &r.sync == q && r.await_) {
-                out.push(Seed { call: c.range, pass: "sleep", what: rule.sync.clone() });
+                out.push(Seed { call: c.range, pass: "sleep", what: rule.sync.clone(), group: None });
             }
         }
         out

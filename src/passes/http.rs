@@ -1,0 +1,968 @@
+//! The `http` pass.
+
+use super::{Diagnostic, Pass, PassCx, Seed};
+use crate::analysis::{FuncId, ModuleInfo};
+use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
+use crate::syntax::{await_, dotted, fold_ok, name, synth, to_async_kind};
+use crate::transforms::Tables;
+use rustpython_parser::ast::{self, Constant, Expr, Fold, Ranged, Stmt};
+use rustpython_parser::text_size::TextRange;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+crate::pass_doc!(
+    "Turns `requests` into `httpx.AsyncClient`, keeping requests' behaviour.
+
+## What it does
+Rewrites HTTP done with `requests` (any import spelling: `import requests`,
+`import requests as rq`, `from requests import get, Session`) to httpx:
+* a function that calls `requests.get/post/put/patch/delete/head/options/
+  request` gets one `httpx.AsyncClient` for its whole body (`async with`),
+  and each call becomes `await client.<method>(...)`;
+* `requests.Session()` becomes `httpx.AsyncClient(...)`, `with` becomes
+  `async with`, its request methods are awaited and `close()` becomes
+  `await ....aclose()`; a session kept in a local, a module global or a
+  `self.` attribute is followed;
+* requests' defaults are kept explicitly: `follow_redirects=True` and
+  `timeout=None` on the client, `follow_redirects=False` for `head`;
+  `allow_redirects=` becomes `follow_redirects=`; a `(connect, read)`
+  timeout tuple becomes `httpx.Timeout(None, connect=..., read=...)`;
+  `data=` with a string or bytes literal becomes `content=`; a `params` dict
+  literal drops `None` values as requests does;
+* on responses held in variables: `r.ok` -> `not r.is_error`, `r.reason` ->
+  `r.reason_phrase`, `r.url` -> `str(r.url)`, and `r.raise_for_status()`
+  raises only for 4xx/5xx, as in requests;
+* exceptions: `requests.exceptions.X` / `requests.X` / imported names are
+  mapped (`HTTPError` -> `httpx.HTTPStatusError`, `ConnectionError` ->
+  `httpx.NetworkError`, `Timeout` -> `httpx.TimeoutException`, ...), in
+  `except` clauses, tuples and `isinstance` checks;
+* `import httpx` is added once; `requests` imports nothing uses any more are
+  removed.
+The map is `transforms/http.toml`.
+
+## Why is this bad
+requests blocks the event loop for the whole round trip.
+
+## Example
+```python
+import requests
+
+
+def status(url):
+    r = requests.get(url)
+    return r.ok
+```
+
+## Use instead
+```python
+import httpx
+
+
+async def status(url):
+    async with httpx.AsyncClient(follow_redirects=True, timeout=None) as client:
+        r = await client.get(url)
+        return not r.is_error
+```
+
+## Not converted
+A module that uses a requests feature with no faithful rewrite (adapters via
+`mount`, hooks, `stream=True`, `r.raw`, per-request `verify`/`cert`/
+`proxies`), or passes a session somewhere the pass cannot follow, keeps all
+its HTTP code as it is, with a diagnostic per site. Calls in functions that
+cannot become async stay as they are (see `colour`); the calls on one
+session convert all together or not at all. `--http aiohttp` is not
+implemented yet.
+
+## Fix safety
+Safe for the patterns above. A response passed to code the pass does not
+follow keeps requests' attribute names (`.ok`, `.reason`) there: such uses
+are reported.
+"
+);
+
+pub struct Http;
+
+/// How a name or attribute is bound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Bind {
+    Session(TextRange),
+    Response(TextRange),
+    Other,
+}
+
+#[derive(Debug, Default)]
+struct Facts {
+    /// `requests.get(...)` and friends: call -> method.
+    module_calls: HashMap<TextRange, String>,
+    /// `requests.Session()`: call -> session group.
+    session_new: HashMap<TextRange, String>,
+    /// Session creations entered with `with` (awaited when async).
+    session_with: HashSet<TextRange>,
+    /// `s.get(...)`: call -> (new method name, group).
+    session_calls: HashMap<TextRange, (String, String)>,
+    /// `r.ok`...: attribute expression -> (template, calls that made `r`).
+    attrs: HashMap<TextRange, (String, Vec<TextRange>)>,
+    /// `r.raise_for_status()` statements -> calls that made `r`.
+    raises: HashMap<TextRange, Vec<TextRange>>,
+    /// References to requests exceptions -> replacement.
+    exceptions: HashMap<TextRange, String>,
+    unsupported: Vec<(TextRange, String)>,
+    escaped_groups: BTreeSet<String>,
+    /// Every name used in the module (to pick a free client name).
+    names: HashSet<String>,
+}
+
+const SESSION_ATTRS: &[&str] = &["headers", "auth", "params", "cookies"];
+
+fn is_string_literal(e: &Expr) -> bool {
+    matches!(e, Expr::JoinedStr(_))
+        || matches!(e, Expr::Constant(c) if matches!(c.value, Constant::Str(_) | Constant::Bytes(_)))
+}
+
+struct Collector<'a> {
+    info: &'a ModuleInfo,
+    tables: &'a Tables,
+    /// Current function (None: module level) and class of the method.
+    func: Option<FuncId>,
+    /// Bindings per (scope, name).
+    binds: HashMap<(Option<FuncId>, String), Vec<Bind>>,
+    /// `self.x` bindings per (class, attr).
+    attr_binds: HashMap<(usize, String), Vec<Bind>>,
+    second: bool,
+    facts: Facts,
+}
+
+impl Collector<'_> {
+    fn qual(&self, e: &Expr) -> Option<&str> {
+        match e {
+            Expr::Call(c) => self.info.call(c.range).and_then(|c| c.qualname.as_deref()),
+            _ => None,
+        }
+    }
+    fn is_session_new(&self, e: &Expr) -> bool {
+        self.qual(e).is_some_and(|q| self.tables.http.session.iter().any(|s| s.sync == q))
+    }
+    fn module_method(&self, e: &Expr) -> Option<String> {
+        let q = self.qual(e)?;
+        self.tables.http.function.iter().find(|f| f.sync == q).map(|f| f.method.clone())
+    }
+    fn classify(&self, value: &Expr) -> Bind {
+        if self.is_session_new(value) {
+            return Bind::Session(value.range());
+        }
+        if self.module_method(value).is_some() {
+            return Bind::Response(value.range());
+        }
+        if let Expr::Call(c) = value
+            && let Expr::Attribute(a) = &*c.func
+            && self.session_group(&a.value).is_some()
+            && self.tables.http.method.iter().any(|m| m.name == a.attr.as_str() && m.to.is_none())
+        {
+            return Bind::Response(value.range());
+        }
+        Bind::Other
+    }
+    fn self_class(&self) -> Option<(usize, String)> {
+        let f = &self.info.funcs[self.func?];
+        Some((f.class?, f.self_name.clone()?))
+    }
+    /// The session group of an expression, if it surely holds a session.
+    fn session_group(&self, e: &Expr) -> Option<String> {
+        match e {
+            Expr::Name(n) => {
+                let id = n.id.to_string();
+                let (scope, binds) = match self.binds.get(&(self.func, id.clone())) {
+                    Some(b) => (self.func, b),
+                    None => (None, self.binds.get(&(None, id.clone()))?),
+                };
+                if !binds.is_empty() && binds.iter().all(|b| matches!(b, Bind::Session(_))) {
+                    Some(format!("{scope:?}:{id}"))
+                } else {
+                    None
+                }
+            }
+            Expr::Attribute(a) => {
+                let Expr::Name(recv) = &*a.value else { return None };
+                let (class, self_name) = self.self_class()?;
+                if recv.id.as_str() != self_name {
+                    return None;
+                }
+                let binds = self.attr_binds.get(&(class, a.attr.to_string()))?;
+                if binds.iter().all(|b| matches!(b, Bind::Session(_))) {
+                    Some(format!("class{class}.{}", a.attr))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+    /// The calls that made the response in `e`, if `e` surely holds one.
+    fn response_origins(&self, e: &Expr) -> Option<Vec<TextRange>> {
+        let Expr::Name(n) = e else { return None };
+        let binds = self.binds.get(&(self.func, n.id.to_string()))?;
+        let mut out = vec![];
+        for b in binds {
+            match b {
+                Bind::Response(r) => out.push(*r),
+                _ => return None,
+            }
+        }
+        Some(out)
+    }
+    fn bind_target(&mut self, target: &Expr, bind: Bind) {
+        match target {
+            Expr::Name(n) => self.binds.entry((self.func, n.id.to_string())).or_default().push(bind),
+            Expr::Attribute(a) => {
+                if let (Expr::Name(recv), Some((class, self_name))) = (&*a.value, self.self_class())
+                    && recv.id.as_str() == self_name
+                {
+                    self.attr_binds.entry((class, a.attr.to_string())).or_default().push(bind);
+                }
+            }
+            Expr::Tuple(t) => t.elts.iter().for_each(|x| self.bind_target(x, Bind::Other)),
+            Expr::List(t) => t.elts.iter().for_each(|x| self.bind_target(x, Bind::Other)),
+            Expr::Starred(s) => self.bind_target(&s.value, Bind::Other),
+            _ => {}
+        }
+    }
+    /// An assignment target: only the expressions inside it are uses.
+    fn visit_target(&mut self, t: &Expr) {
+        match t {
+            Expr::Name(n) => {
+                self.facts.names.insert(n.id.to_string());
+            }
+            Expr::Attribute(a) => self.visit_expr(&a.value),
+            Expr::Subscript(s) => {
+                self.visit_expr(&s.value);
+                self.visit_expr(&s.slice);
+            }
+            Expr::Tuple(x) => x.elts.iter().for_each(|e| self.visit_target(e)),
+            Expr::List(x) => x.elts.iter().for_each(|e| self.visit_target(e)),
+            Expr::Starred(x) => self.visit_target(&x.value),
+            e => self.visit_expr(e),
+        }
+    }
+
+    fn unsupported(&mut self, r: TextRange, why: &str) {
+        if self.second {
+            self.facts.unsupported.push((r, why.to_string()));
+        }
+    }
+    fn check_keywords(&mut self, c: &ast::ExprCall) {
+        for k in &c.keywords {
+            if let Some(a) = &k.arg
+                && let Some(u) = self.tables.http.unsupported.iter().find(|u| u.name == a.as_str())
+            {
+                let why = u.why.clone();
+                self.unsupported(k.range, &why);
+            }
+        }
+    }
+}
+
+impl<'a> Visitor<'a> for Collector<'_> {
+    fn visit_stmt(&mut self, s: &'a Stmt) {
+        match s {
+            Stmt::FunctionDef(ast::StmtFunctionDef { args, body, decorator_list, .. })
+            | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef { args, body, decorator_list, .. }) => {
+                decorator_list.iter().for_each(|d| self.visit_expr(d));
+                self.visit_arguments(args);
+                let saved = self.func;
+                self.func = self.info.func_at(s.range().start().into());
+                if !self.second {
+                    for a in args.posonlyargs.iter().chain(&args.args).chain(&args.kwonlyargs) {
+                        self.binds.entry((self.func, a.def.arg.to_string())).or_default().push(Bind::Other);
+                    }
+                    for a in args.vararg.iter().chain(&args.kwarg) {
+                        self.binds.entry((self.func, a.arg.to_string())).or_default().push(Bind::Other);
+                    }
+                }
+                self.visit_body(body);
+                self.func = saved;
+                if !self.second
+                    && let Stmt::FunctionDef(f) = s
+                {
+                    self.binds.entry((self.func, f.name.to_string())).or_default().push(Bind::Other);
+                }
+                return;
+            }
+            Stmt::Assign(a) if !self.second => {
+                let b = if a.targets.len() == 1 { self.classify(&a.value) } else { Bind::Other };
+                for t in &a.targets {
+                    self.bind_target(t, b.clone());
+                }
+            }
+            Stmt::AnnAssign(a) if !self.second => {
+                if let Some(v) = &a.value {
+                    let b = self.classify(v);
+                    self.bind_target(&a.target, b);
+                }
+            }
+            Stmt::AugAssign(a) if !self.second => self.bind_target(&a.target, Bind::Other),
+            Stmt::For(ast::StmtFor { target, .. }) | Stmt::AsyncFor(ast::StmtAsyncFor { target, .. })
+                if !self.second =>
+            {
+                self.bind_target(target, Bind::Other)
+            }
+            Stmt::With(ast::StmtWith { items, body, .. }) | Stmt::AsyncWith(ast::StmtAsyncWith { items, body, .. })
+                if self.second =>
+            {
+                for it in items {
+                    if self.is_session_new(&it.context_expr) {
+                        self.facts.session_with.insert(it.context_expr.range());
+                    }
+                    self.visit_expr(&it.context_expr);
+                    if let Some(v) = &it.optional_vars {
+                        self.visit_target(v);
+                    }
+                }
+                self.visit_body(body);
+                return;
+            }
+            Stmt::With(ast::StmtWith { items, .. }) | Stmt::AsyncWith(ast::StmtAsyncWith { items, .. }) => {
+                for it in items {
+                    if let Some(v) = &it.optional_vars {
+                        if !self.second {
+                            let b = self.classify(&it.context_expr);
+                            self.bind_target(v, b);
+                        } else if self.is_session_new(&it.context_expr) {
+                            self.facts.session_with.insert(it.context_expr.range());
+                        }
+                    } else if self.second && self.is_session_new(&it.context_expr) {
+                        self.facts.session_with.insert(it.context_expr.range());
+                    }
+                }
+            }
+            Stmt::Assign(a) if self.second => {
+                // Binding targets are not uses of what they bind.
+                self.visit_expr(&a.value);
+                a.targets.iter().for_each(|t| self.visit_target(t));
+                return;
+            }
+            Stmt::AnnAssign(a) if self.second => {
+                if let Some(v) = &a.value {
+                    self.visit_expr(v);
+                }
+                self.visit_target(&a.target);
+                return;
+            }
+            Stmt::Expr(e) if self.second => {
+                if let Expr::Call(c) = &*e.value
+                    && c.args.is_empty()
+                    && c.keywords.is_empty()
+                    && let Expr::Attribute(a) = &*c.func
+                    && a.attr.as_str() == "raise_for_status"
+                    && let Some(origins) = self.response_origins(&a.value)
+                {
+                    self.facts.raises.insert(s.range(), origins);
+                }
+            }
+            Stmt::Import(_) | Stmt::ImportFrom(_) | Stmt::ClassDef(_) if !self.second => {
+                for n in crate::analysis::scope::collect(std::slice::from_ref(s)).names.keys() {
+                    self.binds.entry((self.func, n.clone())).or_default().push(Bind::Other);
+                }
+            }
+            _ => {}
+        }
+        if let Stmt::Global(g) = s {
+            for n in &g.names {
+                self.binds.entry((self.func, n.to_string())).or_default().push(Bind::Other);
+            }
+        }
+        walk_stmt(self, s);
+    }
+
+    fn visit_except_handler(&mut self, h: &'a ast::ExceptHandler) {
+        let ast::ExceptHandler::ExceptHandler(hh) = h;
+        if !self.second
+            && let Some(n) = &hh.name
+        {
+            self.binds.entry((self.func, n.to_string())).or_default().push(Bind::Other);
+        }
+        crate::syntax::visit::Visitor::visit_except_handler(&mut DefaultHandler(self), h);
+    }
+
+    fn visit_expr(&mut self, e: &'a Expr) {
+        if !self.second {
+            if let Expr::NamedExpr(n) = e {
+                self.bind_target(&n.target, Bind::Other);
+            }
+            walk_expr(self, e);
+            return;
+        }
+        // Exceptions.
+        if let Some(q) = self.info.refs.get(&e.range())
+            && let Some(x) = self.tables.http.exception.iter().find(|x| x.sync.iter().any(|s| s == q))
+        {
+            self.facts.exceptions.insert(e.range(), x.httpx.clone());
+            return;
+        }
+        match e {
+            Expr::Call(c) => {
+                if let Some(method) = self.module_method(e) {
+                    self.check_keywords(c);
+                    self.facts.module_calls.insert(c.range, method);
+                } else if self.is_session_new(e) {
+                    self.facts.session_new.insert(c.range, String::new());
+                } else if let Expr::Attribute(a) = &*c.func
+                    && let Some(g) = self.session_group(&a.value)
+                {
+                    if let Some(m) = self.tables.http.method.iter().find(|m| m.name == a.attr.as_str()) {
+                        self.check_keywords(c);
+                        let to = m.to.clone().unwrap_or_else(|| m.name.clone());
+                        self.facts.session_calls.insert(c.range, (to, g));
+                    } else if !SESSION_ATTRS.contains(&a.attr.as_str()) {
+                        let why = self
+                            .tables
+                            .http
+                            .unsupported
+                            .iter()
+                            .find(|u| u.name == a.attr.as_str())
+                            .map(|u| u.why.clone())
+                            .unwrap_or_else(|| format!("`Session.{}` is not mapped to httpx", a.attr));
+                        self.unsupported(a.range, &why);
+                    }
+                    c.args.iter().for_each(|x| self.visit_expr(x));
+                    c.keywords.iter().for_each(|k| self.visit_expr(&k.value));
+                    if let Expr::Attribute(inner) = &*a.value {
+                        self.visit_expr(&inner.value);
+                    }
+                    return;
+                }
+            }
+            Expr::Attribute(a) => {
+                if let Some(origins) = self.response_origins(&a.value) {
+                    let attr = a.attr.as_str();
+                    if let Some(t) = self.tables.http.attribute.iter().find(|t| t.name == attr) {
+                        self.facts.attrs.insert(a.range, (t.template.clone(), origins));
+                    } else if let Some(u) = self.tables.http.unsupported.iter().find(|u| u.name == attr) {
+                        let why = u.why.clone();
+                        self.unsupported(a.range, &why);
+                    }
+                    return;
+                }
+                if let Some(_g) = self.session_group(&a.value) {
+                    if !SESSION_ATTRS.contains(&a.attr.as_str()) {
+                        let why = format!("`Session.{}` is not mapped to httpx", a.attr);
+                        self.unsupported(a.range, &why);
+                    }
+                    return;
+                }
+                if let Some(g) = self.session_group(e) {
+                    // `self.session` used other than as a receiver.
+                    self.facts.escaped_groups.insert(g);
+                }
+                if matches!(a.attr.as_str(), "ok" | "reason" | "raw" | "iter_content" | "iter_lines")
+                    && !matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self")
+                {
+                    self.unsupported(
+                        a.range,
+                        &format!("cannot tell whether `.{}` here is on a requests response; the pass follows responses only in local variables", a.attr),
+                    );
+                }
+            }
+            Expr::Name(n) => {
+                self.facts.names.insert(n.id.to_string());
+                if let Some(g) = self.session_group(e) {
+                    self.facts.escaped_groups.insert(g);
+                }
+            }
+            _ => {}
+        }
+        walk_expr(self, e);
+    }
+}
+
+/// Visits an except handler's parts with the collector (default behaviour).
+struct DefaultHandler<'c, 'x>(&'c mut Collector<'x>);
+impl<'a> Visitor<'a> for DefaultHandler<'_, '_> {
+    fn visit_stmt(&mut self, s: &'a Stmt) {
+        self.0.visit_stmt(s)
+    }
+    fn visit_expr(&mut self, e: &'a Expr) {
+        self.0.visit_expr(e)
+    }
+}
+
+fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
+    let new = |binds, attr_binds| Collector {
+        info,
+        tables,
+        func: None,
+        binds,
+        attr_binds,
+        second: false,
+        facts: Facts::default(),
+    };
+    // Round 1 finds sessions; round 2, knowing them, also classifies the
+    // results of session calls as responses; round 3 collects the sites.
+    let mut c = new(HashMap::new(), HashMap::new());
+    c.visit_body(body);
+    let all_sessions = |v: &Vec<Bind>| !v.is_empty() && v.iter().all(|b| matches!(b, Bind::Session(_)));
+    let sessions: HashMap<_, _> = c.binds.into_iter().filter(|(_, v)| all_sessions(v)).collect();
+    let attr_sessions: HashMap<_, _> = c.attr_binds.into_iter().filter(|(_, v)| all_sessions(v)).collect();
+    let mut c = new(sessions, attr_sessions);
+    c.visit_body(body);
+    c.second = true;
+    c.func = None;
+    c.visit_body(body);
+    let mut f = c.facts;
+    // Session creations take the group of what they are bound to.
+    let mut groups: HashMap<TextRange, String> = HashMap::new();
+    for ((scope, n), binds) in &c.binds {
+        for b in binds {
+            if let Bind::Session(r) = b {
+                groups.insert(*r, format!("{scope:?}:{n}"));
+            }
+        }
+    }
+    for ((class, n), binds) in &c.attr_binds {
+        for b in binds {
+            if let Bind::Session(r) = b {
+                groups.insert(*r, format!("class{class}.{n}"));
+            }
+        }
+    }
+    let mut news: Vec<TextRange> = f.session_new.keys().copied().collect();
+    news.sort_by_key(|r| (r.start(), r.end()));
+    for r in news {
+        match groups.get(&r) {
+            Some(g) => {
+                f.session_new.insert(r, g.clone());
+            }
+            None => {
+                f.unsupported.push((r, "a session the pass cannot follow (not kept in a variable or attribute)".into()))
+            }
+        }
+    }
+    f
+}
+
+impl Pass for Http {
+    fn name(&self) -> &'static str {
+        "http"
+    }
+    fn doc(&self) -> &'static str {
+        DOC
+    }
+    fn interested(&self, src: &str, _tables: &Tables) -> bool {
+        src.contains("requests")
+    }
+    fn seeds(&self, body: &[Stmt], info: &ModuleInfo, tables: &Tables, diags: &mut Vec<Diagnostic>) -> Vec<Seed> {
+        let f = collect(body, info, tables);
+        if !f.unsupported.is_empty() {
+            for (r, why) in &f.unsupported {
+                diags.push(Diagnostic {
+                    offset: r.start().into(),
+                    pass: "http",
+                    message: format!("{why}; this module's HTTP code is left as it is"),
+                });
+            }
+            return vec![];
+        }
+        let mut out = vec![];
+        for (r, m) in &f.module_calls {
+            out.push(Seed { call: *r, pass: "http", what: format!("requests.{m}"), group: None });
+        }
+        for (r, (m, g)) in &f.session_calls {
+            let group = if f.escaped_groups.contains(g) { format!("escaped:{g}") } else { g.clone() };
+            out.push(Seed { call: *r, pass: "http", what: format!("session.{m}"), group: Some(group) });
+        }
+        for r in &f.session_with {
+            if let Some(g) = f.session_new.get(r) {
+                out.push(Seed { call: *r, pass: "http", what: "requests.Session".into(), group: Some(g.clone()) });
+            }
+        }
+        // A session whose object escapes cannot convert: report and block.
+        for g in &f.escaped_groups {
+            if let Some((r, _)) = f.session_calls.iter().find(|(_, (_, gg))| gg == g) {
+                diags.push(Diagnostic {
+                    offset: r.start().into(),
+                    pass: "http",
+                    message: "this session is passed or stored where the pass cannot follow it; its calls are left as they are".into(),
+                });
+            }
+        }
+        out.retain(|s| !s.group.as_ref().is_some_and(|g| g.starts_with("escaped:")));
+        out
+    }
+    fn run(&self, body: Vec<Stmt>, cx: &mut PassCx) -> Vec<Stmt> {
+        let facts = collect(&body, cx.info, cx.tables);
+        if !facts.unsupported.is_empty() {
+            return body;
+        }
+        let ok = |r: &TextRange| cx.colour.seeds_ok.contains(r);
+        // Session groups that convert: those with a converted seed, or whose
+        // sessions are only created (no await needed) and used by converted calls.
+        let live_groups: BTreeSet<String> = facts
+            .session_calls
+            .iter()
+            .filter(|(r, _)| ok(r))
+            .map(|(_, (_, g))| g.clone())
+            .chain(facts.session_with.iter().filter(|r| ok(r)).filter_map(|r| facts.session_new.get(r).cloned()))
+            .collect();
+        let all_converted = facts.module_calls.keys().all(ok)
+            && facts.session_calls.keys().all(ok)
+            && facts.session_with.iter().all(ok);
+        let mut client_funcs: BTreeSet<FuncId> = BTreeSet::new();
+        for r in facts.module_calls.keys().filter(|r| ok(r)) {
+            if let Some(f) = cx.info.call(*r).and_then(|c| c.ctx.func) {
+                client_funcs.insert(f);
+            }
+        }
+        let mut folder = Folder {
+            cx,
+            facts: &facts,
+            live_groups,
+            all_converted,
+            client_funcs,
+            func_stack: vec![],
+            client_name: HashMap::new(),
+            needs_json: false,
+        };
+        let body: Vec<Stmt> = body.into_iter().map(|s| fold_ok(folder.fold_stmt(s))).collect();
+        let needs_json = folder.needs_json;
+        let changed = !folder.client_name.is_empty()
+            || !folder.live_groups.is_empty()
+            || facts.module_calls.keys().any(|r| folder.cx.colour.seeds_ok.contains(r));
+        if changed {
+            folder.cx.imports.insert("httpx".into());
+            if needs_json {
+                folder.cx.imports.insert("json".into());
+            }
+        }
+        crate::imports::remove_unused(body, "requests")
+    }
+}
+
+struct Folder<'a, 'b> {
+    cx: &'a mut PassCx<'b>,
+    facts: &'a Facts,
+    live_groups: BTreeSet<String>,
+    all_converted: bool,
+    client_funcs: BTreeSet<FuncId>,
+    func_stack: Vec<Option<FuncId>>,
+    client_name: HashMap<FuncId, String>,
+    needs_json: bool,
+}
+
+fn keyword(arg: &str, value: Expr) -> ast::Keyword {
+    ast::Keyword { range: synth(), arg: Some(ast::Identifier::new(arg)), value }
+}
+
+fn constant(v: Constant) -> Expr {
+    Expr::Constant(ast::ExprConstant { range: synth(), value: v, kind: None })
+}
+
+/// `httpx.AsyncClient(follow_redirects=True, timeout=None)`.
+fn new_client() -> Expr {
+    crate::syntax::call(
+        dotted("httpx.AsyncClient"),
+        vec![],
+        vec![keyword("follow_redirects", constant(Constant::Bool(true))), keyword("timeout", constant(Constant::None))],
+        synth(),
+    )
+}
+
+impl Folder<'_, '_> {
+    fn current(&self) -> Option<FuncId> {
+        self.func_stack.last().copied().flatten()
+    }
+    fn is_async_here(&self) -> bool {
+        match self.current() {
+            Some(f) => {
+                self.cx.info.funcs[f].is_async
+                    || self.cx.colour.async_defs.contains(&self.cx.info.funcs[f].range.start().into())
+            }
+            None => false,
+        }
+    }
+    fn ok(&self, r: TextRange) -> bool {
+        self.cx.colour.seeds_ok.contains(&r)
+    }
+
+    /// requests keyword arguments -> httpx ones.
+    fn keywords(&mut self, method: &str, kws: Vec<ast::Keyword>) -> Vec<ast::Keyword> {
+        let mut out = vec![];
+        let mut redirects = false;
+        for k in kws {
+            let Some(arg) = k.arg.as_ref().map(|a| a.to_string()) else {
+                out.push(k);
+                continue;
+            };
+            match arg.as_str() {
+                "allow_redirects" => {
+                    redirects = true;
+                    out.push(keyword("follow_redirects", k.value));
+                }
+                "timeout" => match k.value {
+                    Expr::Tuple(t) if t.elts.len() == 2 => {
+                        let mut e = t.elts.into_iter();
+                        let (c, r) =
+                            (e.next().unwrap_or_else(|| name("None")), e.next().unwrap_or_else(|| name("None")));
+                        let v = crate::syntax::call(
+                            dotted("httpx.Timeout"),
+                            vec![constant(Constant::None)],
+                            vec![keyword("connect", c), keyword("read", r)],
+                            synth(),
+                        );
+                        out.push(keyword("timeout", v));
+                    }
+                    v => out.push(ast::Keyword { value: v, ..k }),
+                },
+                "data" if is_string_literal(&k.value) => out.push(keyword("content", k.value)),
+                "params" => match k.value {
+                    Expr::Dict(d)
+                        if d.values.iter().any(|v| !matches!(v, Expr::Constant(c) if c.value != Constant::None))
+                            && d.keys.iter().all(|k| k.is_some()) =>
+                    {
+                        // requests leaves out parameters whose value is None.
+                        let v = dict_without_none(Expr::Dict(d));
+                        out.push(keyword("params", v));
+                    }
+                    v => out.push(ast::Keyword { value: v, ..k }),
+                },
+                _ => out.push(k),
+            }
+        }
+        if method == "head" && !redirects {
+            out.push(keyword("follow_redirects", constant(Constant::Bool(false))));
+        }
+        out
+    }
+
+    fn client_for(&mut self, f: FuncId) -> String {
+        if let Some(n) = self.client_name.get(&f) {
+            return n.clone();
+        }
+        let used: HashSet<String> = self
+            .cx
+            .info
+            .calls
+            .iter()
+            .filter_map(|c| c.qualname.as_ref().map(|q| q.split('.').next().unwrap_or("").to_string()))
+            .collect();
+        let mut n = "client".to_string();
+        let mut i = 1;
+        while used.contains(&n) || self.binds_name(f, &n) {
+            i += 1;
+            n = format!("client_{i}");
+        }
+        self.client_name.insert(f, n.clone());
+        n
+    }
+
+    fn binds_name(&self, _f: FuncId, n: &str) -> bool {
+        // Conservative: any name used anywhere in the module counts.
+        self.facts.names.contains(n)
+    }
+}
+
+fn store(id: &str) -> Expr {
+    Expr::Name(ast::ExprName { range: synth(), id: ast::Identifier::new(id), ctx: ast::ExprContext::Store })
+}
+
+fn dict_without_none(d: Expr) -> Expr {
+    // {k: v for k, v in <d>.items() if v is not None}
+    let items = crate::syntax::call(
+        Expr::Attribute(ast::ExprAttribute {
+            range: synth(),
+            value: Box::new(d),
+            attr: ast::Identifier::new("items"),
+            ctx: ast::ExprContext::Load,
+        }),
+        vec![],
+        vec![],
+        synth(),
+    );
+    let target = Expr::Tuple(ast::ExprTuple {
+        range: synth(),
+        elts: vec![store("k"), store("v")],
+        ctx: ast::ExprContext::Store,
+    });
+    let cond = Expr::Compare(ast::ExprCompare {
+        range: synth(),
+        left: Box::new(name("v")),
+        ops: vec![ast::CmpOp::IsNot],
+        comparators: vec![constant(Constant::None)],
+    });
+    Expr::DictComp(ast::ExprDictComp {
+        range: synth(),
+        key: Box::new(name("k")),
+        value: Box::new(name("v")),
+        generators: vec![ast::Comprehension {
+            range: Default::default(),
+            target,
+            iter: items,
+            ifs: vec![cond],
+            is_async: false,
+        }],
+    })
+}
+
+/// Builds the expression of a template such as `not {r}.is_error`.
+fn from_template(template: &str, r: Expr) -> Option<Expr> {
+    let src = template.replace("{r}", "__awaitify_r__");
+    let e = rustpython_parser::parse(&src, rustpython_parser::Mode::Expression, "<template>").ok()?;
+    let rustpython_parser::ast::Mod::Expression(m) = e else { return None };
+    let e = fold_ok(crate::syntax::EraseRanges.fold_expr(*m.body));
+    struct Sub(Option<Expr>);
+    impl Fold<TextRange> for Sub {
+        crate::identity_fold_plumbing!();
+        fn fold_expr(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {
+            if let Expr::Name(n) = &e
+                && n.id.as_str() == "__awaitify_r__"
+            {
+                return Ok(self.0.take().unwrap_or(e));
+            }
+            ast::fold::fold_expr(self, e)
+        }
+    }
+    Some(fold_ok(Sub(Some(r)).fold_expr(e)))
+}
+
+impl Fold<TextRange> for Folder<'_, '_> {
+    crate::identity_fold_plumbing!();
+
+    fn fold_stmt(&mut self, s: Stmt) -> Result<Stmt, std::convert::Infallible> {
+        let range = s.range();
+        let is_def = matches!(s, Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_));
+        if is_def {
+            self.func_stack.push(self.cx.info.func_at(range.start().into()));
+        }
+        let enter_async = matches!(&s, Stmt::With(w) if w.items.iter().any(|it| {
+            self.facts.session_with.contains(&it.context_expr.range()) && self.ok(it.context_expr.range())
+        }));
+        let s = ast::fold::fold_stmt(self, s)?;
+        let s = match s {
+            Stmt::FunctionDef(mut f) if self.current().is_some_and(|id| self.client_funcs.contains(&id)) => {
+                let id = self.current().unwrap_or_default();
+                let client = self.client_for(id);
+                f.body = wrap_body(std::mem::take(&mut f.body), &client);
+                Stmt::FunctionDef(f)
+            }
+            Stmt::AsyncFunctionDef(mut f) if self.current().is_some_and(|id| self.client_funcs.contains(&id)) => {
+                let id = self.current().unwrap_or_default();
+                let client = self.client_for(id);
+                f.body = wrap_body(std::mem::take(&mut f.body), &client);
+                Stmt::AsyncFunctionDef(f)
+            }
+            Stmt::With(w) if enter_async => to_async_kind(Stmt::With(w)),
+            Stmt::Expr(e) if self.facts.raises.get(&range).is_some_and(|o| o.iter().all(|r| self.ok(*r))) => {
+                // requests raises for 4xx/5xx only; httpx for every non-2xx.
+                let Expr::Call(c) = &*e.value else { return Ok(Stmt::Expr(e)) };
+                let Expr::Attribute(a) = &*c.func else { return Ok(Stmt::Expr(e)) };
+                let test = Expr::Attribute(ast::ExprAttribute {
+                    range: synth(),
+                    value: a.value.clone(),
+                    attr: ast::Identifier::new("is_error"),
+                    ctx: ast::ExprContext::Load,
+                });
+                Stmt::If(ast::StmtIf {
+                    range: synth(),
+                    test: Box::new(test),
+                    body: vec![Stmt::Expr(e)],
+                    orelse: vec![],
+                })
+            }
+            s => s,
+        };
+        if is_def {
+            self.func_stack.pop();
+        }
+        Ok(s)
+    }
+
+    fn fold_expr(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {
+        let range = e.range();
+        if let Some(new) = self.facts.exceptions.get(&range) {
+            if self.all_converted || self.is_async_here() {
+                if new.starts_with("json.") {
+                    self.needs_json = true;
+                }
+                return Ok(dotted(new));
+            }
+            return Ok(e);
+        }
+        // `not r.ok` -> `r.is_error`, not `not not r.is_error`.
+        let negated_ok = |e: &Expr| match e {
+            Expr::UnaryOp(u) if u.op == ast::UnaryOp::Not && matches!(&*u.operand, Expr::Attribute(_)) => {
+                self.facts.attrs.get(&u.operand.range()).and_then(|(t, o)| {
+                    Some(t.strip_prefix("not ")?.to_string()).filter(|_| o.iter().all(|r| self.ok(*r)))
+                })
+            }
+            _ => None,
+        };
+        if let Some(positive) = negated_ok(&e) {
+            let Expr::UnaryOp(u) = e else { unreachable!("checked by negated_ok") };
+            let Expr::Attribute(a) = *u.operand else { unreachable!("checked by negated_ok") };
+            let recv = fold_ok(self.fold_expr(*a.value));
+            return Ok(from_template(&positive, recv).expect("templates in http.toml parse"));
+        }
+        if let Some((template, origins)) = self.facts.attrs.get(&range) {
+            if origins.iter().all(|r| self.ok(*r))
+                && let Expr::Attribute(a) = e
+            {
+                let recv = fold_ok(self.fold_expr(*a.value));
+                return Ok(from_template(template, recv).expect("templates in http.toml parse"));
+            }
+            return ast::fold::fold_expr(self, e);
+        }
+        let e = ast::fold::fold_expr(self, e)?;
+        let Expr::Call(c) = e else { return Ok(e) };
+        if let Some(method) = self.facts.module_calls.get(&range)
+            && self.ok(range)
+            && let Some(f) = self.current()
+        {
+            let client = self.client_for(f);
+            let func = Expr::Attribute(ast::ExprAttribute {
+                range: synth(),
+                value: Box::new(name(&client)),
+                attr: ast::Identifier::new(method),
+                ctx: ast::ExprContext::Load,
+            });
+            let keywords = self.keywords(method, c.keywords);
+            return Ok(await_(Expr::Call(ast::ExprCall { range, func: Box::new(func), args: c.args, keywords })));
+        }
+        if let Some(g) = self.facts.session_new.get(&range)
+            && self.live_groups.contains(g)
+        {
+            return Ok(new_client());
+        }
+        if let Some((to, g)) = self.facts.session_calls.get(&range)
+            && self.ok(range)
+            && self.live_groups.contains(g)
+            && let Expr::Attribute(a) = *c.func
+        {
+            let func = if a.attr.as_str() == to {
+                Expr::Attribute(a)
+            } else {
+                Expr::Attribute(ast::ExprAttribute { range: synth(), attr: ast::Identifier::new(to), ..a })
+            };
+            let keywords = if to == "aclose" { c.keywords } else { self.keywords(to, c.keywords) };
+            return Ok(await_(Expr::Call(ast::ExprCall { range, func: Box::new(func), args: c.args, keywords })));
+        }
+        Ok(Expr::Call(c))
+    }
+}
+
+/// `[docstring] + async with httpx.AsyncClient(...) as <client>: <rest>`.
+fn wrap_body(mut body: Vec<Stmt>, client: &str) -> Vec<Stmt> {
+    let doc = matches!(body.first(), Some(Stmt::Expr(e)) if matches!(&*e.value, Expr::Constant(c) if matches!(c.value, Constant::Str(_))));
+    let rest = if doc { body.split_off(1) } else { std::mem::take(&mut body) };
+    if rest.is_empty() {
+        return body;
+    }
+    let item = ast::WithItem {
+        range: Default::default(),
+        context_expr: new_client(),
+        optional_vars: Some(Box::new(store(client))),
+    };
+    body.push(Stmt::AsyncWith(ast::StmtAsyncWith {
+        range: synth(),
+        items: vec![item],
+        body: rest,
+        type_comment: None,
+    }));
+    body
+}
