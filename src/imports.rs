@@ -69,8 +69,22 @@ pub fn add_imports(mut body: Vec<Stmt>, wanted: &BTreeSet<String>) -> Result<Vec
 }
 
 /// Removes module-level imports of `module` (and its submodules) whose names
-/// nothing in the module uses any more.
-pub fn remove_unused(body: Vec<Stmt>, module: &str) -> Vec<Stmt> {
+/// nothing in the module uses any more. With `replacement`, the first import
+/// removed whole becomes `import <replacement>` in its place (so `import
+/// requests` turns into `import httpx` where it stood), unless the module
+/// already imports it.
+pub fn remove_unused(body: Vec<Stmt>, module: &str, replacement: Option<&str>) -> Vec<Stmt> {
+    let mut replacement = replacement.filter(|r| {
+        !matches!(crate::analysis::scope::collect(&body).unique(r), Some(crate::analysis::scope::Binding::Import(q)) if q == r)
+    });
+    let mut replace = |out: &mut Vec<Stmt>| {
+        if let Some(r) = replacement.take() {
+            out.push(Stmt::Import(ast::StmtImport {
+                range: synth(),
+                names: vec![ast::Alias { range: synth(), name: ast::Identifier::new(r), asname: None }],
+            }));
+        }
+    };
     use crate::syntax::visit::{Visitor, walk_expr};
     struct Names(std::collections::HashSet<String>);
     impl<'a> Visitor<'a> for Names {
@@ -109,6 +123,8 @@ pub fn remove_unused(body: Vec<Stmt>, module: &str) -> Vec<Stmt> {
                     out.push(Stmt::Import(i));
                 } else if !keep.is_empty() {
                     out.push(Stmt::Import(ast::StmtImport { range: synth(), names: keep }));
+                } else {
+                    replace(&mut out);
                 }
             }
             Stmt::ImportFrom(i)
@@ -126,6 +142,8 @@ pub fn remove_unused(body: Vec<Stmt>, module: &str) -> Vec<Stmt> {
                     out.push(Stmt::ImportFrom(i));
                 } else if !keep.is_empty() {
                     out.push(Stmt::ImportFrom(ast::StmtImportFrom { range: synth(), names: keep, ..i }));
+                } else {
+                    replace(&mut out);
                 }
             }
             s => out.push(s),

@@ -129,6 +129,13 @@ struct Collector<'a> {
     attr_binds: HashMap<(usize, String), Vec<Bind>>,
     second: bool,
     facts: Facts,
+    /// Positional and keyword-only parameter names of each function.
+    params: HashMap<FuncId, (Vec<String>, Vec<String>)>,
+    /// Per call of a module function: the session group each parameter
+    /// receives (None: not a session, or cannot tell).
+    flows: Vec<(FuncId, HashMap<String, Option<String>>)>,
+    /// Parameters known to receive a session at every call.
+    session_params: HashSet<(FuncId, String)>,
 }
 
 impl Collector<'_> {
@@ -243,6 +250,67 @@ impl Collector<'_> {
         }
     }
 
+    /// The parameter names of `f` as seen by a call through `func`: a
+    /// method called on an instance or `self` skips its first parameter.
+    fn call_params(&self, f: FuncId, func: &Expr) -> Option<(Vec<String>, Vec<String>)> {
+        let (pos, kw) = self.params.get(&f)?.clone();
+        let info = &self.info.funcs[f];
+        match (func, info.class, &info.self_name) {
+            (Expr::Name(_), None, _) => Some((pos, kw)),
+            (Expr::Attribute(a), Some(_), Some(_)) if !self.is_class_ref(&a.value) => {
+                Some((pos.into_iter().skip(1).collect(), kw))
+            }
+            _ => None,
+        }
+    }
+    fn is_class_ref(&self, e: &Expr) -> bool {
+        // `Class.m(obj, ...)`: the receiver is not bound to self.
+        matches!(e, Expr::Name(n) if self.info.classes.iter().any(|c| c.name == n.id.as_str()))
+    }
+    fn record_flow(&mut self, c: &ast::ExprCall) {
+        let Some(f) = self.info.call(c.range).and_then(|cs| cs.target) else { return };
+        let Some((pos, kw)) = self.call_params(f, &c.func) else {
+            // A call the pass cannot map to parameters: nothing flows.
+            self.flows.push((f, HashMap::new()));
+            return;
+        };
+        let mut m: HashMap<String, Option<String>> = HashMap::new();
+        let starred =
+            c.args.iter().any(|a| matches!(a, Expr::Starred(_))) || c.keywords.iter().any(|k| k.arg.is_none());
+        if !starred {
+            for (i, a) in c.args.iter().enumerate() {
+                if let Some(p) = pos.get(i) {
+                    m.insert(p.clone(), self.session_group(a));
+                }
+            }
+            for k in &c.keywords {
+                if let Some(a) = &k.arg
+                    && (pos.iter().any(|p| p == a.as_str()) || kw.iter().any(|p| p == a.as_str()))
+                {
+                    m.insert(a.to_string(), self.session_group(&k.value));
+                }
+            }
+        }
+        self.flows.push((f, m));
+    }
+    fn passes_sessions(&self, c: &ast::ExprCall) -> bool {
+        let target = self.info.call(c.range).and_then(|cs| cs.target);
+        (0..c.args.len()).any(|i| self.flows_to_session_param(target, Some(i), None, &c.func))
+            || c.keywords
+                .iter()
+                .any(|k| self.flows_to_session_param(target, None, k.arg.as_ref().map(|a| a.as_str()), &c.func))
+    }
+    fn flows_to_session_param(&self, f: Option<FuncId>, pos: Option<usize>, kw: Option<&str>, func: &Expr) -> bool {
+        let Some(f) = f else { return false };
+        let Some((params, _)) = self.call_params(f, func) else { return false };
+        let name = match (pos, kw) {
+            (Some(i), _) => params.get(i).cloned(),
+            (None, Some(k)) => Some(k.to_string()),
+            _ => None,
+        };
+        name.is_some_and(|n| self.session_params.contains(&(f, n)))
+    }
+
     fn unsupported(&mut self, r: TextRange, why: &str) {
         if self.second {
             self.facts.unsupported.push((r, why.to_string()));
@@ -269,9 +337,20 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 self.visit_arguments(args);
                 let saved = self.func;
                 self.func = self.info.func_at(s.range().start().into());
+                if !self.second
+                    && let Some(f) = self.func
+                {
+                    let pos = args.posonlyargs.iter().chain(&args.args).map(|a| a.def.arg.to_string()).collect();
+                    let kw = args.kwonlyargs.iter().map(|a| a.def.arg.to_string()).collect();
+                    self.params.insert(f, (pos, kw));
+                }
                 if !self.second {
                     for a in args.posonlyargs.iter().chain(&args.args).chain(&args.kwonlyargs) {
-                        self.binds.entry((self.func, a.def.arg.to_string())).or_default().push(Bind::Other);
+                        let p = a.def.arg.to_string();
+                        if self.func.is_some_and(|f| self.session_params.contains(&(f, p.clone()))) {
+                            continue;
+                        }
+                        self.binds.entry((self.func, p)).or_default().push(Bind::Other);
                     }
                     for a in args.vararg.iter().chain(&args.kwarg) {
                         self.binds.entry((self.func, a.arg.to_string())).or_default().push(Bind::Other);
@@ -387,6 +466,9 @@ impl<'a> Visitor<'a> for Collector<'_> {
             if let Expr::NamedExpr(n) = e {
                 self.bind_target(&n.target, Bind::Other);
             }
+            if let Expr::Call(c) = e {
+                self.record_flow(c);
+            }
             walk_expr(self, e);
             return;
         }
@@ -398,6 +480,22 @@ impl<'a> Visitor<'a> for Collector<'_> {
             return;
         }
         match e {
+            Expr::Call(c) if self.passes_sessions(c) => {
+                // Sessions handed to parameters that hold sessions do not escape.
+                self.visit_expr(&c.func);
+                let target = self.info.call(c.range).and_then(|cs| cs.target);
+                for (i, a) in c.args.iter().enumerate() {
+                    if !self.flows_to_session_param(target, Some(i), None, &c.func) {
+                        self.visit_expr(a);
+                    }
+                }
+                for k in &c.keywords {
+                    if !self.flows_to_session_param(target, None, k.arg.as_ref().map(|a| a.as_str()), &c.func) {
+                        self.visit_expr(&k.value);
+                    }
+                }
+                return;
+            }
             Expr::Call(c) => {
                 if let Some(method) = self.module_method(e) {
                     self.check_keywords(c);
@@ -485,7 +583,7 @@ impl<'a> Visitor<'a> for DefaultHandler<'_, '_> {
 }
 
 fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
-    let new = |binds, attr_binds| Collector {
+    let new = |binds, attr_binds, session_params| Collector {
         info,
         tables,
         func: None,
@@ -493,16 +591,64 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         attr_binds,
         second: false,
         facts: Facts::default(),
+        params: HashMap::new(),
+        flows: vec![],
+        session_params,
     };
     // Round 1 finds sessions; round 2, knowing them, also classifies the
-    // results of session calls as responses; round 3 collects the sites.
-    let mut c = new(HashMap::new(), HashMap::new());
+    // results of session calls as responses and follows sessions into the
+    // parameters of the functions they are passed to (again, until nothing
+    // new is found); the last round collects the sites.
+    let mut c = new(HashMap::new(), HashMap::new(), HashSet::new());
     c.visit_body(body);
     let all_sessions = |v: &Vec<Bind>| !v.is_empty() && v.iter().all(|b| matches!(b, Bind::Session(_)));
     let sessions: HashMap<_, _> = c.binds.into_iter().filter(|(_, v)| all_sessions(v)).collect();
     let attr_sessions: HashMap<_, _> = c.attr_binds.into_iter().filter(|(_, v)| all_sessions(v)).collect();
-    let mut c = new(sessions, attr_sessions);
-    c.visit_body(body);
+    let mut session_params: HashSet<(FuncId, String)> = HashSet::new();
+    let mut unions: Vec<(String, String)> = vec![];
+    let mut c = loop {
+        let mut seeded = sessions.clone();
+        for (f, p) in &session_params {
+            seeded.insert((Some(*f), p.clone()), vec![Bind::Session(info.funcs[*f].range)]);
+        }
+        let mut c = new(seeded, attr_sessions.clone(), session_params.clone());
+        c.visit_body(body);
+        // A parameter holds a session when every call of its function passes
+        // one and the function never rebinds it.
+        let mut per_func: HashMap<FuncId, Vec<&HashMap<String, Option<String>>>> = HashMap::new();
+        for (f, m) in &c.flows {
+            per_func.entry(*f).or_default().push(m);
+        }
+        let mut found = vec![];
+        for (f, sites) in &per_func {
+            let total = info.calls.iter().filter(|cs| cs.target == Some(*f)).count();
+            if sites.len() != total {
+                continue;
+            }
+            let Some((pos, kw)) = c.params.get(f) else { continue };
+            for p in pos.iter().chain(kw) {
+                if session_params.contains(&(*f, p.clone())) {
+                    continue;
+                }
+                let groups: Option<Vec<String>> = sites.iter().map(|m| m.get(p).cloned().flatten()).collect();
+                // The parameter itself is its only binding.
+                let rebound = c.binds.get(&(Some(*f), p.clone())).is_none_or(|b| b.len() > 1);
+                if let Some(groups) = groups
+                    && !rebound
+                {
+                    found.push((*f, p.clone(), groups));
+                }
+            }
+        }
+        if found.is_empty() || session_params.len() > 64 {
+            break c;
+        }
+        for (f, p, groups) in found {
+            let me = format!("{:?}:{p}", Some(f));
+            unions.extend(groups.into_iter().map(|g| (me.clone(), g)));
+            session_params.insert((f, p));
+        }
+    };
     c.second = true;
     c.func = None;
     c.visit_body(body);
@@ -535,7 +681,39 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
             }
         }
     }
+    // A session passed to a parameter shares its fate with that parameter:
+    // one group for both, escaped if either escapes.
+    let canon = canonical_groups(&unions);
+    let c = |g: &String| canon.get(g).cloned().unwrap_or_else(|| g.clone());
+    for (_, g) in f.session_calls.values_mut() {
+        *g = c(g);
+    }
+    for g in f.session_new.values_mut() {
+        *g = c(g);
+    }
+    f.escaped_groups = f.escaped_groups.iter().map(c).collect();
     f
+}
+
+/// Union-find over group names: each name -> the smallest name it is joined to.
+fn canonical_groups(unions: &[(String, String)]) -> HashMap<String, String> {
+    let mut parent: HashMap<String, String> = HashMap::new();
+    fn find(p: &mut HashMap<String, String>, x: &str) -> String {
+        let mut cur = x.to_string();
+        while let Some(n) = p.get(&cur).filter(|n| **n != cur) {
+            cur = n.clone();
+        }
+        cur
+    }
+    for (a, b) in unions {
+        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+        if ra != rb {
+            let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            parent.insert(hi, lo);
+        }
+    }
+    let keys: Vec<String> = unions.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
+    keys.into_iter().map(|k| (k.clone(), find(&mut parent, &k))).collect()
 }
 
 impl Pass for Http {
@@ -569,13 +747,18 @@ impl Pass for Http {
             out.push(Seed { call: *r, pass: "http", what: format!("session.{m}"), group: Some(group) });
         }
         for r in &f.session_with {
-            if let Some(g) = f.session_new.get(r) {
+            if let Some(g) = f.session_new.get(r)
+                && !f.escaped_groups.contains(g)
+            {
                 out.push(Seed { call: *r, pass: "http", what: "requests.Session".into(), group: Some(g.clone()) });
             }
         }
         // A session whose object escapes cannot convert: report and block.
         for g in &f.escaped_groups {
-            if let Some((r, _)) = f.session_calls.iter().find(|(_, (_, gg))| gg == g) {
+            let first_call =
+                f.session_calls.iter().filter(|(_, (_, gg))| gg == g).map(|(r, _)| *r).min_by_key(|r| r.start());
+            let first_new = f.session_new.iter().filter(|(_, gg)| *gg == g).map(|(r, _)| *r).min_by_key(|r| r.start());
+            if let Some(r) = first_new.or(first_call) {
                 diags.push(Diagnostic {
                     offset: r.start().into(),
                     pass: "http",
@@ -600,6 +783,7 @@ impl Pass for Http {
             .filter(|(r, _)| ok(r))
             .map(|(_, (_, g))| g.clone())
             .chain(facts.session_with.iter().filter(|r| ok(r)).filter_map(|r| facts.session_new.get(r).cloned()))
+            .filter(|g| !facts.escaped_groups.contains(g))
             .collect();
         let all_converted = facts.module_calls.keys().all(ok)
             && facts.session_calls.keys().all(ok)
@@ -631,7 +815,7 @@ impl Pass for Http {
                 folder.cx.imports.insert("json".into());
             }
         }
-        crate::imports::remove_unused(body, "requests")
+        crate::imports::remove_unused(body, "requests", changed.then_some("httpx"))
     }
 }
 
