@@ -10,7 +10,7 @@ use crate::transforms::Tables;
 use rustpython_parser::ast::{self, Stmt};
 use rustpython_parser::text_size::{TextRange, TextSize};
 use rustpython_parser::{Mode, Tok, lexer};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TargetVersion {
@@ -174,11 +174,29 @@ pub fn convert_body(
     let mut dropped: BTreeSet<String> = BTreeSet::new();
     // Why each blocked seed is blocked, over every round.
     let mut blocked: Vec<(TextRange, String)> = vec![];
+    // Passes that convert nothing here: a call they cannot convert would
+    // end up in an async function (see `Seed::veto`).
+    let mut vetoed: BTreeMap<&'static str, TextRange> = BTreeMap::new();
     let col = loop {
-        let active: Vec<TextRange> =
-            seeds.iter().filter(|s| s.group.as_ref().is_none_or(|g| !dropped.contains(g))).map(|s| s.call).collect();
+        let active: Vec<TextRange> = seeds
+            .iter()
+            .filter(|s| !s.veto && !vetoed.contains_key(s.pass))
+            .filter(|s| s.group.as_ref().is_none_or(|g| !dropped.contains(g)))
+            .map(|s| s.call)
+            .collect();
         let col = colour::colour(&info, &active, &lc);
         let mut more = false;
+        for s in seeds.iter().filter(|s| s.veto) {
+            let f = info.call(s.call).and_then(|c| c.ctx.func);
+            if !vetoed.contains_key(s.pass)
+                && f.is_some_and(|f| {
+                    info.funcs[f].is_async || col.async_defs.contains(&info.funcs[f].range.start().into())
+                })
+            {
+                vetoed.insert(s.pass, s.call);
+                more = true;
+            }
+        }
         for (r, why) in &col.seeds_blocked {
             if !blocked.iter().any(|(b, _)| b == r) {
                 blocked.push((*r, why.clone()));
@@ -201,9 +219,24 @@ pub fn convert_body(
             });
         }
     }
+    for (pass, at) in &vetoed {
+        let (l, c) = line_col(text, at.start());
+        for s in seeds.iter().filter(|s| s.pass == *pass && !s.veto) {
+            diags.push(Diagnostic {
+                offset: s.call.start().into(),
+                pass: s.pass,
+                message: format!(
+                    "`{}` left blocking: the call at {l}:{c}, which cannot be converted, would end up in an async function beside converted code",
+                    s.what
+                ),
+            });
+        }
+    }
     for s in &seeds {
-        if s.group.as_ref().is_some_and(|g| dropped.contains(g)) && !col.seeds_blocked.iter().any(|(r, _)| *r == s.call)
-        {
+        if s.veto || vetoed.contains_key(s.pass) {
+            continue;
+        }
+        if s.group.as_ref().is_some_and(|g| dropped.contains(g)) && !blocked.iter().any(|(r, _)| *r == s.call) {
             diags.push(Diagnostic {
                 offset: s.call.start().into(),
                 pass: s.pass,

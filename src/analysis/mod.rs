@@ -29,6 +29,9 @@ pub struct FuncInfo {
     /// Defined at module level or directly in a module-level class, so other
     /// modules can reach it.
     pub exported: bool,
+    /// Positional parameter names (with `self`), then keyword-only ones.
+    pub params: Vec<String>,
+    pub kwonly: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -70,6 +73,19 @@ pub struct CallSite {
     /// The module function or method it calls.
     pub target: Option<FuncId>,
     pub ctx: Ctx,
+    /// The module class (by start offset) each argument surely is an
+    /// instance of, for calls of module functions.
+    pub args: CallArgs,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CallArgs {
+    pub pos: Vec<Option<u32>>,
+    pub kw: Vec<(String, Option<u32>)>,
+    /// `*args` or `**kwargs` at the call: parameters cannot be matched.
+    pub starred: bool,
+    /// Called as `x.m(...)` (not through a class name).
+    pub bound: bool,
 }
 
 /// A reference to a function that is not a resolved call.
@@ -107,17 +123,82 @@ const SAFE_DECORATORS: &[&str] = &["staticmethod", "classmethod", "functools.wra
 const SAFE_BASES: &[&str] = &["object", "ABC", "abc.ABC"];
 
 pub fn analyse(body: &[Stmt]) -> ModuleInfo {
+    // Parameters that receive an instance of one module class at every call
+    // are typed, and the analysis runs again with them (`def report(client)`
+    // called as `report(WeatherClient(...))` resolves `client.current()`).
+    let mut param_types: HashMap<(u32, String), String> = HashMap::new();
+    for _ in 0..4 {
+        let info = analyse_with(body, &param_types);
+        let found = infer_param_types(&info);
+        if found.iter().all(|(k, v)| param_types.get(k) == Some(v)) {
+            return info;
+        }
+        param_types.extend(found);
+    }
+    analyse_with(body, &param_types)
+}
+
+fn analyse_with(body: &[Stmt], param_types: &HashMap<(u32, String), String>) -> ModuleInfo {
     let mut a = Analyser {
         info: ModuleInfo::default(),
         scopes: vec![Frame { kind: FrameKind::Module, b: scope::collect(body) }],
         ctx: Ctx::default(),
         class_of_func: vec![],
         pending_classes: vec![],
+        param_types,
     };
     a.declare(body, None, true);
     a.visit_body(body);
     a.finish();
     a.info
+}
+
+/// Parameters that every call of their function (all calls resolved, none
+/// with `*args`/`**kwargs`, the function never used as a value) passes an
+/// instance of the same module class.
+fn infer_param_types(info: &ModuleInfo) -> HashMap<(u32, String), String> {
+    let mut out = HashMap::new();
+    for (id, f) in info.funcs.iter().enumerate() {
+        if info.value_refs.iter().any(|v| v.func == id) {
+            continue;
+        }
+        let sites: Vec<&CallSite> = info.calls.iter().filter(|c| c.target == Some(id)).collect();
+        if sites.is_empty() || sites.iter().any(|c| c.args.starred) {
+            continue;
+        }
+        let skip = match (f.class, &f.self_name) {
+            (None, _) => 0,
+            (Some(_), Some(_)) if sites.iter().all(|c| c.args.bound) => 1,
+            (Some(_), None) => 0,
+            _ => continue,
+        };
+        let positional = &f.params[skip.min(f.params.len())..];
+        for p in positional.iter().chain(&f.kwonly) {
+            let mut class: Option<u32> = None;
+            let mut all = true;
+            for c in &sites {
+                let given = positional
+                    .iter()
+                    .position(|q| q == p)
+                    .and_then(|i| c.args.pos.get(i).copied())
+                    .or_else(|| c.args.kw.iter().find(|(k, _)| k == p).map(|(_, v)| *v));
+                match given.flatten() {
+                    Some(k) if class.is_none_or(|x| x == k) => class = Some(k),
+                    _ => {
+                        all = false;
+                        break;
+                    }
+                }
+            }
+            if all
+                && let Some(k) = class
+                && let Some(c) = info.classes.iter().find(|c| u32::from(c.range.start()) == k)
+            {
+                out.insert((u32::from(f.range.start()), p.clone()), c.name.clone());
+            }
+        }
+    }
+    out
 }
 
 enum FrameKind {
@@ -132,7 +213,8 @@ struct Frame {
     b: Bindings,
 }
 
-struct Analyser {
+struct Analyser<'p> {
+    param_types: &'p HashMap<(u32, String), String>,
     info: ModuleInfo,
     scopes: Vec<Frame>,
     ctx: Ctx,
@@ -147,7 +229,7 @@ fn decorator_name(d: &Expr) -> String {
     }
 }
 
-impl Analyser {
+impl Analyser<'_> {
     /// Registers the defs and classes of a body (recursively), in source order.
     fn declare(&mut self, body: &[Stmt], class: Option<ClassId>, top: bool) {
         for s in body {
@@ -183,6 +265,8 @@ impl Analyser {
                         boundary,
                         self_name,
                         exported: top,
+                        params: args.posonlyargs.iter().chain(&args.args).map(|a| a.def.arg.to_string()).collect(),
+                        kwonly: args.kwonlyargs.iter().map(|a| a.def.arg.to_string()).collect(),
                     });
                     self.class_of_func.push(class);
                     if let Some(c) = class {
@@ -378,6 +462,46 @@ impl Analyser {
         }
     }
 
+    /// The module class an argument surely is an instance of.
+    fn instance_class(&self, e: &Expr) -> Option<u32> {
+        let Expr::Name(n) = e else { return None };
+        if let Some(fid) = self.current_func() {
+            let f = &self.info.funcs[fid];
+            if let (Some(c), Some(sn)) = (f.class, &f.self_name)
+                && sn == n.id.as_str()
+                && !self.rebinds_self(sn)
+            {
+                return Some(u32::from(self.info.classes[c].range.start()));
+            }
+        }
+        match self.resolve(n.id.as_str())? {
+            Binding::Instance(k) => match self.resolve(&k)? {
+                Binding::Class(start) => Some(start),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn call_args(&self, c: &ast::ExprCall) -> CallArgs {
+        let bound = match &*c.func {
+            Expr::Attribute(a) => {
+                !matches!(&*a.value, Expr::Name(n) if matches!(self.resolve(n.id.as_str()), Some(Binding::Class(_))))
+            }
+            _ => false,
+        };
+        CallArgs {
+            pos: c.args.iter().map(|a| self.instance_class(a)).collect(),
+            kw: c
+                .keywords
+                .iter()
+                .filter_map(|k| Some((k.arg.as_ref()?.to_string(), self.instance_class(&k.value))))
+                .collect(),
+            starred: c.args.iter().any(|a| matches!(a, Expr::Starred(_))) || c.keywords.iter().any(|k| k.arg.is_none()),
+            bound,
+        }
+    }
+
     fn rebinds_self(&self, name: &str) -> bool {
         // The parameter itself is the only allowed binding.
         match self.scopes.last() {
@@ -445,7 +569,7 @@ fn is_main_guard(s: &Stmt) -> bool {
     (is_name(&c.left) && is_main(&c.comparators[0])) || (is_main(&c.left) && is_name(&c.comparators[0]))
 }
 
-impl<'a> Visitor<'a> for Analyser {
+impl<'a> Visitor<'a> for Analyser<'_> {
     fn visit_stmt(&mut self, s: &'a Stmt) {
         match s {
             Stmt::FunctionDef(ast::StmtFunctionDef { decorator_list, args, returns, body, .. })
@@ -457,7 +581,17 @@ impl<'a> Visitor<'a> for Analyser {
                 }
                 let id = self.info.func_at(s.range().start().into()).unwrap_or(0);
                 let mut b = scope::collect(body);
+                let rebound: Vec<String> =
+                    self.info.funcs[id].params.iter().filter(|p| b.names.contains_key(*p)).cloned().collect();
                 scope::collect_args(args, &mut b);
+                let start = u32::from(s.range().start());
+                for p in self.info.funcs[id].params.clone().iter().chain(&self.info.funcs[id].kwonly.clone()) {
+                    if let Some(k) = self.param_types.get(&(start, p.clone()))
+                        && !rebound.contains(p)
+                    {
+                        b.names.insert(p.clone(), vec![Binding::Instance(k.clone())]);
+                    }
+                }
                 self.scopes.push(Frame { kind: FrameKind::Func(id), b });
                 let saved = self.ctx;
                 self.ctx = Ctx { func: Some(id), ..Ctx::default() };
@@ -496,7 +630,8 @@ impl<'a> Visitor<'a> for Analyser {
                 let target = self.call_target(&c.func);
                 let idx = self.info.calls.len();
                 self.info.call_index.insert(e.range(), idx);
-                self.info.calls.push(CallSite { range: e.range(), qualname, target, ctx: self.ctx });
+                let args = if target.is_some() { self.call_args(c) } else { CallArgs::default() };
+                self.info.calls.push(CallSite { range: e.range(), qualname, target, ctx: self.ctx, args });
                 // The func expression: a resolved target is not a loose reference.
                 match &*c.func {
                     Expr::Name(_) if target.is_some() => {}

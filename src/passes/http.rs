@@ -740,17 +740,22 @@ impl Pass for Http {
         }
         let mut out = vec![];
         for (r, m) in &f.module_calls {
-            out.push(Seed { call: *r, pass: "http", what: format!("requests.{m}"), group: None });
+            out.push(Seed { call: *r, pass: "http", what: format!("requests.{m}"), group: None, veto: false });
         }
         for (r, (m, g)) in &f.session_calls {
-            let group = if f.escaped_groups.contains(g) { format!("escaped:{g}") } else { g.clone() };
-            out.push(Seed { call: *r, pass: "http", what: format!("session.{m}"), group: Some(group) });
+            let veto = f.escaped_groups.contains(g);
+            out.push(Seed { call: *r, pass: "http", what: format!("session.{m}"), group: Some(g.clone()), veto });
         }
         for r in &f.session_with {
-            if let Some(g) = f.session_new.get(r)
-                && !f.escaped_groups.contains(g)
-            {
-                out.push(Seed { call: *r, pass: "http", what: "requests.Session".into(), group: Some(g.clone()) });
+            if let Some(g) = f.session_new.get(r) {
+                let veto = f.escaped_groups.contains(g);
+                out.push(Seed {
+                    call: *r,
+                    pass: "http",
+                    what: "requests.Session".into(),
+                    group: Some(g.clone()),
+                    veto,
+                });
             }
         }
         // A session whose object escapes cannot convert: report and block.
@@ -766,7 +771,6 @@ impl Pass for Http {
                 });
             }
         }
-        out.retain(|s| !s.group.as_ref().is_some_and(|g| g.starts_with("escaped:")));
         out
     }
     fn run(&self, body: Vec<Stmt>, cx: &mut PassCx) -> Vec<Stmt> {

@@ -33,6 +33,10 @@ pub struct Seed {
     /// Seeds of one group convert all together or not at all (the calls on
     /// one session object, say).
     pub group: Option<String>,
+    /// A call the pass can never convert: if the function holding it ends up
+    /// async, the pass converts nothing in the module (no module that uses
+    /// httpx may still call requests in an async function).
+    pub veto: bool,
 }
 
 /// A finding attached to a file position.

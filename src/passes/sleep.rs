@@ -66,7 +66,7 @@ impl Pass for Sleep {
         for c in &info.calls {
             let Some(q) = &c.qualname else { continue };
             if let Some(rule) = tables.calls_for("sleep").find(|r| &r.sync == q && r.await_) {
-                out.push(Seed { call: c.range, pass: "sleep", what: rule.sync.clone(), group: None });
+                out.push(Seed { call: c.range, pass: "sleep", what: rule.sync.clone(), group: None, veto: false });
             }
         }
         out
