@@ -73,6 +73,9 @@ struct ConvertArgs {
     /// The oldest Python version the output must run on.
     #[arg(long, value_enum, default_value = "py311")]
     target_version: Target,
+    /// The async HTTP library `requests` code is converted to.
+    #[arg(long, value_enum, default_value = "httpx")]
+    http: crate::transforms::HttpBackend,
     #[arg(long, value_enum, default_value = "text")]
     output_format: Format,
     /// Glob of paths to skip while walking directories (repeatable).
@@ -157,6 +160,7 @@ fn options(args: &ConvertArgs) -> anyhow::Result<Options> {
         let more = Tables::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
         opts.tables.extend(more);
     }
+    opts.tables.http.backend = args.http;
     Ok(opts)
 }
 

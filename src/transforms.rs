@@ -30,9 +30,21 @@ pub struct Tables {
 }
 
 /// The requests -> httpx map (`transforms/http.toml`).
+/// Which async HTTP library the `http` pass writes (`--http`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HttpBackend {
+    #[default]
+    Httpx,
+    Aiohttp,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpTable {
+    /// Chosen on the command line, not in tables.
+    #[serde(skip)]
+    pub backend: HttpBackend,
     #[serde(default)]
     pub function: Vec<HttpFunction>,
     #[serde(default)]
@@ -64,8 +76,25 @@ pub struct HttpSession {
 #[serde(deny_unknown_fields)]
 pub struct HttpMethod {
     pub name: String,
+    /// New name with httpx (`close` -> `aclose`).
     #[serde(default)]
-    pub to: Option<String>,
+    pub httpx: Option<String>,
+    /// New name with aiohttp.
+    #[serde(default)]
+    pub aiohttp: Option<String>,
+    /// Closes the session rather than sending a request.
+    #[serde(default)]
+    pub closes: bool,
+}
+
+impl HttpMethod {
+    pub fn to(&self, b: HttpBackend) -> &str {
+        match b {
+            HttpBackend::Httpx => self.httpx.as_deref(),
+            HttpBackend::Aiohttp => self.aiohttp.as_deref(),
+        }
+        .unwrap_or(&self.name)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -73,13 +102,41 @@ pub struct HttpMethod {
 pub struct HttpException {
     pub sync: Vec<String>,
     pub httpx: String,
+    pub aiohttp: String,
 }
 
+impl HttpException {
+    pub fn to(&self, b: HttpBackend) -> &str {
+        match b {
+            HttpBackend::Httpx => &self.httpx,
+            HttpBackend::Aiohttp => &self.aiohttp,
+        }
+    }
+}
+
+/// A response attribute (or, with `call`, a method called without
+/// arguments) and what it becomes; `{r}` stands for the response. No
+/// template for a backend: the attribute is the same there. With aiohttp,
+/// a response attribute missing from the table is not converted.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpAttribute {
     pub name: String,
-    pub template: String,
+    #[serde(default)]
+    pub call: bool,
+    #[serde(default)]
+    pub httpx: Option<String>,
+    #[serde(default)]
+    pub aiohttp: Option<String>,
+}
+
+impl HttpAttribute {
+    pub fn template(&self, b: HttpBackend) -> Option<&str> {
+        match b {
+            HttpBackend::Httpx => self.httpx.as_deref(),
+            HttpBackend::Aiohttp => self.aiohttp.as_deref(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -87,6 +144,9 @@ pub struct HttpAttribute {
 pub struct HttpUnsupported {
     pub name: String,
     pub why: String,
+    /// Only with this backend (both when absent).
+    #[serde(default)]
+    pub backend: Option<HttpBackend>,
 }
 
 impl HttpTable {

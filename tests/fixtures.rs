@@ -3,6 +3,7 @@
 //! `snapshots/`, and each fixture is checked for: the output re-parses (also
 //! with CPython when a python3 is available), a second run changes nothing,
 //! two runs give the same bytes, and an unchanged file is byte-identical.
+//! Fixtures under `tests/fixtures/http_aiohttp/` run with `--http aiohttp`.
 
 use awaitify::engine::{Options, convert};
 use awaitify::output::unified_diff;
@@ -51,17 +52,21 @@ fn cpython_compiles(py: &str, text: &str) -> Result<(), String> {
 
 #[test]
 fn fixtures_convert_as_snapshotted() {
-    let opts = Options::default();
+    let default = Options::default();
+    let mut aiohttp = Options::default();
+    aiohttp.tables.http.backend = awaitify::transforms::HttpBackend::Aiohttp;
     let py = python();
     let mut failures = vec![];
     for path in fixtures() {
         let pass = path.parent().unwrap().file_name().unwrap().to_string_lossy().to_string();
         let case = path.file_stem().unwrap().to_string_lossy().to_string();
         let name = format!("{pass}__{case}");
+        // `tests/fixtures/http_aiohttp/` runs with `--http aiohttp`.
+        let opts = if pass == "http_aiohttp" { &aiohttp } else { &default };
         let bytes = std::fs::read(&path).unwrap();
         let d = decode(&bytes).unwrap();
-        let first = convert(&d.text, d.newline, &case, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let second = convert(&d.text, d.newline, &case, &opts).unwrap();
+        let first = convert(&d.text, d.newline, &case, opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let second = convert(&d.text, d.newline, &case, opts).unwrap();
         assert_eq!(first.output, second.output, "{name}: not deterministic");
         assert_eq!(first.diagnostics, second.diagnostics, "{name}: diagnostics not deterministic");
         let out = first.output.clone().unwrap_or_else(|| d.text.clone());
@@ -76,7 +81,7 @@ fn fixtures_convert_as_snapshotted() {
             failures.push(format!("{name}: CPython rejects the output: {e}"));
         }
         // Idempotent.
-        let again = convert(&out, d.newline, &case, &opts).unwrap();
+        let again = convert(&out, d.newline, &case, opts).unwrap();
         assert!(again.output.is_none(), "{name}: second run changed the output:\n{}", again.output.unwrap());
         // Line endings kept.
         if d.newline == "\r\n" {

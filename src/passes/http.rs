@@ -4,13 +4,13 @@ use super::{Diagnostic, Pass, PassCx, Seed};
 use crate::analysis::{FuncId, ModuleInfo};
 use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
 use crate::syntax::{await_, dotted, fold_ok, name, synth, to_async_kind};
-use crate::transforms::Tables;
+use crate::transforms::{HttpBackend, Tables};
 use rustpython_parser::ast::{self, Constant, Expr, Fold, Ranged, Stmt};
 use rustpython_parser::text_size::TextRange;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 crate::pass_doc!(
-    "Turns `requests` into `httpx.AsyncClient`, keeping requests' behaviour.
+    "Turns `requests` into `httpx.AsyncClient` (or `aiohttp.ClientSession`), keeping requests' behaviour.
 
 ## What it does
 Rewrites HTTP done with `requests` (any import spelling: `import requests`,
@@ -36,7 +36,20 @@ Rewrites HTTP done with `requests` (any import spelling: `import requests`,
   `httpx.NetworkError`, `Timeout` -> `httpx.TimeoutException`, ...), in
   `except` clauses, tuples and `isinstance` checks;
 * `import httpx` is added once; `requests` imports nothing uses any more are
-  removed.
+  removed (the first one becomes `import httpx` where it stood).
+* sessions passed to functions are followed into their parameters when every
+  call passes one.
+
+With `--http aiohttp`: clients are `aiohttp.ClientSession(timeout=
+aiohttp.ClientTimeout(total=None))` (aiohttp, like requests, follows
+redirects except for HEAD), responses are read with `await r.json(
+content_type=None)`, `await r.text()`, `await r.read()`; `status_code` ->
+`status`; `timeout=` -> `aiohttp.ClientTimeout` (`(connect, read)` ->
+`sock_connect`/`sock_read`); `verify=False` -> `ssl=False`; `auth=(u, p)` ->
+`aiohttp.BasicAuth(u, p)`; `e.response.status_code` on a caught HTTP error ->
+`e.status`; exceptions map to `aiohttp.ClientError` and friends. A response
+must be read while its session is open, so a response returned or passed
+elsewhere, or an attribute not in the map, keeps the module sync.
 The map is `transforms/http.toml`.
 
 ## Why is this bad
@@ -69,13 +82,16 @@ A module that uses a requests feature with no faithful rewrite (adapters via
 `proxies`), or passes a session somewhere the pass cannot follow, keeps all
 its HTTP code as it is, with a diagnostic per site. Calls in functions that
 cannot become async stay as they are (see `colour`); the calls on one
-session convert all together or not at all. `--http aiohttp` is not
-implemented yet.
+session convert all together or not at all; if a call that cannot convert
+would end up in an async function, the module's HTTP code is left as it is.
 
 ## Fix safety
 Safe for the patterns above. A response passed to code the pass does not
 follow keeps requests' attribute names (`.ok`, `.reason`) there: such uses
-are reported.
+are reported. Residual differences: the redirect limit is httpx's 20 and
+aiohttp's 10 (requests: 30); error messages (`str(e)`) differ; a `params`
+mapping that is not a dict literal is passed as it is (requests drops
+`None` values).
 "
 );
 
@@ -105,10 +121,14 @@ struct Facts {
     raises: HashMap<TextRange, Vec<TextRange>>,
     /// References to requests exceptions -> replacement.
     exceptions: HashMap<TextRange, String>,
+    /// `e.response.status_code` on a caught error -> new expression.
+    exc_attrs: HashMap<TextRange, String>,
     unsupported: Vec<(TextRange, String)>,
     escaped_groups: BTreeSet<String>,
     /// Every name used in the module (to pick a free client name).
     names: HashSet<String>,
+    /// Module constants assigned once: name -> is a 2-tuple (else a number).
+    constants: HashMap<String, bool>,
 }
 
 const SESSION_ATTRS: &[&str] = &["headers", "auth", "params", "cookies"];
@@ -136,6 +156,11 @@ struct Collector<'a> {
     flows: Vec<(FuncId, HashMap<String, Option<String>>)>,
     /// Parameters known to receive a session at every call.
     session_params: HashSet<(FuncId, String)>,
+    /// Expressions used as the receiver of a response attribute, and
+    /// request calls assigned to a variable: uses the pass follows.
+    receivers: HashSet<TextRange>,
+    /// `except requests.X as e`: (function, name).
+    exc_names: HashSet<(FuncId, String)>,
 }
 
 impl Collector<'_> {
@@ -162,7 +187,7 @@ impl Collector<'_> {
         if let Expr::Call(c) = value
             && let Expr::Attribute(a) = &*c.func
             && self.session_group(&a.value).is_some()
-            && self.tables.http.method.iter().any(|m| m.name == a.attr.as_str() && m.to.is_none())
+            && self.tables.http.method.iter().any(|m| m.name == a.attr.as_str() && !m.closes)
         {
             return Bind::Response(value.range());
         }
@@ -205,6 +230,12 @@ impl Collector<'_> {
     }
     /// The calls that made the response in `e`, if `e` surely holds one.
     fn response_origins(&self, e: &Expr) -> Option<Vec<TextRange>> {
+        if let Expr::Call(c) = e {
+            let request = self.module_method(e).is_some()
+                || matches!(&*c.func, Expr::Attribute(a) if self.session_group(&a.value).is_some()
+                    && self.tables.http.method.iter().any(|m| m.name == a.attr.as_str() && !m.closes));
+            return request.then(|| vec![c.range]);
+        }
         let Expr::Name(n) = e else { return None };
         let binds = self.binds.get(&(self.func, n.id.to_string()))?;
         let mut out = vec![];
@@ -316,13 +347,55 @@ impl Collector<'_> {
             self.facts.unsupported.push((r, why.to_string()));
         }
     }
+    /// A request's result must be held in a variable or used at once as a
+    /// response (aiohttp: read while the session is open).
+    fn check_response_use(&mut self, call: TextRange) {
+        if self.aiohttp() && !self.receivers.contains(&call) {
+            self.unsupported(
+                call,
+                "the response is used where the pass cannot follow it (an aiohttp response must be read inside the code that holds its session)",
+            );
+        }
+    }
+    /// `e.response.<attr>` where `e` holds a caught requests error.
+    fn exc_response(&self, a: &ast::ExprAttribute) -> Option<(String, String)> {
+        let Expr::Attribute(inner) = &*a.value else { return None };
+        let Expr::Name(n) = &*inner.value else { return None };
+        let f = self.func?;
+        (inner.attr.as_str() == "response" && self.exc_names.contains(&(f, n.id.to_string())))
+            .then(|| (n.id.to_string(), a.attr.to_string()))
+    }
+    fn aiohttp(&self) -> bool {
+        self.tables.http.backend == HttpBackend::Aiohttp
+    }
+    /// The unsupported-feature rule for `name` with the chosen backend.
+    fn unsupported_rule(&self, name: &str) -> Option<String> {
+        let b = self.tables.http.backend;
+        self.tables
+            .http
+            .unsupported
+            .iter()
+            .find(|u| u.name == name && u.backend.is_none_or(|x| x == b))
+            .map(|u| u.why.clone())
+    }
     fn check_keywords(&mut self, c: &ast::ExprCall) {
         for k in &c.keywords {
-            if let Some(a) = &k.arg
-                && let Some(u) = self.tables.http.unsupported.iter().find(|u| u.name == a.as_str())
-            {
-                let why = u.why.clone();
+            let Some(a) = &k.arg else { continue };
+            if let Some(why) = self.unsupported_rule(a.as_str()) {
                 self.unsupported(k.range, &why);
+            } else if self.aiohttp() {
+                let literal_bool = matches!(&k.value, Expr::Constant(x) if matches!(x.value, Constant::Bool(_)));
+                let pair = matches!(&k.value, Expr::Tuple(t) if t.elts.len() == 2);
+                match a.as_str() {
+                    "verify" if !literal_bool => {
+                        self.unsupported(k.range, "`verify=` with a CA bundle needs an `ssl.SSLContext` with aiohttp")
+                    }
+                    "auth" if !pair => self.unsupported(
+                        k.range,
+                        "`auth=` other than a (user, password) tuple has no aiohttp equivalent the tool can write",
+                    ),
+                    _ => {}
+                }
             }
         }
     }
@@ -390,6 +463,13 @@ impl<'a> Visitor<'a> for Collector<'_> {
                     if self.is_session_new(&it.context_expr) {
                         self.facts.session_with.insert(it.context_expr.range());
                     }
+                    if self.response_origins(&it.context_expr).is_some() {
+                        self.unsupported(
+                            it.context_expr.range(),
+                            "a response used as a context manager is not converted yet",
+                        );
+                        self.receivers.insert(it.context_expr.range());
+                    }
                     self.visit_expr(&it.context_expr);
                     if let Some(v) = &it.optional_vars {
                         self.visit_target(v);
@@ -414,6 +494,9 @@ impl<'a> Visitor<'a> for Collector<'_> {
             }
             Stmt::Assign(a) if self.second => {
                 // Binding targets are not uses of what they bind.
+                if a.targets.len() == 1 && matches!(a.targets[0], Expr::Name(_)) {
+                    self.receivers.insert(a.value.range());
+                }
                 self.visit_expr(&a.value);
                 a.targets.iter().for_each(|t| self.visit_target(t));
                 return;
@@ -426,11 +509,14 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 return;
             }
             Stmt::Expr(e) if self.second => {
+                // A request whose response is dropped.
+                self.receivers.insert(e.value.range());
                 if let Expr::Call(c) = &*e.value
                     && c.args.is_empty()
                     && c.keywords.is_empty()
                     && let Expr::Attribute(a) = &*c.func
                     && a.attr.as_str() == "raise_for_status"
+                    && !self.aiohttp()
                     && let Some(origins) = self.response_origins(&a.value)
                 {
                     self.facts.raises.insert(s.range(), origins);
@@ -458,6 +544,23 @@ impl<'a> Visitor<'a> for Collector<'_> {
         {
             self.binds.entry((self.func, n.to_string())).or_default().push(Bind::Other);
         }
+        if self.second
+            && let (Some(n), Some(t), Some(f)) = (&hh.name, &hh.type_, self.func)
+        {
+            let types: Vec<&Expr> = match &**t {
+                Expr::Tuple(t) => t.elts.iter().collect(),
+                e => vec![e],
+            };
+            let mapped = |e: &Expr| {
+                self.info
+                    .refs
+                    .get(&e.range())
+                    .is_some_and(|q| self.tables.http.exception.iter().any(|x| x.sync.iter().any(|s| s == q)))
+            };
+            if types.iter().any(|e| mapped(e)) {
+                self.exc_names.insert((f, n.to_string()));
+            }
+        }
         crate::syntax::visit::Visitor::visit_except_handler(&mut DefaultHandler(self), h);
     }
 
@@ -476,10 +579,33 @@ impl<'a> Visitor<'a> for Collector<'_> {
         if let Some(q) = self.info.refs.get(&e.range())
             && let Some(x) = self.tables.http.exception.iter().find(|x| x.sync.iter().any(|s| s == q))
         {
-            self.facts.exceptions.insert(e.range(), x.httpx.clone());
+            self.facts.exceptions.insert(e.range(), x.to(self.tables.http.backend).to_string());
             return;
         }
         match e {
+            Expr::Call(c)
+                if matches!(&*c.func, Expr::Attribute(a) if self.response_origins(&a.value).is_some()
+                    && self.tables.http.attribute.iter().any(|t| t.call && t.name == a.attr.as_str())) =>
+            {
+                // `r.json()`: a response method with a template.
+                let Expr::Attribute(a) = &*c.func else { unreachable!("matched above") };
+                let origins = self.response_origins(&a.value).unwrap_or_default();
+                let t = self.tables.http.attribute.iter().find(|t| t.call && t.name == a.attr.as_str());
+                if let Some(template) = t.and_then(|t| t.template(self.tables.http.backend)) {
+                    if c.args.is_empty() && c.keywords.is_empty() {
+                        self.facts.attrs.insert(c.range, (template.to_string(), origins));
+                    } else {
+                        self.unsupported(c.range, &format!("`.{}()` with arguments is not converted", a.attr));
+                    }
+                }
+                self.receivers.insert(a.value.range());
+                if !matches!(&*a.value, Expr::Name(_)) {
+                    self.visit_expr(&a.value);
+                }
+                c.args.iter().for_each(|x| self.visit_expr(x));
+                c.keywords.iter().for_each(|k| self.visit_expr(&k.value));
+                return;
+            }
             Expr::Call(c) if self.passes_sessions(c) => {
                 // Sessions handed to parameters that hold sessions do not escape.
                 self.visit_expr(&c.func);
@@ -499,6 +625,7 @@ impl<'a> Visitor<'a> for Collector<'_> {
             Expr::Call(c) => {
                 if let Some(method) = self.module_method(e) {
                     self.check_keywords(c);
+                    self.check_response_use(c.range);
                     self.facts.module_calls.insert(c.range, method);
                 } else if self.is_session_new(e) {
                     self.facts.session_new.insert(c.range, String::new());
@@ -507,17 +634,15 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 {
                     if let Some(m) = self.tables.http.method.iter().find(|m| m.name == a.attr.as_str()) {
                         self.check_keywords(c);
-                        let to = m.to.clone().unwrap_or_else(|| m.name.clone());
+                        let to = m.to(self.tables.http.backend).to_string();
+                        if !m.closes {
+                            self.check_response_use(c.range);
+                        }
                         self.facts.session_calls.insert(c.range, (to, g));
                     } else if !SESSION_ATTRS.contains(&a.attr.as_str()) {
                         let why = self
-                            .tables
-                            .http
-                            .unsupported
-                            .iter()
-                            .find(|u| u.name == a.attr.as_str())
-                            .map(|u| u.why.clone())
-                            .unwrap_or_else(|| format!("`Session.{}` is not mapped to httpx", a.attr));
+                            .unsupported_rule(a.attr.as_str())
+                            .unwrap_or_else(|| format!("`Session.{}` is not mapped to an async client", a.attr));
                         self.unsupported(a.range, &why);
                     }
                     c.args.iter().for_each(|x| self.visit_expr(x));
@@ -528,14 +653,43 @@ impl<'a> Visitor<'a> for Collector<'_> {
                     return;
                 }
             }
+            Expr::Attribute(a) if self.exc_response(a).is_some() => {
+                // `e.response.status_code` on a caught HTTP error.
+                let (exc, attr) = self.exc_response(a).unwrap_or_default();
+                if self.aiohttp() {
+                    if attr == "status_code" {
+                        self.facts.exc_attrs.insert(a.range, format!("{exc}.status"));
+                    } else {
+                        self.unsupported(
+                            a.range,
+                            &format!("`.response.{attr}` of an HTTP error has no aiohttp equivalent"),
+                        );
+                    }
+                }
+                return;
+            }
             Expr::Attribute(a) => {
                 if let Some(origins) = self.response_origins(&a.value) {
                     let attr = a.attr.as_str();
                     if let Some(t) = self.tables.http.attribute.iter().find(|t| t.name == attr) {
-                        self.facts.attrs.insert(a.range, (t.template.clone(), origins));
-                    } else if let Some(u) = self.tables.http.unsupported.iter().find(|u| u.name == attr) {
-                        let why = u.why.clone();
+                        if t.call {
+                            if self.aiohttp() {
+                                self.unsupported(
+                                    a.range,
+                                    &format!("`Response.{attr}` used other than as a call is not converted"),
+                                );
+                            }
+                        } else if let Some(template) = t.template(self.tables.http.backend) {
+                            self.facts.attrs.insert(a.range, (template.to_string(), origins));
+                        }
+                    } else if let Some(why) = self.unsupported_rule(attr) {
                         self.unsupported(a.range, &why);
+                    } else if self.aiohttp() {
+                        self.unsupported(a.range, &format!("`Response.{attr}` is not mapped to aiohttp"));
+                    }
+                    self.receivers.insert(a.value.range());
+                    if !matches!(&*a.value, Expr::Name(_)) {
+                        self.visit_expr(&a.value);
                     }
                     return;
                 }
@@ -563,6 +717,12 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 self.facts.names.insert(n.id.to_string());
                 if let Some(g) = self.session_group(e) {
                     self.facts.escaped_groups.insert(g);
+                }
+                if self.aiohttp() && self.response_origins(e).is_some() {
+                    self.unsupported(
+                        e.range(),
+                        "a response used where the pass cannot follow it (an aiohttp response must be read inside the code that holds its session)",
+                    );
                 }
             }
             _ => {}
@@ -594,6 +754,8 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         params: HashMap::new(),
         flows: vec![],
         session_params,
+        receivers: HashSet::new(),
+        exc_names: HashSet::new(),
     };
     // Round 1 finds sessions; round 2, knowing them, also classifies the
     // results of session calls as responses and follows sessions into the
@@ -678,6 +840,26 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
             }
             None => {
                 f.unsupported.push((r, "a session the pass cannot follow (not kept in a variable or attribute)".into()))
+            }
+        }
+    }
+    // Module constants (for `timeout=TIMEOUT` with aiohttp).
+    let module = crate::analysis::scope::collect(body);
+    for st in body {
+        if let Stmt::Assign(a) = st
+            && let [Expr::Name(n)] = &a.targets[..]
+            && module.names.get(n.id.as_str()).is_some_and(|v| v.len() == 1)
+        {
+            let number =
+                |e: &Expr| matches!(e, Expr::Constant(c) if matches!(c.value, Constant::Int(_) | Constant::Float(_)));
+            match &*a.value {
+                Expr::Tuple(t) if t.elts.len() == 2 => {
+                    f.constants.insert(n.id.to_string(), true);
+                }
+                e if number(e) => {
+                    f.constants.insert(n.id.to_string(), false);
+                }
+                _ => {}
             }
         }
     }
@@ -806,20 +988,22 @@ impl Pass for Http {
             client_funcs,
             func_stack: vec![],
             client_name: HashMap::new(),
-            needs_json: false,
+            extra_imports: BTreeSet::new(),
         };
         let body: Vec<Stmt> = body.into_iter().map(|s| fold_ok(folder.fold_stmt(s))).collect();
-        let needs_json = folder.needs_json;
+        let extra = std::mem::take(&mut folder.extra_imports);
+        let lib = match folder.cx.tables.http.backend {
+            HttpBackend::Httpx => "httpx",
+            HttpBackend::Aiohttp => "aiohttp",
+        };
         let changed = !folder.client_name.is_empty()
             || !folder.live_groups.is_empty()
             || facts.module_calls.keys().any(|r| folder.cx.colour.seeds_ok.contains(r));
         if changed {
-            folder.cx.imports.insert("httpx".into());
-            if needs_json {
-                folder.cx.imports.insert("json".into());
-            }
+            folder.cx.imports.insert(lib.into());
+            folder.cx.imports.extend(extra);
         }
-        crate::imports::remove_unused(body, "requests", changed.then_some("httpx"))
+        crate::imports::remove_unused(body, "requests", changed.then_some(lib))
     }
 }
 
@@ -831,7 +1015,8 @@ struct Folder<'a, 'b> {
     client_funcs: BTreeSet<FuncId>,
     func_stack: Vec<Option<FuncId>>,
     client_name: HashMap<FuncId, String>,
-    needs_json: bool,
+    /// Modules the replacements name besides the client library.
+    extra_imports: BTreeSet<String>,
 }
 
 fn keyword(arg: &str, value: Expr) -> ast::Keyword {
@@ -842,14 +1027,31 @@ fn constant(v: Constant) -> Expr {
     Expr::Constant(ast::ExprConstant { range: synth(), value: v, kind: None })
 }
 
-/// `httpx.AsyncClient(follow_redirects=True, timeout=None)`.
-fn new_client() -> Expr {
-    crate::syntax::call(
-        dotted("httpx.AsyncClient"),
-        vec![],
-        vec![keyword("follow_redirects", constant(Constant::Bool(true))), keyword("timeout", constant(Constant::None))],
-        synth(),
-    )
+/// A client with requests' defaults: `httpx.AsyncClient(follow_redirects=True,
+/// timeout=None)` or `aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))`
+/// (aiohttp follows redirects by default, except for HEAD, as requests does).
+fn new_client(b: HttpBackend) -> Expr {
+    match b {
+        HttpBackend::Httpx => crate::syntax::call(
+            dotted("httpx.AsyncClient"),
+            vec![],
+            vec![
+                keyword("follow_redirects", constant(Constant::Bool(true))),
+                keyword("timeout", constant(Constant::None)),
+            ],
+            synth(),
+        ),
+        HttpBackend::Aiohttp => crate::syntax::call(
+            dotted("aiohttp.ClientSession"),
+            vec![],
+            vec![keyword("timeout", client_timeout(vec![keyword("total", constant(Constant::None))]))],
+            synth(),
+        ),
+    }
+}
+
+fn client_timeout(kws: Vec<ast::Keyword>) -> Expr {
+    crate::syntax::call(dotted("aiohttp.ClientTimeout"), vec![], kws, synth())
 }
 
 impl Folder<'_, '_> {
@@ -869,8 +1071,83 @@ impl Folder<'_, '_> {
         self.cx.colour.seeds_ok.contains(&r)
     }
 
+    /// requests keyword arguments -> aiohttp ones.
+    fn aiohttp_keywords(&mut self, kws: Vec<ast::Keyword>) -> Vec<ast::Keyword> {
+        let mut out = vec![];
+        for k in kws {
+            let Some(arg) = k.arg.as_ref().map(|a| a.to_string()) else {
+                out.push(k);
+                continue;
+            };
+            match (arg.as_str(), k.value) {
+                ("timeout", Expr::Tuple(t)) if t.elts.len() == 2 => {
+                    let mut e = t.elts.into_iter();
+                    let (c, r) = (e.next().unwrap_or_else(|| name("None")), e.next().unwrap_or_else(|| name("None")));
+                    out.push(keyword(
+                        "timeout",
+                        client_timeout(vec![keyword("sock_connect", c), keyword("sock_read", r)]),
+                    ));
+                }
+                ("timeout", Expr::Name(n)) if self.facts.constants.get(n.id.as_str()) == Some(&true) => {
+                    // `TIMEOUT = (connect, read)` at module level.
+                    let part = |i: i32| {
+                        Expr::Subscript(ast::ExprSubscript {
+                            range: synth(),
+                            value: Box::new(name(n.id.as_str())),
+                            slice: Box::new(constant(Constant::Int(i.into()))),
+                            ctx: ast::ExprContext::Load,
+                        })
+                    };
+                    out.push(keyword(
+                        "timeout",
+                        client_timeout(vec![keyword("sock_connect", part(0)), keyword("sock_read", part(1))]),
+                    ));
+                }
+                ("timeout", v @ (Expr::Name(_) | Expr::Attribute(_))) if !matches!(&v, Expr::Name(n) if self.facts.constants.contains_key(n.id.as_str())) =>
+                {
+                    // Could be a number or a (connect, read) pair: decide at run time.
+                    let part = |i: i32| {
+                        Expr::Subscript(ast::ExprSubscript {
+                            range: synth(),
+                            value: Box::new(v.clone()),
+                            slice: Box::new(constant(Constant::Int(i.into()))),
+                            ctx: ast::ExprContext::Load,
+                        })
+                    };
+                    let pair = client_timeout(vec![keyword("sock_connect", part(0)), keyword("sock_read", part(1))]);
+                    let total = client_timeout(vec![keyword("total", v.clone())]);
+                    let test = crate::syntax::call(name("isinstance"), vec![v, name("tuple")], vec![], synth());
+                    let e = Expr::IfExp(ast::ExprIfExp {
+                        range: synth(),
+                        test: Box::new(test),
+                        body: Box::new(pair),
+                        orelse: Box::new(total),
+                    });
+                    out.push(keyword("timeout", e));
+                }
+                ("timeout", v) => out.push(keyword("timeout", client_timeout(vec![keyword("total", v)]))),
+                ("verify", Expr::Constant(c)) if c.value == Constant::Bool(true) => {}
+                ("verify", v) => out.push(keyword("ssl", v)),
+                ("auth", Expr::Tuple(t)) => {
+                    out.push(keyword("auth", crate::syntax::call(dotted("aiohttp.BasicAuth"), t.elts, vec![], synth())))
+                }
+                ("params", Expr::Dict(d))
+                    if d.values.iter().any(|v| !matches!(v, Expr::Constant(c) if c.value != Constant::None))
+                        && d.keys.iter().all(|k| k.is_some()) =>
+                {
+                    out.push(keyword("params", dict_without_none(Expr::Dict(d))));
+                }
+                (_, v) => out.push(ast::Keyword { value: v, ..k }),
+            }
+        }
+        out
+    }
+
     /// requests keyword arguments -> httpx ones.
     fn keywords(&mut self, method: &str, kws: Vec<ast::Keyword>) -> Vec<ast::Keyword> {
+        if self.cx.tables.http.backend == HttpBackend::Aiohttp {
+            return self.aiohttp_keywords(kws);
+        }
         let mut out = vec![];
         let mut redirects = false;
         for k in kws {
@@ -1026,13 +1303,13 @@ impl Fold<TextRange> for Folder<'_, '_> {
             Stmt::FunctionDef(mut f) if self.current().is_some_and(|id| self.client_funcs.contains(&id)) => {
                 let id = self.current().unwrap_or_default();
                 let client = self.client_for(id);
-                f.body = wrap_body(std::mem::take(&mut f.body), &client);
+                f.body = wrap_body(std::mem::take(&mut f.body), &client, self.cx.tables.http.backend);
                 Stmt::FunctionDef(f)
             }
             Stmt::AsyncFunctionDef(mut f) if self.current().is_some_and(|id| self.client_funcs.contains(&id)) => {
                 let id = self.current().unwrap_or_default();
                 let client = self.client_for(id);
-                f.body = wrap_body(std::mem::take(&mut f.body), &client);
+                f.body = wrap_body(std::mem::take(&mut f.body), &client, self.cx.tables.http.backend);
                 Stmt::AsyncFunctionDef(f)
             }
             Stmt::With(w) if enter_async => to_async_kind(Stmt::With(w)),
@@ -1063,10 +1340,11 @@ impl Fold<TextRange> for Folder<'_, '_> {
 
     fn fold_expr(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {
         let range = e.range();
-        if let Some(new) = self.facts.exceptions.get(&range) {
+        if let Some(new) = self.facts.exceptions.get(&range).or_else(|| self.facts.exc_attrs.get(&range)) {
             if self.all_converted || self.is_async_here() {
-                if new.starts_with("json.") {
-                    self.needs_json = true;
+                let module = new.split('.').next().unwrap_or_default();
+                if !matches!(module, "httpx" | "aiohttp") && self.facts.exceptions.contains_key(&range) {
+                    self.extra_imports.insert(module.to_string());
                 }
                 return Ok(dotted(new));
             }
@@ -1088,10 +1366,16 @@ impl Fold<TextRange> for Folder<'_, '_> {
             return Ok(from_template(&positive, recv).expect("templates in http.toml parse"));
         }
         if let Some((template, origins)) = self.facts.attrs.get(&range) {
-            if origins.iter().all(|r| self.ok(*r))
-                && let Expr::Attribute(a) = e
-            {
-                let recv = fold_ok(self.fold_expr(*a.value));
+            if origins.iter().all(|r| self.ok(*r)) {
+                let attr = match e {
+                    Expr::Attribute(a) => a,
+                    Expr::Call(c) => match *c.func {
+                        Expr::Attribute(a) => a,
+                        _ => unreachable!("attrs holds attributes and method calls only"),
+                    },
+                    _ => unreachable!("attrs holds attributes and method calls only"),
+                };
+                let recv = fold_ok(self.fold_expr(*attr.value));
                 return Ok(from_template(template, recv).expect("templates in http.toml parse"));
             }
             return ast::fold::fold_expr(self, e);
@@ -1115,7 +1399,7 @@ impl Fold<TextRange> for Folder<'_, '_> {
         if let Some(g) = self.facts.session_new.get(&range)
             && self.live_groups.contains(g)
         {
-            return Ok(new_client());
+            return Ok(new_client(self.cx.tables.http.backend));
         }
         if let Some((to, g)) = self.facts.session_calls.get(&range)
             && self.ok(range)
@@ -1127,7 +1411,8 @@ impl Fold<TextRange> for Folder<'_, '_> {
             } else {
                 Expr::Attribute(ast::ExprAttribute { range: synth(), attr: ast::Identifier::new(to), ..a })
             };
-            let keywords = if to == "aclose" { c.keywords } else { self.keywords(to, c.keywords) };
+            let closes = self.cx.tables.http.method.iter().any(|m| m.closes && m.to(self.cx.tables.http.backend) == to);
+            let keywords = if closes { c.keywords } else { self.keywords(to, c.keywords) };
             return Ok(await_(Expr::Call(ast::ExprCall { range, func: Box::new(func), args: c.args, keywords })));
         }
         Ok(Expr::Call(c))
@@ -1135,7 +1420,7 @@ impl Fold<TextRange> for Folder<'_, '_> {
 }
 
 /// `[docstring] + async with httpx.AsyncClient(...) as <client>: <rest>`.
-fn wrap_body(mut body: Vec<Stmt>, client: &str) -> Vec<Stmt> {
+fn wrap_body(mut body: Vec<Stmt>, client: &str, b: HttpBackend) -> Vec<Stmt> {
     let doc = matches!(body.first(), Some(Stmt::Expr(e)) if matches!(&*e.value, Expr::Constant(c) if matches!(c.value, Constant::Str(_))));
     let rest = if doc { body.split_off(1) } else { std::mem::take(&mut body) };
     if rest.is_empty() {
@@ -1143,7 +1428,7 @@ fn wrap_body(mut body: Vec<Stmt>, client: &str) -> Vec<Stmt> {
     }
     let item = ast::WithItem {
         range: Default::default(),
-        context_expr: new_client(),
+        context_expr: new_client(b),
         optional_vars: Some(Box::new(store(client))),
     };
     body.push(Stmt::AsyncWith(ast::StmtAsyncWith {
