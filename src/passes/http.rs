@@ -161,6 +161,14 @@ struct Collector<'a> {
     receivers: HashSet<TextRange>,
     /// `except requests.X as e`: (function, name).
     exc_names: HashSet<(FuncId, String)>,
+    /// Functions whose every `return` gives a response, with the requests
+    /// it comes from (from the previous round).
+    response_funcs: HashMap<FuncId, Vec<TextRange>>,
+    /// What this round finds: per function, the origins of its returns
+    /// (None: some return is not a response).
+    returns: HashMap<FuncId, Option<Vec<TextRange>>>,
+    /// Request calls -> the session group they use (None: a module call).
+    request_group: HashMap<TextRange, Option<String>>,
 }
 
 impl Collector<'_> {
@@ -180,6 +188,9 @@ impl Collector<'_> {
     fn classify(&self, value: &Expr) -> Bind {
         if self.is_session_new(value) {
             return Bind::Session(value.range());
+        }
+        if self.returned_by(value.range()).is_some() {
+            return Bind::Response(value.range());
         }
         if self.module_method(value).is_some() {
             return Bind::Response(value.range());
@@ -231,6 +242,9 @@ impl Collector<'_> {
     /// The calls that made the response in `e`, if `e` surely holds one.
     fn response_origins(&self, e: &Expr) -> Option<Vec<TextRange>> {
         if let Expr::Call(c) = e {
+            if let Some(o) = self.returned_by(c.range) {
+                return Some(o.clone());
+            }
             let request = self.module_method(e).is_some()
                 || matches!(&*c.func, Expr::Attribute(a) if self.session_group(&a.value).is_some()
                     && self.tables.http.method.iter().any(|m| m.name == a.attr.as_str() && !m.closes));
@@ -241,11 +255,28 @@ impl Collector<'_> {
         let mut out = vec![];
         for b in binds {
             match b {
-                Bind::Response(r) => out.push(*r),
+                Bind::Response(r) => match self.returned_by(*r) {
+                    Some(o) => out.extend(o.iter().copied()),
+                    None => out.push(*r),
+                },
                 _ => return None,
             }
         }
         Some(out)
+    }
+    /// For a call of a function that returns responses: their origins.
+    fn returned_by(&self, call: TextRange) -> Option<&Vec<TextRange>> {
+        let f = self.info.call(call)?.target?;
+        self.response_funcs.get(&f)
+    }
+    /// aiohttp: a returned response must come from a session that outlives
+    /// the function (kept on `self` or at module level).
+    fn long_lived(&self, origins: &[TextRange]) -> bool {
+        origins.iter().all(|r| {
+            self.request_group
+                .get(r)
+                .is_some_and(|g| g.as_ref().is_some_and(|g| g.starts_with("class") || g.starts_with("None:")))
+        })
     }
     fn bind_target(&mut self, target: &Expr, bind: Bind) {
         match target {
@@ -451,6 +482,28 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 }
             }
             Stmt::AugAssign(a) if !self.second => self.bind_target(&a.target, Bind::Other),
+            Stmt::Return(r) if !self.second => {
+                if let Some(f) = self.func {
+                    let o = r.value.as_ref().and_then(|v| self.response_origins(v));
+                    let entry = self.returns.entry(f).or_insert_with(|| Some(vec![]));
+                    match (entry.as_mut(), o) {
+                        (Some(all), Some(o)) => all.extend(o),
+                        _ => *entry = None,
+                    }
+                }
+            }
+            Stmt::Return(r) if self.second => {
+                // A function that returns responses hands them to its callers,
+                // which the pass follows.
+                if let (Some(v), Some(f)) = (&r.value, self.func)
+                    && self.response_funcs.contains_key(&f)
+                {
+                    let o = self.response_origins(v).unwrap_or_default();
+                    if !self.aiohttp() || self.long_lived(&o) {
+                        self.receivers.insert(v.range());
+                    }
+                }
+            }
             Stmt::For(ast::StmtFor { target, .. }) | Stmt::AsyncFor(ast::StmtAsyncFor { target, .. })
                 if !self.second =>
             {
@@ -571,6 +624,13 @@ impl<'a> Visitor<'a> for Collector<'_> {
             }
             if let Expr::Call(c) = e {
                 self.record_flow(c);
+                if self.module_method(e).is_some() {
+                    self.request_group.insert(c.range, None);
+                } else if let Expr::Attribute(a) = &*c.func
+                    && let Some(g) = self.session_group(&a.value)
+                {
+                    self.request_group.insert(c.range, Some(g));
+                }
             }
             walk_expr(self, e);
             return;
@@ -718,7 +778,7 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 if let Some(g) = self.session_group(e) {
                     self.facts.escaped_groups.insert(g);
                 }
-                if self.aiohttp() && self.response_origins(e).is_some() {
+                if self.aiohttp() && !self.receivers.contains(&e.range()) && self.response_origins(e).is_some() {
                     self.unsupported(
                         e.range(),
                         "a response used where the pass cannot follow it (an aiohttp response must be read inside the code that holds its session)",
@@ -756,6 +816,9 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         session_params,
         receivers: HashSet::new(),
         exc_names: HashSet::new(),
+        response_funcs: HashMap::new(),
+        returns: HashMap::new(),
+        request_group: HashMap::new(),
     };
     // Round 1 finds sessions; round 2, knowing them, also classifies the
     // results of session calls as responses and follows sessions into the
@@ -768,13 +831,25 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
     let attr_sessions: HashMap<_, _> = c.attr_binds.into_iter().filter(|(_, v)| all_sessions(v)).collect();
     let mut session_params: HashSet<(FuncId, String)> = HashSet::new();
     let mut unions: Vec<(String, String)> = vec![];
+    let mut response_funcs: HashMap<FuncId, Vec<TextRange>> = HashMap::new();
+    let mut rounds = 0;
     let mut c = loop {
+        rounds += 1;
         let mut seeded = sessions.clone();
         for (f, p) in &session_params {
             seeded.insert((Some(*f), p.clone()), vec![Bind::Session(info.funcs[*f].range)]);
         }
         let mut c = new(seeded, attr_sessions.clone(), session_params.clone());
+        c.response_funcs = response_funcs.clone();
         c.visit_body(body);
+        let returns: HashMap<FuncId, Vec<TextRange>> = c
+            .returns
+            .iter()
+            .filter_map(|(f, o)| Some((*f, o.clone().filter(|o| !o.is_empty())?)))
+            .filter(|(f, _)| info.funcs[*f].boundary.is_none())
+            .collect();
+        let new_returns = returns != response_funcs;
+        response_funcs = returns;
         // A parameter holds a session when every call of its function passes
         // one and the function never rebinds it.
         let mut per_func: HashMap<FuncId, Vec<&HashMap<String, Option<String>>>> = HashMap::new();
@@ -802,7 +877,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
                 }
             }
         }
-        if found.is_empty() || session_params.len() > 64 {
+        if (found.is_empty() && !new_returns) || rounds > 16 {
             break c;
         }
         for (f, p, groups) in found {
