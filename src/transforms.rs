@@ -27,6 +27,16 @@ pub struct Tables {
     pub call: Vec<CallRule>,
     #[serde(default)]
     pub http: HttpTable,
+    /// Blocking calls run with `asyncio.to_thread` (`transforms/blocking.toml`).
+    #[serde(default)]
+    pub to_thread: Vec<ToThreadRule>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ToThreadRule {
+    /// Fully qualified blocking callable, e.g. `subprocess.run`.
+    pub sync: String,
 }
 
 /// The requests -> httpx map (`transforms/http.toml`).
@@ -163,6 +173,7 @@ impl HttpTable {
 pub const BUILTIN: &[(&str, &str)] = &[
     ("asyncio.toml", include_str!("../transforms/asyncio.toml")),
     ("http.toml", include_str!("../transforms/http.toml")),
+    ("blocking.toml", include_str!("../transforms/blocking.toml")),
 ];
 
 impl Tables {
@@ -178,6 +189,7 @@ impl Tables {
     pub fn extend(&mut self, more: Tables) {
         self.call.extend(more.call);
         self.http.extend(more.http);
+        self.to_thread.extend(more.to_thread);
     }
 
     pub fn parse(text: &str) -> Result<Tables, toml::de::Error> {

@@ -5,6 +5,7 @@
 pub mod colour;
 pub mod http;
 pub mod sleep;
+pub mod to_thread;
 
 use crate::analysis::ModuleInfo;
 use crate::analysis::colour::Colouring;
@@ -75,7 +76,7 @@ pub trait Pass: Sync {
 
 /// Every pass, in pipeline order.
 pub fn registry() -> &'static [&'static dyn Pass] {
-    &[&sleep::Sleep, &http::Http, &colour::Colour]
+    &[&sleep::Sleep, &http::Http, &to_thread::ToThread, &colour::Colour]
 }
 
 pub fn by_name(name: &str) -> Option<&'static dyn Pass> {

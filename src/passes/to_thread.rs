@@ -1,0 +1,143 @@
+//! The `to_thread` pass.
+
+use super::{Pass, PassCx};
+use crate::syntax::{await_, dotted, fold_ok};
+use crate::transforms::Tables;
+use rustpython_parser::ast::{self, Expr, Fold, Ranged, Stmt};
+
+crate::pass_doc!(
+    "Runs blocking calls with no async twin in a thread: `await asyncio.to_thread(f, ...)`.
+
+## What it does
+Inside functions that are async, or become async in this run because of
+another pass, rewrites calls of known blocking functions (`subprocess.run`,
+`shutil.copytree`, `os.listdir`, `os.remove`, `os.makedirs`,
+`os.path.exists`, `input`, `socket.create_connection`, ...) into
+`await asyncio.to_thread(func, *args, **kwargs)`, with the arguments as they
+were. Every import spelling is recognised (`from os.path import exists`).
+This pass never makes a function async by itself: a function with only such
+calls stays as it is. The table is `transforms/blocking.toml`.
+
+## Why is this bad
+These calls block the event loop until the disk, the child process or the
+user answers.
+
+## Example
+```python
+import os
+import time
+
+
+def wait_for(path):
+    while not os.path.exists(path):
+        time.sleep(0.1)
+```
+
+## Use instead
+```python
+import asyncio
+import os
+import time
+
+
+async def wait_for(path):
+    while not await asyncio.to_thread(os.path.exists, path):
+        await asyncio.sleep(0.1)
+```
+
+## Not converted
+Calls that return an object that blocks later (`os.walk`, `os.scandir`,
+`urllib.request.urlopen`) are not in the table: running only the call in a
+thread would not help. Methods of `pathlib.Path` objects are not recognised
+yet. Calls inside lambdas stay as they are. `aiofiles.os` is not used: it
+runs the same functions in the default executor, and `asyncio.to_thread`
+needs no extra dependency.
+
+## Fix safety
+Safe: the function runs with the same arguments and its result or exception
+comes back unchanged; it runs in a worker thread, so it must not rely on
+thread-local state of the caller (none of the listed functions do).
+"
+);
+
+pub struct ToThread;
+
+impl Pass for ToThread {
+    fn name(&self) -> &'static str {
+        "to_thread"
+    }
+    fn doc(&self) -> &'static str {
+        DOC
+    }
+    fn run(&self, body: Vec<Stmt>, cx: &mut PassCx) -> Vec<Stmt> {
+        if cx.tables.to_thread.is_empty() {
+            return body;
+        }
+        let mut f = Folder { cx };
+        body.into_iter().map(|s| fold_ok(f.fold_stmt(s))).collect()
+    }
+}
+
+struct Folder<'a, 'b> {
+    cx: &'a mut PassCx<'b>,
+}
+
+impl Folder<'_, '_> {
+    /// Whether the call sits where `await` may go, in a function that is or
+    /// becomes async.
+    fn in_async(&self, call: &ast::ExprCall) -> bool {
+        let Some(site) = self.cx.info.call(call.range) else { return false };
+        let Some(f) = site.ctx.func else { return false };
+        let func = &self.cx.info.funcs[f];
+        site.ctx.awaitable() && (func.is_async || self.cx.colour.async_defs.contains(&func.range.start().into()))
+    }
+}
+
+impl Folder<'_, '_> {
+    fn in_async_function(&self, call: &ast::ExprCall) -> bool {
+        let Some(f) = self.cx.info.call(call.range).and_then(|s| s.ctx.func) else { return false };
+        let func = &self.cx.info.funcs[f];
+        func.is_async || self.cx.colour.async_defs.contains(&func.range.start().into())
+    }
+}
+
+fn is_blocking(tables: &Tables, q: &str) -> bool {
+    tables.to_thread.iter().any(|r| r.sync == q)
+}
+
+impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
+    crate::identity_fold_plumbing!();
+
+    fn fold_expr(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {
+        let range = e.range();
+        let e = ast::fold::fold_expr(self, e)?;
+        let Expr::Call(call) = e else { return Ok(e) };
+        let blocking = self
+            .cx
+            .info
+            .call(range)
+            .and_then(|c| c.qualname.as_deref())
+            .is_some_and(|q| is_blocking(self.cx.tables, q));
+        if !blocking {
+            return Ok(Expr::Call(call));
+        }
+        if !self.in_async(&call) {
+            if self.in_async_function(&call) {
+                let what = self.cx.info.call(range).and_then(|c| c.qualname.clone()).unwrap_or_default();
+                self.cx.diagnostics.push(super::Diagnostic {
+                    offset: range.start().into(),
+                    pass: "to_thread",
+                    message: format!(
+                        "`{what}` left blocking in an async function: it is inside a lambda or generator expression, where `await` cannot go"
+                    ),
+                });
+            }
+            return Ok(Expr::Call(call));
+        }
+        self.cx.imports.insert("asyncio".into());
+        let mut args = vec![*call.func];
+        args.extend(call.args);
+        let new = crate::syntax::call(dotted("asyncio.to_thread"), args, call.keywords, range);
+        Ok(await_(new))
+    }
+}
