@@ -32,6 +32,8 @@ pub struct FuncInfo {
     /// Positional parameter names (with `self`), then keyword-only ones.
     pub params: Vec<String>,
     pub kwonly: Vec<String>,
+    /// A class method whose every `return` is `cls(...)`: a factory.
+    pub factory: bool,
 }
 
 #[derive(Debug)]
@@ -267,6 +269,13 @@ impl Analyser<'_> {
                         exported: top,
                         params: args.posonlyargs.iter().chain(&args.args).map(|a| a.def.arg.to_string()).collect(),
                         kwonly: args.kwonlyargs.iter().map(|a| a.def.arg.to_string()).collect(),
+                        factory: decos.iter().any(|d| d == "classmethod")
+                            && args
+                                .posonlyargs
+                                .iter()
+                                .chain(&args.args)
+                                .next()
+                                .is_some_and(|a| returns_only_calls_of(fbody, a.def.arg.as_str())),
                     });
                     self.class_of_func.push(class);
                     if let Some(c) = class {
@@ -439,10 +448,10 @@ impl Analyser<'_> {
                         match self.resolve(recv.id.as_str())? {
                             Binding::Class(start) => self.method_in_class(self.class_by_start(start)?, m, 0),
                             // x = K(...); x.m(): the instance's method.
-                            Binding::Instance(k) => match self.resolve(&k)? {
-                                Binding::Class(start) => self.method_in_class(self.class_by_start(start)?, m, 0),
-                                _ => None,
-                            },
+                            Binding::Instance(k) => {
+                                let class = self.instance_of(&k)?;
+                                self.method_in_class(class, m, 0)
+                            }
                             _ => None,
                         }
                     }
@@ -475,11 +484,26 @@ impl Analyser<'_> {
             }
         }
         match self.resolve(n.id.as_str())? {
-            Binding::Instance(k) => match self.resolve(&k)? {
-                Binding::Class(start) => Some(start),
-                _ => None,
-            },
+            Binding::Instance(k) => Some(u32::from(self.info.classes[self.instance_of(&k)?].range.start())),
             _ => None,
+        }
+    }
+
+    /// The class an `Instance` binding is an instance of: `K` or a factory
+    /// `K.create`.
+    fn instance_of(&self, k: &str) -> Option<ClassId> {
+        let (class, factory) = match k.split_once('.') {
+            Some((c, f)) => (c, Some(f)),
+            None => (k, None),
+        };
+        let Binding::Class(start) = self.resolve(class)? else { return None };
+        let c = self.class_by_start(start)?;
+        match factory {
+            None => Some(c),
+            Some(f) => {
+                let m = *self.info.classes[c].methods.get(f)?;
+                self.info.funcs[m].factory.then_some(c)
+            }
         }
     }
 
@@ -533,6 +557,32 @@ fn is_test_hook(n: &str) -> bool {
                 | "asyncSetUp"
                 | "asyncTearDown"
         )
+}
+
+/// Whether every `return` in a body (not in nested defs) is `name(...)`,
+/// and there is at least one.
+fn returns_only_calls_of(body: &[Stmt], name: &str) -> bool {
+    struct R<'n> {
+        name: &'n str,
+        seen: bool,
+        all: bool,
+    }
+    impl<'a> Visitor<'a> for R<'_> {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => {}
+                Stmt::Return(r) => {
+                    self.seen = true;
+                    let ok = matches!(r.value.as_deref(), Some(Expr::Call(c)) if matches!(&*c.func, Expr::Name(n) if n.id.as_str() == self.name));
+                    self.all &= ok;
+                }
+                _ => walk_stmt(self, s),
+            }
+        }
+    }
+    let mut r = R { name, seen: false, all: true };
+    r.visit_body(body);
+    r.seen && r.all
 }
 
 fn is_generator(body: &[Stmt]) -> bool {

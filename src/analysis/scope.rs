@@ -14,7 +14,9 @@ pub enum Binding {
     Def(u32),
     /// A class in this scope (key: start offset of the class statement).
     Class(u32),
-    /// `x = K(...)`: an instance of whatever `K` names (resolved at use).
+    /// `x = K(...)`: an instance of whatever `K` names (resolved at use);
+    /// `x = K.create(...)`: "K.create", an instance if `create` is a
+    /// class method of K that returns `cls(...)`.
     Instance(String),
     Other,
 }
@@ -134,6 +136,14 @@ impl<'a> Visitor<'a> for Collector {
                 ([Expr::Name(n)], Expr::Call(c)) if matches!(&*c.func, Expr::Name(_)) => {
                     let Expr::Name(k) = &*c.func else { unreachable!() };
                     self.b.add(n.id.as_str(), Binding::Instance(k.id.to_string()));
+                }
+                // x = K.create(...): an instance if `create` is a factory of K
+                // (checked where it is used).
+                ([Expr::Name(n)], Expr::Call(c)) if matches!(&*c.func, Expr::Attribute(a) if matches!(&*a.value, Expr::Name(_))) =>
+                {
+                    let Expr::Attribute(a) = &*c.func else { unreachable!() };
+                    let Expr::Name(k) = &*a.value else { unreachable!() };
+                    self.b.add(n.id.as_str(), Binding::Instance(format!("{}.{}", k.id, a.attr)));
                 }
                 _ => a.targets.iter().for_each(|t| self.target(t)),
             },
