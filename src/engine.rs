@@ -251,8 +251,14 @@ pub fn convert_body(
     if edits == 0 {
         return unchanged(locate(text, diags));
     }
-    let mut cx =
-        PassCx { info: &info, colour: &col, tables: &opts.tables, imports: BTreeSet::new(), diagnostics: vec![] };
+    let mut cx = PassCx {
+        info: &info,
+        colour: &col,
+        tables: &opts.tables,
+        imports: BTreeSet::new(),
+        diagnostics: vec![],
+        sites: vec![],
+    };
     let mut new_body = body.clone();
     for p in &enabled {
         new_body = p.run(new_body, &mut cx);
@@ -277,7 +283,7 @@ pub fn convert_body(
         });
     }
     let mut sites: Vec<TextRange> =
-        col.seeds_ok.iter().chain(&col.await_calls).chain(&col.run_calls).copied().collect();
+        col.seeds_ok.iter().chain(&col.await_calls).chain(&col.run_calls).chain(&cx.sites).copied().collect();
     sites.extend(col.async_defs.iter().map(|&s| TextRange::empty(s.into())));
     let mut lines: Vec<(usize, usize)> =
         sites.iter().map(|r| (line_col(text, r.start()).0, line_col(text, r.end()).0)).collect();

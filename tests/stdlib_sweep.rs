@@ -68,10 +68,16 @@ fn stdlib_convert_sweep() {
                 if !lost.is_empty() {
                     problems.push(format!("{p}: lost comments {lost:?}"));
                 }
-                match engine::convert(new, decoded.newline, "x", &opts) {
-                    Ok(again) if again.output.is_some() => problems.push(format!("{p}: not idempotent")),
-                    Ok(_) => {}
-                    Err(e) => problems.push(format!("{p}: second run failed: {e}")),
+                // Idempotence, file by file: the first run above had the
+                // whole stdlib as its project (the cross-module guard keeps
+                // more functions sync), so both runs here are single-file.
+                let solo = engine::convert(old, decoded.newline, "x", &opts).map(|c| c.output);
+                if let Ok(Some(first)) = &solo {
+                    match engine::convert(first, decoded.newline, "x", &opts) {
+                        Ok(again) if again.output.is_some() => problems.push(format!("{p}: not idempotent")),
+                        Ok(_) => {}
+                        Err(e) => problems.push(format!("{p}: second run failed: {e}")),
+                    }
                 }
                 // Every removed line lies within a rewritten site.
                 let diff = similar::TextDiff::from_lines(old.as_str(), new.as_str());

@@ -990,7 +990,7 @@ impl Pass for Http {
                 diags.push(Diagnostic {
                     offset: r.start().into(),
                     pass: "http",
-                    message: format!("{why}; this module's HTTP code is left as it is"),
+                    message: format!("{why}; this module's requests code is not converted"),
                 });
             }
             return vec![];
@@ -1032,9 +1032,6 @@ impl Pass for Http {
     }
     fn run(&self, body: Vec<Stmt>, cx: &mut PassCx) -> Vec<Stmt> {
         let facts = collect(&body, cx.info, cx.tables);
-        if !facts.unsupported.is_empty() {
-            return body;
-        }
         let ok = |r: &TextRange| cx.colour.seeds_ok.contains(r);
         // Session groups that convert: those with a converted seed, or whose
         // sessions are only created (no await needed) and used by converted calls.
@@ -1046,9 +1043,25 @@ impl Pass for Http {
             .chain(facts.session_with.iter().filter(|r| ok(r)).filter_map(|r| facts.session_new.get(r).cloned()))
             .filter(|g| !facts.escaped_groups.contains(g))
             .collect();
-        let all_converted = facts.module_calls.keys().all(ok)
+        // Exceptions are renamed only when every requests call of the module
+        // converts: a handler may catch what a sync call still raises.
+        let any_converted = facts.module_calls.keys().any(ok) || !live_groups.is_empty();
+        let all_converted = any_converted
+            && facts.escaped_groups.is_empty()
+            && facts.module_calls.keys().all(ok)
             && facts.session_calls.keys().all(ok)
             && facts.session_with.iter().all(ok);
+        if any_converted && !all_converted {
+            let mut refs: Vec<&TextRange> = facts.exceptions.keys().collect();
+            refs.sort_by_key(|r| r.start());
+            for r in refs {
+                cx.diagnostics.push(Diagnostic {
+                    offset: r.start().into(),
+                    pass: "http",
+                    message: "requests exception left as it is: some requests calls of this module stay sync and still raise it".into(),
+                });
+            }
+        }
         let mut client_funcs: BTreeSet<FuncId> = BTreeSet::new();
         for r in facts.module_calls.keys().filter(|r| ok(r)) {
             if let Some(f) = cx.info.call(*r).and_then(|c| c.ctx.func) {
@@ -1374,6 +1387,12 @@ impl Fold<TextRange> for Folder<'_, '_> {
             self.facts.session_with.contains(&it.context_expr.range()) && self.ok(it.context_expr.range())
         }));
         let s = ast::fold::fold_stmt(self, s)?;
+        if (is_def && self.current().is_some_and(|id| self.client_funcs.contains(&id))) || enter_async {
+            self.cx.sites.push(range);
+        }
+        if !is_def && self.facts.raises.get(&range).is_some_and(|o| o.iter().all(|r| self.ok(*r))) {
+            self.cx.sites.push(range);
+        }
         let s = match s {
             Stmt::FunctionDef(mut f) if self.current().is_some_and(|id| self.client_funcs.contains(&id)) => {
                 let id = self.current().unwrap_or_default();
@@ -1415,8 +1434,19 @@ impl Fold<TextRange> for Folder<'_, '_> {
 
     fn fold_expr(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {
         let range = e.range();
+        let out = self.fold_expr_inner(e)?;
+        if out.range() != range || crate::syntax::is_synth(out.range()) {
+            self.cx.sites.push(range);
+        }
+        Ok(out)
+    }
+}
+
+impl Folder<'_, '_> {
+    fn fold_expr_inner(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {
+        let range = e.range();
         if let Some(new) = self.facts.exceptions.get(&range).or_else(|| self.facts.exc_attrs.get(&range)) {
-            if self.all_converted || self.is_async_here() {
+            if self.all_converted {
                 let module = new.split('.').next().unwrap_or_default();
                 if !matches!(module, "httpx" | "aiohttp") && self.facts.exceptions.contains_key(&range) {
                     self.extra_imports.insert(module.to_string());
@@ -1489,6 +1519,30 @@ impl Fold<TextRange> for Folder<'_, '_> {
             let closes = self.cx.tables.http.method.iter().any(|m| m.closes && m.to(self.cx.tables.http.backend) == to);
             let keywords = if closes { c.keywords } else { self.keywords(to, c.keywords) };
             return Ok(await_(Expr::Call(ast::ExprCall { range, func: Box::new(func), args: c.args, keywords })));
+        }
+        // A requests call that stays requests but sits in an async function:
+        // run it in a worker thread rather than block the event loop.
+        let what = match (self.facts.module_calls.get(&range), self.facts.session_calls.get(&range)) {
+            (Some(m), _) => Some(format!("requests.{m}")),
+            (None, Some(_)) => match &*c.func {
+                Expr::Attribute(a) => Some(format!("session.{}", a.attr)),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(what) = what
+            && self.is_async_here()
+            && self.cx.info.call(range).is_some_and(|s| s.ctx.awaitable())
+        {
+            self.cx.imports.insert("asyncio".into());
+            self.cx.diagnostics.push(Diagnostic {
+                offset: range.start().into(),
+                pass: "http",
+                message: format!("`{what}` could not be converted (see the other diagnostics); it runs in a worker thread with `asyncio.to_thread`"),
+            });
+            let mut args = vec![*c.func];
+            args.extend(c.args);
+            return Ok(await_(crate::syntax::call(dotted("asyncio.to_thread"), args, c.keywords, range)));
         }
         Ok(Expr::Call(c))
     }

@@ -3,6 +3,7 @@
 //! fixtures.
 
 pub mod colour;
+pub mod files;
 pub mod http;
 pub mod sleep;
 pub mod to_thread;
@@ -54,6 +55,9 @@ pub struct PassCx<'a> {
     pub tables: &'a Tables,
     pub imports: BTreeSet<String>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Source ranges a pass rewrote beyond the colouring's own sites (for
+    /// reports and the locality check of the tests).
+    pub sites: Vec<TextRange>,
 }
 
 pub trait Pass: Sync {
@@ -76,7 +80,7 @@ pub trait Pass: Sync {
 
 /// Every pass, in pipeline order.
 pub fn registry() -> &'static [&'static dyn Pass] {
-    &[&sleep::Sleep, &http::Http, &to_thread::ToThread, &colour::Colour]
+    &[&sleep::Sleep, &http::Http, &files::Files, &to_thread::ToThread, &colour::Colour]
 }
 
 pub fn by_name(name: &str) -> Option<&'static dyn Pass> {

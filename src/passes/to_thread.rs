@@ -135,6 +135,7 @@ impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
             return Ok(Expr::Call(call));
         }
         self.cx.imports.insert("asyncio".into());
+        self.cx.sites.push(range);
         let mut args = vec![*call.func];
         args.extend(call.args);
         let new = crate::syntax::call(dotted("asyncio.to_thread"), args, call.keywords, range);
