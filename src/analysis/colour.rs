@@ -72,8 +72,24 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
                     r,
                 ));
             }
+            // Called through a loop variable with other functions: all of them
+            // become async together, or none does.
             if reason.is_none() {
-                for c in m.calls.iter().filter(|c| c.target == Some(f)) {
+                for c in m.calls.iter().filter(|c| c.targets.contains(&f)) {
+                    if let Some(&o) = c.targets.iter().find(|&&o| !(already(o) || a.contains(&o))) {
+                        reason = Some(Why::Site(
+                            format!(
+                                "`{}` is called through a variable that may also hold `{}`, which stays sync",
+                                info.name, m.funcs[o].name
+                            ),
+                            c.range,
+                        ));
+                        break;
+                    }
+                }
+            }
+            if reason.is_none() {
+                for c in m.calls_of(f) {
                     if c.ctx.main_guard_call() {
                         continue;
                     }
@@ -103,9 +119,12 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
             }
             // Still needed? It must hold a seed or await a function in `a`.
             let needed = seeded.contains_key(&f)
-                || m.calls
-                    .iter()
-                    .any(|c| c.ctx.func == Some(f) && c.ctx.awaitable() && c.target.is_some_and(|t| a.contains(&t)));
+                || m.calls.iter().any(|c| {
+                    c.ctx.func == Some(f)
+                        && c.ctx.awaitable()
+                        && (c.target.is_some_and(|t| a.contains(&t))
+                            || (!c.targets.is_empty() && c.targets.iter().any(|t| a.contains(t))))
+                });
             if let Some(r) = reason {
                 why.insert(f, r);
                 removed.push(f);
@@ -125,8 +144,15 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
         out.async_defs.insert(m.funcs[f].range.start().into());
     }
     for c in &m.calls {
-        let Some(t) = c.target else { continue };
-        if !a.contains(&t) {
+        let hit = match c.target {
+            Some(t) => a.contains(&t),
+            None => {
+                !c.targets.is_empty()
+                    && c.targets.iter().all(|t| a.contains(t) || already(*t))
+                    && c.targets.iter().any(|t| a.contains(t))
+            }
+        };
+        if !hit {
             continue;
         }
         if c.ctx.main_guard_call() {
@@ -154,9 +180,8 @@ pub fn closure(m: &ModuleInfo, seeded: impl Iterator<Item = FuncId>) -> BTreeSet
     let mut a: BTreeSet<FuncId> = seeded.filter(|&f| !m.funcs[f].is_async).collect();
     let mut work: Vec<FuncId> = a.iter().copied().collect();
     while let Some(f) = work.pop() {
-        for c in &m.calls {
-            if c.target == Some(f)
-                && let Some(g) = c.ctx.func
+        for c in m.calls_of(f) {
+            if let Some(g) = c.ctx.func
                 && !m.funcs[g].is_async
                 && a.insert(g)
             {

@@ -10,7 +10,7 @@ use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
 use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
 use rustpython_parser::text_size::TextRange;
 use scope::{Binding, Bindings};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub type FuncId = usize;
 pub type ClassId = usize;
@@ -75,6 +75,9 @@ pub struct CallSite {
     /// The module function or method it calls.
     pub target: Option<FuncId>,
     pub ctx: Ctx,
+    /// `for name, f in [("a", fa), ("b", fb)]: f(...)`: the functions a
+    /// loop variable may hold (target is None then).
+    pub targets: Vec<FuncId>,
     /// The module class (by start offset) each argument surely is an
     /// instance of, for calls of module functions.
     pub args: CallArgs,
@@ -88,6 +91,14 @@ pub struct CallArgs {
     pub starred: bool,
     /// Called as `x.m(...)` (not through a class name).
     pub bound: bool,
+}
+
+impl ModuleInfo {
+    /// Every call that may run `f`: direct calls and calls through a loop
+    /// variable that holds one of several functions.
+    pub fn calls_of(&self, f: FuncId) -> impl Iterator<Item = &CallSite> {
+        self.calls.iter().filter(move |c| c.target == Some(f) || c.targets.contains(&f))
+    }
 }
 
 /// A reference to a function that is not a resolved call.
@@ -148,11 +159,37 @@ fn analyse_with(body: &[Stmt], param_types: &HashMap<(u32, String), String>) -> 
         class_of_func: vec![],
         pending_classes: vec![],
         param_types,
+        fn_vars: vec![],
+        literals: vec![],
+        excused: HashSet::new(),
     };
     a.declare(body, None, true);
     a.visit_body(body);
     a.finish();
+    let excused = std::mem::take(&mut a.excused);
+    a.info.value_refs.retain(|v| !excused.contains(&v.range));
     a.info
+}
+
+/// Loads and stores of each name in a body (nested scopes included).
+fn name_counts(body: &[Stmt]) -> HashMap<String, (usize, usize)> {
+    struct C(HashMap<String, (usize, usize)>);
+    impl<'a> Visitor<'a> for C {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Name(n) = e {
+                let c = self.0.entry(n.id.to_string()).or_default();
+                if matches!(n.ctx, ast::ExprContext::Load) {
+                    c.0 += 1;
+                } else {
+                    c.1 += 1;
+                }
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut c = C(HashMap::new());
+    c.visit_body(body);
+    c.0
 }
 
 /// Parameters that every call of their function (all calls resolved, none
@@ -165,7 +202,10 @@ fn infer_param_types(info: &ModuleInfo) -> HashMap<(u32, String), String> {
             continue;
         }
         let sites: Vec<&CallSite> = info.calls.iter().filter(|c| c.target == Some(id)).collect();
-        if sites.is_empty() || sites.iter().any(|c| c.args.starred) {
+        if sites.is_empty()
+            || sites.iter().any(|c| c.args.starred)
+            || info.calls.iter().any(|c| c.targets.contains(&id))
+        {
             continue;
         }
         let skip = match (f.class, &f.self_name) {
@@ -217,6 +257,13 @@ struct Frame {
 
 struct Analyser<'p> {
     param_types: &'p HashMap<(u32, String), String>,
+    /// Loop variables that hold one of several module functions.
+    fn_vars: Vec<(String, Vec<FuncId>)>,
+    /// Per function frame: names bound once to a list/tuple literal and
+    /// loaded once (the literal a `for` may iterate).
+    literals: Vec<HashMap<String, Expr>>,
+    /// Function references inside iterated literals: not escapes.
+    excused: HashSet<TextRange>,
     info: ModuleInfo,
     scopes: Vec<Frame>,
     ctx: Ctx,
@@ -526,6 +573,78 @@ impl Analyser<'_> {
         }
     }
 
+    fn fn_var(&self, name: &str) -> Option<Vec<FuncId>> {
+        self.fn_vars.iter().rev().find(|(n, _)| n == name).map(|(_, f)| f.clone())
+    }
+
+    /// `for a, f in <literal>`: the loop variables that surely hold module
+    /// functions, each with the functions it may hold. The literal is the
+    /// iterated expression itself, or a local bound once to it and used
+    /// only there.
+    fn function_loop_vars(&mut self, f: &ast::StmtFor) -> Vec<(String, Vec<FuncId>)> {
+        let lit = match &*f.iter {
+            e @ (Expr::List(_) | Expr::Tuple(_)) => Some(e.clone()),
+            Expr::Name(n) => self.literals.last().and_then(|l| l.get(n.id.as_str()).cloned()),
+            _ => None,
+        };
+        let Some(lit) = lit else { return vec![] };
+        let elts = match &lit {
+            Expr::List(l) => &l.elts,
+            Expr::Tuple(t) => &t.elts,
+            _ => return vec![],
+        };
+        if elts.is_empty() {
+            return vec![];
+        }
+        // (variable, position in each element; None: the whole element)
+        let slots: Vec<(String, Option<usize>)> = match &*f.target {
+            Expr::Name(n) => vec![(n.id.to_string(), None)],
+            Expr::Tuple(t) => t
+                .elts
+                .iter()
+                .enumerate()
+                .filter_map(|(i, x)| match x {
+                    Expr::Name(n) => Some((n.id.to_string(), Some(i))),
+                    _ => None,
+                })
+                .collect(),
+            _ => vec![],
+        };
+        let mut out = vec![];
+        for (var, pos) in slots {
+            let mut funcs = vec![];
+            let mut refs = vec![];
+            let all = elts.iter().all(|el| {
+                let item = match (pos, el) {
+                    (None, e) => Some(e),
+                    (Some(i), Expr::Tuple(t)) => t.elts.get(i),
+                    _ => None,
+                };
+                match item {
+                    Some(Expr::Name(n)) => match self.resolve(n.id.as_str()) {
+                        Some(Binding::Def(start)) => match self.info.func_at(start) {
+                            Some(fid) => {
+                                if !funcs.contains(&fid) {
+                                    funcs.push(fid);
+                                }
+                                refs.push(n.range);
+                                true
+                            }
+                            None => false,
+                        },
+                        _ => false,
+                    },
+                    _ => false,
+                }
+            });
+            if all {
+                self.excused.extend(refs);
+                out.push((var, funcs));
+            }
+        }
+        out
+    }
+
     fn rebinds_self(&self, name: &str) -> bool {
         // The parameter itself is the only allowed binding.
         match self.scopes.last() {
@@ -643,10 +762,25 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                     }
                 }
                 self.scopes.push(Frame { kind: FrameKind::Func(id), b });
+                let counts = name_counts(body);
+                let mut lits = HashMap::new();
+                for st in body {
+                    if let Stmt::Assign(a) = st
+                        && let [Expr::Name(n)] = &a.targets[..]
+                        && matches!(&*a.value, Expr::List(_) | Expr::Tuple(_))
+                        && counts.get(n.id.as_str()) == Some(&(1, 1))
+                    {
+                        lits.insert(n.id.to_string(), (*a.value).clone());
+                    }
+                }
+                self.literals.push(lits);
                 let saved = self.ctx;
+                let saved_vars = std::mem::take(&mut self.fn_vars);
                 self.ctx = Ctx { func: Some(id), ..Ctx::default() };
                 self.visit_body(body);
                 self.ctx = saved;
+                self.fn_vars = saved_vars;
+                self.literals.pop();
                 self.scopes.pop();
             }
             Stmt::ClassDef(c) => {
@@ -669,6 +803,16 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                 self.ctx = saved;
                 self.visit_body(&i.orelse);
             }
+            Stmt::For(f) if self.current_func().is_some() => {
+                let vars = self.function_loop_vars(f);
+                self.visit_expr(&f.iter);
+                self.visit_expr(&f.target);
+                let n = vars.len();
+                self.fn_vars.extend(vars);
+                self.visit_body(&f.body);
+                self.fn_vars.truncate(self.fn_vars.len() - n);
+                self.visit_body(&f.orelse);
+            }
             _ => walk_stmt(self, s),
         }
     }
@@ -678,13 +822,24 @@ impl<'a> Visitor<'a> for Analyser<'_> {
             Expr::Call(c) => {
                 let qualname = self.qualname(&c.func);
                 let target = self.call_target(&c.func);
+                let targets = match &*c.func {
+                    Expr::Name(n) => self.fn_var(n.id.as_str()).unwrap_or_default(),
+                    _ => vec![],
+                };
                 let idx = self.info.calls.len();
                 self.info.call_index.insert(e.range(), idx);
                 let args = if target.is_some() { self.call_args(c) } else { CallArgs::default() };
-                self.info.calls.push(CallSite { range: e.range(), qualname, target, ctx: self.ctx, args });
+                self.info.calls.push(CallSite {
+                    range: e.range(),
+                    qualname,
+                    target,
+                    ctx: self.ctx,
+                    args,
+                    targets: targets.clone(),
+                });
                 // The func expression: a resolved target is not a loose reference.
                 match &*c.func {
-                    Expr::Name(_) if target.is_some() => {}
+                    Expr::Name(_) if target.is_some() || !targets.is_empty() => {}
                     Expr::Attribute(a) if target.is_some() => self.visit_expr(&a.value),
                     Expr::Attribute(a) => {
                         // `module.f()` (an import) cannot be a method here.
@@ -712,6 +867,18 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                         range: e.range(),
                         what: format!("`{}` is used as a value", n.id),
                     });
+                }
+                // A loop variable holding functions, used other than called.
+                if matches!(n.ctx, ast::ExprContext::Load)
+                    && let Some(fs) = self.fn_var(n.id.as_str())
+                {
+                    for f in fs {
+                        self.info.value_refs.push(ValueRef {
+                            func: f,
+                            range: e.range(),
+                            what: format!("`{}` is passed on through `{}`", self.info.funcs[f].name, n.id),
+                        });
+                    }
                 }
             }
             Expr::Attribute(a) => {

@@ -131,6 +131,9 @@ struct Facts {
     constants: HashMap<String, bool>,
 }
 
+/// What a call passes to one parameter: a session group, response origins.
+type Flow = (Option<String>, Option<Vec<TextRange>>);
+
 const SESSION_ATTRS: &[&str] = &["headers", "auth", "params", "cookies"];
 
 fn is_string_literal(e: &Expr) -> bool {
@@ -153,7 +156,10 @@ struct Collector<'a> {
     params: HashMap<FuncId, (Vec<String>, Vec<String>)>,
     /// Per call of a module function: the session group each parameter
     /// receives (None: not a session, or cannot tell).
-    flows: Vec<(FuncId, HashMap<String, Option<String>>)>,
+    flows: Vec<(FuncId, HashMap<String, Flow>)>,
+    /// Parameters known to receive a response at every call, with the
+    /// requests it may come from.
+    response_params: HashMap<(FuncId, String), Vec<TextRange>>,
     /// Parameters known to receive a session at every call.
     session_params: HashSet<(FuncId, String)>,
     /// Expressions used as the receiver of a response attribute, and
@@ -243,7 +249,7 @@ impl Collector<'_> {
     fn response_origins(&self, e: &Expr) -> Option<Vec<TextRange>> {
         if let Expr::Call(c) = e {
             if let Some(o) = self.returned_by(c.range) {
-                return Some(o.clone());
+                return Some(o);
             }
             let request = self.module_method(e).is_some()
                 || matches!(&*c.func, Expr::Attribute(a) if self.session_group(&a.value).is_some()
@@ -257,7 +263,12 @@ impl Collector<'_> {
             match b {
                 Bind::Response(r) => match self.returned_by(*r) {
                     Some(o) => out.extend(o.iter().copied()),
-                    None => out.push(*r),
+                    None => match self.func.and_then(|f| self.response_params.get(&(f, n.id.to_string()))) {
+                        Some(o) if self.func.is_some_and(|f| self.info.funcs[f].range == *r) => {
+                            out.extend(o.iter().copied())
+                        }
+                        _ => out.push(*r),
+                    },
                 },
                 _ => return None,
             }
@@ -265,9 +276,19 @@ impl Collector<'_> {
         Some(out)
     }
     /// For a call of a function that returns responses: their origins.
-    fn returned_by(&self, call: TextRange) -> Option<&Vec<TextRange>> {
-        let f = self.info.call(call)?.target?;
-        self.response_funcs.get(&f)
+    fn returned_by(&self, call: TextRange) -> Option<Vec<TextRange>> {
+        let cs = self.info.call(call)?;
+        match cs.target {
+            Some(f) => self.response_funcs.get(&f).cloned(),
+            None if !cs.targets.is_empty() => {
+                let mut out = vec![];
+                for t in &cs.targets {
+                    out.extend(self.response_funcs.get(t)?.iter().copied());
+                }
+                Some(out)
+            }
+            None => None,
+        }
     }
     /// aiohttp: a returned response must come from a session that outlives
     /// the function (kept on `self` or at module level).
@@ -330,26 +351,32 @@ impl Collector<'_> {
         matches!(e, Expr::Name(n) if self.info.classes.iter().any(|c| c.name == n.id.as_str()))
     }
     fn record_flow(&mut self, c: &ast::ExprCall) {
+        if let Some(cs) = self.info.call(c.range) {
+            // Calls through a variable: parameters cannot be matched.
+            for t in &cs.targets {
+                self.flows.push((*t, HashMap::new()));
+            }
+        }
         let Some(f) = self.info.call(c.range).and_then(|cs| cs.target) else { return };
         let Some((pos, kw)) = self.call_params(f, &c.func) else {
             // A call the pass cannot map to parameters: nothing flows.
             self.flows.push((f, HashMap::new()));
             return;
         };
-        let mut m: HashMap<String, Option<String>> = HashMap::new();
+        let mut m: HashMap<String, Flow> = HashMap::new();
         let starred =
             c.args.iter().any(|a| matches!(a, Expr::Starred(_))) || c.keywords.iter().any(|k| k.arg.is_none());
         if !starred {
             for (i, a) in c.args.iter().enumerate() {
                 if let Some(p) = pos.get(i) {
-                    m.insert(p.clone(), self.session_group(a));
+                    m.insert(p.clone(), (self.session_group(a), self.response_origins(a)));
                 }
             }
             for k in &c.keywords {
                 if let Some(a) = &k.arg
                     && (pos.iter().any(|p| p == a.as_str()) || kw.iter().any(|p| p == a.as_str()))
                 {
-                    m.insert(a.to_string(), self.session_group(&k.value));
+                    m.insert(a.to_string(), (self.session_group(&k.value), self.response_origins(&k.value)));
                 }
             }
         }
@@ -451,7 +478,10 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 if !self.second {
                     for a in args.posonlyargs.iter().chain(&args.args).chain(&args.kwonlyargs) {
                         let p = a.def.arg.to_string();
-                        if self.func.is_some_and(|f| self.session_params.contains(&(f, p.clone()))) {
+                        if self.func.is_some_and(|f| {
+                            self.session_params.contains(&(f, p.clone()))
+                                || self.response_params.contains_key(&(f, p.clone()))
+                        }) {
                             continue;
                         }
                         self.binds.entry((self.func, p)).or_default().push(Bind::Other);
@@ -819,6 +849,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         response_funcs: HashMap::new(),
         returns: HashMap::new(),
         request_group: HashMap::new(),
+        response_params: HashMap::new(),
     };
     // Round 1 finds sessions; round 2, knowing them, also classifies the
     // results of session calls as responses and follows sessions into the
@@ -832,6 +863,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
     let mut session_params: HashSet<(FuncId, String)> = HashSet::new();
     let mut unions: Vec<(String, String)> = vec![];
     let mut response_funcs: HashMap<FuncId, Vec<TextRange>> = HashMap::new();
+    let mut response_params: HashMap<(FuncId, String), Vec<TextRange>> = HashMap::new();
     let mut rounds = 0;
     let mut c = loop {
         rounds += 1;
@@ -839,8 +871,13 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         for (f, p) in &session_params {
             seeded.insert((Some(*f), p.clone()), vec![Bind::Session(info.funcs[*f].range)]);
         }
+        for (f, p) in response_params.keys() {
+            // A marker binding: the origins are in `response_params`.
+            seeded.insert((Some(*f), p.clone()), vec![Bind::Response(info.funcs[*f].range)]);
+        }
         let mut c = new(seeded, attr_sessions.clone(), session_params.clone());
         c.response_funcs = response_funcs.clone();
+        c.response_params = response_params.clone();
         c.visit_body(body);
         let returns: HashMap<FuncId, Vec<TextRange>> = c
             .returns
@@ -852,33 +889,44 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         response_funcs = returns;
         // A parameter holds a session when every call of its function passes
         // one and the function never rebinds it.
-        let mut per_func: HashMap<FuncId, Vec<&HashMap<String, Option<String>>>> = HashMap::new();
+        let mut per_func: HashMap<FuncId, Vec<&HashMap<String, Flow>>> = HashMap::new();
         for (f, m) in &c.flows {
             per_func.entry(*f).or_default().push(m);
         }
         let mut found = vec![];
+        let mut found_responses = vec![];
         for (f, sites) in &per_func {
-            let total = info.calls.iter().filter(|cs| cs.target == Some(*f)).count();
+            let total = info.calls_of(*f).count();
             if sites.len() != total {
                 continue;
             }
             let Some((pos, kw)) = c.params.get(f) else { continue };
             for p in pos.iter().chain(kw) {
-                if session_params.contains(&(*f, p.clone())) {
+                if session_params.contains(&(*f, p.clone())) || response_params.contains_key(&(*f, p.clone())) {
                     continue;
                 }
-                let groups: Option<Vec<String>> = sites.iter().map(|m| m.get(p).cloned().flatten()).collect();
+                let groups: Option<Vec<String>> = sites.iter().map(|m| m.get(p).and_then(|x| x.0.clone())).collect();
+                let origins: Option<Vec<Vec<TextRange>>> =
+                    sites.iter().map(|m| m.get(p).and_then(|x| x.1.clone())).collect();
                 // The parameter itself is its only binding.
                 let rebound = c.binds.get(&(Some(*f), p.clone())).is_none_or(|b| b.len() > 1);
-                if let Some(groups) = groups
-                    && !rebound
-                {
+                if rebound {
+                    continue;
+                }
+                if let Some(groups) = groups {
                     found.push((*f, p.clone(), groups));
+                } else if let Some(origins) = origins
+                    && info.funcs[*f].boundary.is_none()
+                {
+                    found_responses.push((*f, p.clone(), origins.concat()));
                 }
             }
         }
-        if (found.is_empty() && !new_returns) || rounds > 16 {
+        if (found.is_empty() && found_responses.is_empty() && !new_returns) || rounds > 16 {
             break c;
+        }
+        for (f, p, origins) in found_responses {
+            response_params.insert((f, p), origins);
         }
         for (f, p, groups) in found {
             let me = format!("{:?}:{p}", Some(f));
