@@ -42,14 +42,23 @@ Rewrites HTTP done with `requests` (any import spelling: `import requests`,
 
 With `--http aiohttp`: clients are `aiohttp.ClientSession(timeout=
 aiohttp.ClientTimeout(total=None))` (aiohttp, like requests, follows
-redirects except for HEAD), responses are read with `await r.json(
-content_type=None)`, `await r.text()`, `await r.read()`; `status_code` ->
-`status`; `timeout=` -> `aiohttp.ClientTimeout` (`(connect, read)` ->
-`sock_connect`/`sock_read`); `verify=False` -> `ssl=False`; `auth=(u, p)` ->
+redirects except for HEAD), responses are read with `json.loads(await
+r.text())` (aiohttp's `json()` returns None for an empty body where requests
+raises), `await r.text()`, `await r.read()`; `status_code` -> `status`;
+`timeout=` -> `aiohttp.ClientTimeout` (a number is a connect and a per-read
+timeout, as in requests: `sock_connect`/`sock_read`; `(connect, read)` the
+same); `verify=False` -> `ssl=False`; `auth=(u, p)` ->
 `aiohttp.BasicAuth(u, p)`; `e.response.status_code` on a caught HTTP error ->
-`e.status`; exceptions map to `aiohttp.ClientError` and friends. A response
-must be read while its session is open, so a response returned or passed
-elsewhere, or an attribute not in the map, keeps the module sync.
+`e.status`; exceptions map to `aiohttp.ClientError` and friends
+(`ConnectionError` -> `aiohttp.ClientConnectorError`, since aiohttp's read
+timeouts are connection errors). A response must be read while its session is
+open, so a response returned from a function-local client, or an attribute not
+in the map, keeps the module's requests code as it is. A `ClientSession` needs
+a running event loop: a session created at module level, or in a function
+that may run outside the loop, is not converted.
+
+Calls that stay requests but end up in an async function (because of those
+limits, or another pass) run in `asyncio.to_thread`, with a diagnostic.
 The map is `transforms/http.toml`.
 
 ## Why is this bad
@@ -91,7 +100,10 @@ follow keeps requests' attribute names (`.ok`, `.reason`) there: such uses
 are reported. Residual differences: the redirect limit is httpx's 20 and
 aiohttp's 10 (requests: 30); error messages (`str(e)`) differ; a `params`
 mapping that is not a dict literal is passed as it is (requests drops
-`None` values).
+`None` values); httpx decodes a `text/*` body without charset as UTF-8 where
+requests uses ISO-8859-1; with aiohttp a connect timeout is not a
+`ConnectionError`, and a `timeout=` given as an expression other than a name,
+attribute or number becomes a total timeout.
 "
 );
 
@@ -121,6 +133,8 @@ struct Facts {
     raises: HashMap<TextRange, Vec<TextRange>>,
     /// References to requests exceptions -> replacement.
     exceptions: HashMap<TextRange, String>,
+    /// `K(...)` calls of module classes: (class name, function it is in).
+    instantiations: Vec<(String, Option<FuncId>)>,
     /// `e.response.status_code` on a caught error -> new expression.
     exc_attrs: HashMap<TextRange, String>,
     unsupported: Vec<(TextRange, String)>,
@@ -160,6 +174,8 @@ struct Collector<'a> {
     /// Parameters known to receive a response at every call, with the
     /// requests it may come from.
     response_params: HashMap<(FuncId, String), Vec<TextRange>>,
+    /// Marker ranges (`r.history` iterated) -> the origins of their items.
+    derived: HashMap<TextRange, Vec<TextRange>>,
     /// Parameters known to receive a session at every call.
     session_params: HashSet<(FuncId, String)>,
     /// Expressions used as the receiver of a response attribute, and
@@ -261,7 +277,7 @@ impl Collector<'_> {
         let mut out = vec![];
         for b in binds {
             match b {
-                Bind::Response(r) => match self.returned_by(*r) {
+                Bind::Response(r) => match self.returned_by(*r).or_else(|| self.derived.get(r).cloned()) {
                     Some(o) => out.extend(o.iter().copied()),
                     None => match self.func.and_then(|f| self.response_params.get(&(f, n.id.to_string()))) {
                         Some(o) if self.func.is_some_and(|f| self.info.funcs[f].range == *r) => {
@@ -274,6 +290,17 @@ impl Collector<'_> {
             }
         }
         Some(out)
+    }
+    /// `r.history` of a followed response: its items are responses too.
+    fn history_item(&mut self, iter: &Expr) -> Bind {
+        if let Expr::Attribute(a) = iter
+            && a.attr.as_str() == "history"
+            && let Some(o) = self.response_origins(&a.value)
+        {
+            self.derived.insert(iter.range(), o);
+            return Bind::Response(iter.range());
+        }
+        Bind::Other
     }
     /// For a call of a function that returns responses: their origins.
     fn returned_by(&self, call: TextRange) -> Option<Vec<TextRange>> {
@@ -320,6 +347,20 @@ impl Collector<'_> {
         match t {
             Expr::Name(n) => {
                 self.facts.names.insert(n.id.to_string());
+            }
+            Expr::Attribute(a)
+                if self.session_group(&a.value).is_some() && SESSION_ATTRS.contains(&a.attr.as_str()) =>
+            {
+                // `session.auth = ...`: httpx clients take it too.
+                if self.aiohttp() {
+                    self.unsupported(
+                        a.range,
+                        &format!(
+                            "`session.{}` cannot be set on an aiohttp.ClientSession (it is a constructor argument)",
+                            a.attr
+                        ),
+                    );
+                }
             }
             Expr::Attribute(a) => self.visit_expr(&a.value),
             Expr::Subscript(s) => {
@@ -534,10 +575,11 @@ impl<'a> Visitor<'a> for Collector<'_> {
                     }
                 }
             }
-            Stmt::For(ast::StmtFor { target, .. }) | Stmt::AsyncFor(ast::StmtAsyncFor { target, .. })
+            Stmt::For(ast::StmtFor { target, iter, .. }) | Stmt::AsyncFor(ast::StmtAsyncFor { target, iter, .. })
                 if !self.second =>
             {
-                self.bind_target(target, Bind::Other)
+                let b = self.history_item(iter);
+                self.bind_target(target, b)
             }
             Stmt::With(ast::StmtWith { items, body, .. }) | Stmt::AsyncWith(ast::StmtAsyncWith { items, body, .. })
                 if self.second =>
@@ -652,6 +694,16 @@ impl<'a> Visitor<'a> for Collector<'_> {
             if let Expr::NamedExpr(n) = e {
                 self.bind_target(&n.target, Bind::Other);
             }
+            if let Expr::ListComp(ast::ExprListComp { generators, .. })
+            | Expr::SetComp(ast::ExprSetComp { generators, .. })
+            | Expr::GeneratorExp(ast::ExprGeneratorExp { generators, .. })
+            | Expr::DictComp(ast::ExprDictComp { generators, .. }) = e
+            {
+                for g in generators {
+                    let b = self.history_item(&g.iter);
+                    self.bind_target(&g.target, b);
+                }
+            }
             if let Expr::Call(c) = e {
                 self.record_flow(c);
                 if self.module_method(e).is_some() {
@@ -671,6 +723,12 @@ impl<'a> Visitor<'a> for Collector<'_> {
         {
             self.facts.exceptions.insert(e.range(), x.to(self.tables.http.backend).to_string());
             return;
+        }
+        if let Expr::Call(c) = e
+            && let Expr::Name(k) = &*c.func
+            && self.info.classes.iter().any(|cl| cl.name == k.id.as_str())
+        {
+            self.facts.instantiations.push((k.id.to_string(), self.func));
         }
         match e {
             Expr::Call(c)
@@ -794,7 +852,8 @@ impl<'a> Visitor<'a> for Collector<'_> {
                     // `self.session` used other than as a receiver.
                     self.facts.escaped_groups.insert(g);
                 }
-                if matches!(a.attr.as_str(), "ok" | "reason" | "raw" | "iter_content" | "iter_lines")
+                let aiohttp_only = self.aiohttp() && matches!(a.attr.as_str(), "status_code" | "json" | "history");
+                if (aiohttp_only || matches!(a.attr.as_str(), "ok" | "reason" | "raw" | "iter_content" | "iter_lines"))
                     && !matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self")
                 {
                     self.unsupported(
@@ -850,6 +909,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         returns: HashMap::new(),
         request_group: HashMap::new(),
         response_params: HashMap::new(),
+        derived: HashMap::new(),
     };
     // Round 1 finds sessions; round 2, knowing them, also classifies the
     // results of session calls as responses and follows sessions into the
@@ -864,6 +924,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
     let mut unions: Vec<(String, String)> = vec![];
     let mut response_funcs: HashMap<FuncId, Vec<TextRange>> = HashMap::new();
     let mut response_params: HashMap<(FuncId, String), Vec<TextRange>> = HashMap::new();
+    let mut derived: HashMap<TextRange, Vec<TextRange>> = HashMap::new();
     let mut rounds = 0;
     let mut c = loop {
         rounds += 1;
@@ -876,6 +937,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
             seeded.insert((Some(*f), p.clone()), vec![Bind::Response(info.funcs[*f].range)]);
         }
         let mut c = new(seeded, attr_sessions.clone(), session_params.clone());
+        c.derived = derived.clone();
         c.response_funcs = response_funcs.clone();
         c.response_params = response_params.clone();
         c.visit_body(body);
@@ -885,8 +947,9 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
             .filter_map(|(f, o)| Some((*f, o.clone().filter(|o| !o.is_empty())?)))
             .filter(|(f, _)| info.funcs[*f].boundary.is_none())
             .collect();
-        let new_returns = returns != response_funcs;
+        let new_returns = returns != response_funcs || c.derived != derived;
         response_funcs = returns;
+        derived = c.derived.clone();
         // A parameter holds a session when every call of its function passes
         // one and the function never rebinds it.
         let mut per_func: HashMap<FuncId, Vec<&HashMap<String, Flow>>> = HashMap::new();
@@ -1091,11 +1154,47 @@ impl Pass for Http {
             .chain(facts.session_with.iter().filter(|r| ok(r)).filter_map(|r| facts.session_new.get(r).cloned()))
             .filter(|g| !facts.escaped_groups.contains(g))
             .collect();
+        // aiohttp: a ClientSession needs a running event loop when it is
+        // created: in a function that is async now, or in an `__init__` whose
+        // class is only instantiated in such functions.
+        let mut live_groups = live_groups;
+        if cx.tables.http.backend == HttpBackend::Aiohttp {
+            let async_now = |f: FuncId| {
+                cx.info.funcs[f].is_async || cx.colour.async_defs.contains(&cx.info.funcs[f].range.start().into())
+            };
+            let mut news: Vec<(&TextRange, &String)> = facts.session_new.iter().collect();
+            news.sort_by_key(|(r, _)| r.start());
+            for (r, g) in news {
+                if !live_groups.contains(g) {
+                    continue;
+                }
+                let f = cx.info.call(*r).and_then(|c| c.ctx.func);
+                let fine = f.is_some_and(|f| {
+                    async_now(f)
+                        || (cx.info.funcs[f].name == "__init__"
+                            && cx.info.funcs[f].class.is_some_and(|k| {
+                                let name = &cx.info.classes[k].name;
+                                let mut sites = facts.instantiations.iter().filter(|(n, _)| n == name).peekable();
+                                sites.peek().is_some() && sites.all(|(_, at)| at.is_some_and(async_now))
+                            }))
+                });
+                if !fine {
+                    live_groups.remove(g);
+                    cx.diagnostics.push(Diagnostic {
+                        offset: r.start().into(),
+                        pass: "http",
+                        message: "an aiohttp.ClientSession must be created while the event loop runs, and this session may be created outside it: its calls run in a worker thread instead"
+                            .into(),
+                    });
+                }
+            }
+        }
         // Exceptions are renamed only when every requests call of the module
         // converts: a handler may catch what a sync call still raises.
         let any_converted = facts.module_calls.keys().any(ok) || !live_groups.is_empty();
         let all_converted = any_converted
             && facts.escaped_groups.is_empty()
+            && facts.session_calls.values().all(|(_, g)| live_groups.contains(g))
             && facts.module_calls.keys().all(ok)
             && facts.session_calls.keys().all(ok)
             && facts.session_with.iter().all(ok);
@@ -1203,8 +1302,11 @@ impl Folder<'_, '_> {
             None => false,
         }
     }
+    /// Whether the request at `r` converts: its seed is allowed and, for a
+    /// session call, its session converts.
     fn ok(&self, r: TextRange) -> bool {
         self.cx.colour.seeds_ok.contains(&r)
+            && self.facts.session_calls.get(&r).is_none_or(|(_, g)| self.live_groups.contains(g))
     }
 
     /// requests keyword arguments -> aiohttp ones.
@@ -1239,6 +1341,19 @@ impl Folder<'_, '_> {
                         client_timeout(vec![keyword("sock_connect", part(0)), keyword("sock_read", part(1))]),
                     ));
                 }
+                ("timeout", v @ (Expr::Name(_) | Expr::Constant(_)))
+                    if match &v {
+                        Expr::Name(n) => self.facts.constants.get(n.id.as_str()) == Some(&false),
+                        Expr::Constant(c) => !matches!(c.value, Constant::None),
+                        _ => false,
+                    } =>
+                {
+                    // requests' number is a connect and a per-read timeout.
+                    out.push(keyword(
+                        "timeout",
+                        client_timeout(vec![keyword("sock_connect", v.clone()), keyword("sock_read", v)]),
+                    ));
+                }
                 ("timeout", v @ (Expr::Name(_) | Expr::Attribute(_))) if !matches!(&v, Expr::Name(n) if self.facts.constants.contains_key(n.id.as_str())) =>
                 {
                     // Could be a number or a (connect, read) pair: decide at run time.
@@ -1251,7 +1366,8 @@ impl Folder<'_, '_> {
                         })
                     };
                     let pair = client_timeout(vec![keyword("sock_connect", part(0)), keyword("sock_read", part(1))]);
-                    let total = client_timeout(vec![keyword("total", v.clone())]);
+                    let total =
+                        client_timeout(vec![keyword("sock_connect", v.clone()), keyword("sock_read", v.clone())]);
                     let test = crate::syntax::call(name("isinstance"), vec![v, name("tuple")], vec![], synth());
                     let e = Expr::IfExp(ast::ExprIfExp {
                         range: synth(),
@@ -1261,7 +1377,10 @@ impl Folder<'_, '_> {
                     });
                     out.push(keyword("timeout", e));
                 }
-                ("timeout", v) => out.push(keyword("timeout", client_timeout(vec![keyword("total", v)]))),
+                ("timeout", v) => {
+                    // Evaluated once: a total timeout (reported as a residual difference).
+                    out.push(keyword("timeout", client_timeout(vec![keyword("total", v)])))
+                }
                 ("verify", Expr::Constant(c)) if c.value == Constant::Bool(true) => {}
                 ("verify", v) => out.push(keyword("ssl", v)),
                 ("auth", Expr::Tuple(t)) => {
@@ -1529,6 +1648,11 @@ impl Folder<'_, '_> {
                     _ => unreachable!("attrs holds attributes and method calls only"),
                 };
                 let recv = fold_ok(self.fold_expr(*attr.value));
+                for m in ["json", "asyncio"] {
+                    if template.contains(&format!("{m}.")) {
+                        self.extra_imports.insert(m.into());
+                    }
+                }
                 return Ok(from_template(template, recv).expect("templates in http.toml parse"));
             }
             return ast::fold::fold_expr(self, e);
