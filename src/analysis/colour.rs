@@ -88,6 +88,18 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
                     }
                 }
             }
+            // A wrapper is async exactly when every function it wraps is.
+            if reason.is_none() {
+                for c in m.calls.iter().filter(|c| c.wraps && c.ctx.func == Some(f)) {
+                    if let Some(&o) = c.targets.iter().find(|&&o| !(already(o) || a.contains(&o))) {
+                        reason = Some(Why::Site(
+                            format!("`{}` wraps `{}`, which stays sync", info.name, m.funcs[o].name),
+                            c.range,
+                        ));
+                        break;
+                    }
+                }
+            }
             if reason.is_none() {
                 for c in m.calls_of(f) {
                     if c.ctx.main_guard_call() {

@@ -78,6 +78,9 @@ pub struct CallSite {
     /// `for name, f in [("a", fa), ("b", fb)]: f(...)`: the functions a
     /// loop variable may hold (target is None then).
     pub targets: Vec<FuncId>,
+    /// The call of the wrapped function inside a decorator's wrapper: the
+    /// wrapper is async exactly when the functions it wraps are.
+    pub wraps: bool,
     /// The module class (by start offset) each argument surely is an
     /// instance of, for calls of module functions.
     pub args: CallArgs,
@@ -162,8 +165,10 @@ fn analyse_with(body: &[Stmt], param_types: &HashMap<(u32, String), String>) -> 
         fn_vars: vec![],
         literals: vec![],
         excused: HashSet::new(),
+        wrappers: HashMap::new(),
     };
     a.declare(body, None, true);
+    a.wrapping_decorators(body);
     a.visit_body(body);
     a.finish();
     let excused = std::mem::take(&mut a.excused);
@@ -176,6 +181,14 @@ fn name_counts(body: &[Stmt]) -> HashMap<String, (usize, usize)> {
     struct C(HashMap<String, (usize, usize)>);
     impl<'a> Visitor<'a> for C {
         fn visit_expr(&mut self, e: &'a Expr) {
+            // `len(x)` reads only the size: not a use that could leak items.
+            if let Expr::Call(c) = e
+                && matches!(&*c.func, Expr::Name(f) if f.id.as_str() == "len")
+                && c.args.len() == 1
+                && matches!(c.args[0], Expr::Name(_))
+            {
+                return;
+            }
             if let Expr::Name(n) = e {
                 let c = self.0.entry(n.id.to_string()).or_default();
                 if matches!(n.ctx, ast::ExprContext::Load) {
@@ -264,6 +277,9 @@ struct Analyser<'p> {
     literals: Vec<HashMap<String, Expr>>,
     /// Function references inside iterated literals: not escapes.
     excused: HashSet<TextRange>,
+    /// Wrappers of wrapping decorators: def start -> (the decorator's
+    /// function parameter, the functions it decorates).
+    wrappers: HashMap<u32, (String, Vec<FuncId>)>,
     info: ModuleInfo,
     scopes: Vec<Frame>,
     ctx: Ctx,
@@ -278,7 +294,113 @@ fn decorator_name(d: &Expr) -> String {
     }
 }
 
+/// A module decorator that wraps the function it decorates:
+/// `def deco(func): @wraps(func) def wrapper(*a, **k): ... func(*a, **k) ...; return wrapper`
+/// or the factory form `def deco(opts): def decorator(func): ...; return decorator`.
+struct Wrapping {
+    /// The decorator's name at module level.
+    name: String,
+    /// Used as `@name(...)` (factory) rather than `@name`.
+    factory: bool,
+    /// The `return` names that hand the wrapper (and decorator) out.
+    returns: Vec<TextRange>,
+    wrapper_start: u32,
+    param: String,
+}
+
+/// `def d(func): def w(...): ... return w` -> (w, func, the `return w` name).
+fn wrapper_of(def: &ast::StmtFunctionDef) -> Option<(&Stmt, String, TextRange)> {
+    let all: Vec<&ast::ArgWithDefault> = def.args.posonlyargs.iter().chain(&def.args.args).collect();
+    let [p] = &all[..] else { return None };
+    if def.args.vararg.is_some() || def.args.kwarg.is_some() || !def.args.kwonlyargs.is_empty() {
+        return None;
+    }
+    let param = p.def.arg.to_string();
+    let (Some(Stmt::Return(r)), rest) = (def.body.last(), &def.body[..def.body.len().saturating_sub(1)]) else {
+        return None;
+    };
+    let Some(Expr::Name(ret)) = r.value.as_deref() else { return None };
+    let w = rest.iter().find(|s| matches!(s, Stmt::FunctionDef(f) if f.name.as_str() == ret.id.as_str()))?;
+    Some((w, param, ret.range))
+}
+
 impl Analyser<'_> {
+    /// Finds the module's wrapping decorators and lifts the decorator
+    /// boundary of the functions they decorate: the wrapper calls the
+    /// function through its parameter, so colouring treats that call as a
+    /// call of every decorated function (all async together, or none).
+    fn wrapping_decorators(&mut self, body: &[Stmt]) {
+        let mut found: Vec<Wrapping> = vec![];
+        for st in body {
+            let Stmt::FunctionDef(d) = st else { continue };
+            // Factory first: the returned inner function is itself a wrapping
+            // decorator (`def retry(tries=3): def decorator(func): ...`).
+            if let (Some(Stmt::Return(r)), rest) = (d.body.last(), &d.body[..d.body.len().saturating_sub(1)])
+                && let Some(Expr::Name(ret)) = r.value.as_deref()
+                && let Some(Stmt::FunctionDef(inner)) =
+                    rest.iter().find(|s| matches!(s, Stmt::FunctionDef(f) if f.name.as_str() == ret.id.as_str()))
+                && let Some((w, param, ret2)) = wrapper_of(inner)
+            {
+                found.push(Wrapping {
+                    name: d.name.to_string(),
+                    factory: true,
+                    returns: vec![ret.range, ret2],
+                    wrapper_start: w.range().start().into(),
+                    param,
+                });
+                continue;
+            }
+            if let Some((w, param, ret)) = wrapper_of(d) {
+                found.push(Wrapping {
+                    name: d.name.to_string(),
+                    factory: false,
+                    returns: vec![ret],
+                    wrapper_start: w.range().start().into(),
+                    param,
+                });
+            }
+        }
+        for w in found {
+            // The decorator name must mean that def everywhere (bound once).
+            if self.scopes[0].b.names.get(&w.name).is_none_or(|b| b.len() != 1) {
+                continue;
+            }
+            let mut decorated = vec![];
+            for st in body {
+                let (decos, start) = match st {
+                    Stmt::FunctionDef(f) => (&f.decorator_list, st.range().start()),
+                    Stmt::AsyncFunctionDef(f) => (&f.decorator_list, st.range().start()),
+                    _ => continue,
+                };
+                let uses = decos.iter().any(|d| match (d, w.factory) {
+                    (Expr::Call(c), true) => matches!(&*c.func, Expr::Name(n) if n.id.as_str() == w.name),
+                    (Expr::Name(n), false) => n.id.as_str() == w.name,
+                    _ => false,
+                });
+                let others_safe = decos.iter().all(|d| {
+                    let n = decorator_name(d);
+                    n == w.name || SAFE_DECORATORS.contains(&n.as_str())
+                });
+                if uses
+                    && others_safe
+                    && let Some(f) = self.info.func_at(start.into())
+                {
+                    decorated.push(f);
+                }
+            }
+            if decorated.is_empty() {
+                continue;
+            }
+            for &f in &decorated {
+                if self.info.funcs[f].boundary.as_deref().is_some_and(|b| b.contains("is decorated with")) {
+                    self.info.funcs[f].boundary = None;
+                }
+            }
+            self.excused.extend(w.returns);
+            self.wrappers.insert(w.wrapper_start, (w.param, decorated));
+        }
+    }
+
     /// Registers the defs and classes of a body (recursively), in source order.
     fn declare(&mut self, body: &[Stmt], class: Option<ClassId>, top: bool) {
         for s in body {
@@ -573,6 +695,12 @@ impl Analyser<'_> {
         }
     }
 
+    /// Inside a decorator's wrapper: the name of the wrapped function.
+    fn wrapper_param(&self) -> Option<&str> {
+        let f = self.current_func()?;
+        self.wrappers.get(&u32::from(self.info.funcs[f].range.start())).map(|(p, _)| p.as_str())
+    }
+
     fn fn_var(&self, name: &str) -> Option<Vec<FuncId>> {
         self.fn_vars.iter().rev().find(|(n, _)| n == name).map(|(_, f)| f.clone())
     }
@@ -776,6 +904,10 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                 self.literals.push(lits);
                 let saved = self.ctx;
                 let saved_vars = std::mem::take(&mut self.fn_vars);
+                if let Some((param, decorated)) = self.wrappers.get(&u32::from(s.range().start())) {
+                    // The wrapper calls the decorated functions through `param`.
+                    self.fn_vars.push((param.clone(), decorated.clone()));
+                }
                 self.ctx = Ctx { func: Some(id), ..Ctx::default() };
                 self.visit_body(body);
                 self.ctx = saved;
@@ -829,6 +961,8 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                 let idx = self.info.calls.len();
                 self.info.call_index.insert(e.range(), idx);
                 let args = if target.is_some() { self.call_args(c) } else { CallArgs::default() };
+                let wraps = !targets.is_empty()
+                    && matches!(&*c.func, Expr::Name(n) if self.wrapper_param().is_some_and(|p| p == n.id.as_str()));
                 self.info.calls.push(CallSite {
                     range: e.range(),
                     qualname,
@@ -836,6 +970,7 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                     ctx: self.ctx,
                     args,
                     targets: targets.clone(),
+                    wraps,
                 });
                 // The func expression: a resolved target is not a loose reference.
                 match &*c.func {
@@ -890,7 +1025,11 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                 {
                     self.info.refs.insert(e.range(), q);
                 }
-                self.visit_expr(&a.value);
+                // `func.__name__` on a variable holding functions reads it, no escape.
+                let reads_fn_var = matches!(&*a.value, Expr::Name(n) if self.fn_var(n.id.as_str()).is_some());
+                if !reads_fn_var {
+                    self.visit_expr(&a.value);
+                }
             }
             Expr::Lambda(l) => {
                 self.visit_arguments(&l.args);
