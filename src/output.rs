@@ -1,5 +1,6 @@
 //! Writing results: atomic in-place writes, unified diffs, JSON reports.
 
+use crate::source::Decoded;
 use std::io::Write;
 use std::path::Path;
 
@@ -15,6 +16,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp.as_file().set_permissions(perms)?;
     tmp.persist(&real).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// The diff of a file from its bytes on disk to the bytes that
+/// `write_atomic` would write. A BOM is part of the first line of both sides,
+/// so the diff's context matches the file and `git apply` / `patch -p1`
+/// accept it.
+pub fn file_diff(display: &str, decoded: &Decoded, new: &str) -> String {
+    let bom = if decoded.bom { "\u{feff}" } else { "" };
+    unified_diff(display, &format!("{bom}{}", decoded.text), &format!("{bom}{new}"))
 }
 
 /// A unified diff with `a/` and `b/` prefixes, as `git apply` expects.

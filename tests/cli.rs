@@ -246,11 +246,21 @@ fn diff_of_a_file_with_a_bom() {
     let mut bom = b"\xef\xbb\xbf".to_vec();
     bom.extend_from_slice(SIMPLE.as_bytes());
     let r = diff_then_apply(&[("bom.py", &bom)]);
-    // FIXME: the diff is computed on the text without its BOM, so its first
-    // context line does not match the file and `git apply` rejects it. When
-    // fixed, assert success and compare with `r.converted` as above.
-    assert!(!r.diff.contains('\u{feff}'), "diff:\n{}", r.diff);
-    assert!(!r.apply.status.success(), "the BOM diff now applies: update this test");
+    // The diff is of the bytes as written: the BOM is on the first line of
+    // both sides, so it matches the file on disk.
+    assert!(r.diff.contains('\u{feff}'), "diff:\n{}", r.diff);
+    assert!(
+        r.apply.status.success(),
+        "git apply failed: {}\ndiff:\n{}",
+        String::from_utf8_lossy(&r.apply.stderr),
+        r.diff
+    );
+    let patched = fs::read(r.patched.path().join("bom.py")).unwrap();
+    assert_eq!(patched, fs::read(r.converted.path().join("bom.py")).unwrap(), "`git apply` differs from `convert`");
+    let rest = patched.strip_prefix(b"\xef\xbb\xbf").expect("the BOM was dropped");
+    let text = std::str::from_utf8(rest).unwrap();
+    assert!(!text.contains('\u{feff}'), "a second BOM in:\n{text:?}");
+    assert_simple_converted(text);
 }
 
 #[test]
