@@ -27,9 +27,23 @@ pub fn file_diff(display: &str, decoded: &Decoded, new: &str) -> String {
     unified_diff(display, &format!("{bom}{}", decoded.text), &format!("{bom}{new}"))
 }
 
+/// The path as it appears after `a/` and `b/` in diff headers: relative, with
+/// no leading `./` or `/` (an absolute `/tmp/x.py` gives `a/tmp/x.py`, which
+/// `git apply` or `patch -p1` run from `/` resolve to the file).
+fn diff_name(display: &str) -> &str {
+    let mut name = display;
+    loop {
+        let next = name.strip_prefix("./").unwrap_or(name).trim_start_matches('/');
+        if next == name {
+            return name;
+        }
+        name = next;
+    }
+}
+
 /// A unified diff with `a/` and `b/` prefixes, as `git apply` expects.
 pub fn unified_diff(display: &str, old: &str, new: &str) -> String {
-    let name = display.strip_prefix("./").unwrap_or(display);
+    let name = diff_name(display);
     let diff = similar::TextDiff::from_lines(old, new);
     let mut out = String::new();
     out.push_str(&format!("--- a/{name}\n+++ b/{name}\n"));

@@ -264,6 +264,32 @@ fn diff_of_a_file_with_a_bom() {
 }
 
 #[test]
+fn diff_headers_of_absolute_and_dot_slash_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "x.py", SIMPLE);
+    let abs = file.to_str().expect("the temporary path is UTF-8");
+    assert!(abs.starts_with('/'), "not absolute: {abs}");
+    let rel = abs.trim_start_matches('/');
+
+    let out = run_in(dir.path(), &["convert", "--diff", abs]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    let diff = stdout(&out);
+    assert!(diff.starts_with(&format!("--- a/{rel}\n+++ b/{rel}\n@@ ")), "diff:\n{diff}");
+    // `-p1` from the root names the file again.
+    let apply = git(Path::new("/"), &["apply", "-"], Some(&out.stdout));
+    assert!(apply.status.success(), "git apply failed: {}\ndiff:\n{diff}", String::from_utf8_lossy(&apply.stderr));
+    assert_simple_converted(&fs::read_to_string(&file).unwrap());
+
+    write(dir.path(), "x.py", SIMPLE);
+    for arg in ["./x.py", "././x.py", ".//x.py"] {
+        let out = run_in(dir.path(), &["convert", "--diff", arg]);
+        assert_eq!(code(&out), 0, "{arg}: stderr: {}", stderr(&out));
+        let diff = stdout(&out);
+        assert!(diff.starts_with("--- a/x.py\n+++ b/x.py\n@@ "), "{arg}: diff:\n{diff}");
+    }
+}
+
+#[test]
 fn check_exits_1_when_a_file_would_change_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "simple.py", SIMPLE);
