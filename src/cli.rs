@@ -197,7 +197,8 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
                     changed -= 1;
                 }
                 if args.verbose && !args.quiet {
-                    eprintln!("{display}: converted ({} edits)", result.edits);
+                    let verb = if args.diff || args.check { "would be converted" } else { "converted" };
+                    eprintln!("{display}: {verb} ({} edits)", result.edits);
                 }
             }
             Outcome::Unchanged { result } => {

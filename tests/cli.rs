@@ -508,6 +508,48 @@ fn summary_line_counts_files() {
 }
 
 #[test]
+fn check_and_diff_say_would_be_converted() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", SIMPLE);
+    write(dir.path(), "c.py", NOTHING_TO_DO);
+    for flag in ["--check", "--diff"] {
+        let out = run_in(dir.path(), &["convert", flag, "-v", "."]);
+        let err = stderr(&out);
+        assert!(err.lines().any(|l| l.starts_with("./a.py: would be converted (")), "{flag}: stderr:\n{err}");
+        assert!(!err.contains(": converted"), "{flag}: stderr:\n{err}");
+        assert!(err.lines().any(|l| l == "./c.py: unchanged"), "{flag}: stderr:\n{err}");
+        assert_eq!(
+            err.lines().last(),
+            Some("1 files would be converted, 1 unchanged, 0 failed"),
+            "{flag}: stderr:\n{err}"
+        );
+        assert!(!stdout(&out).contains("would be converted"), "{flag}: stdout: {}", stdout(&out));
+        assert_eq!(fs::read_to_string(dir.path().join("a.py")).unwrap(), SIMPLE, "{flag} wrote a.py");
+    }
+    let out = run_in(dir.path(), &["convert", "-v", "."]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.lines().any(|l| l.starts_with("./a.py: converted (")), "stderr:\n{err}");
+    assert_eq!(err.lines().last(), Some("1 files converted, 1 unchanged, 0 failed"), "stderr:\n{err}");
+}
+
+#[test]
+fn stdin_prints_no_summary_on_stdout() {
+    for flags in [&[][..], &["--check"][..], &["--diff"][..]] {
+        let mut args = vec!["convert", "-v", "-", "--stdin-filename", "x.py"];
+        args.extend_from_slice(flags);
+        let out = run_with_stdin(&args, SIMPLE.as_bytes());
+        let text = stdout(&out);
+        assert!(!text.contains(" files ") && !text.contains("unchanged"), "{flags:?}: stdout:\n{text}");
+        match flags {
+            [] => assert_simple_converted(&text),
+            ["--check"] => assert_eq!(text, "", "--check prints nothing on stdout"),
+            _ => assert!(text.starts_with("--- a/x.py\n+++ b/x.py\n@@ "), "{flags:?}: stdout:\n{text}"),
+        }
+    }
+}
+
+#[test]
 fn quiet_suppresses_the_summary_and_diagnostics() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.py", SIMPLE);
