@@ -3,7 +3,7 @@
 //! converted).
 
 use crate::engine::{Options, TargetVersion};
-use crate::output::{unified_diff, write_atomic};
+use crate::output::{file_diff, write_atomic};
 use crate::passes;
 use crate::run::{self, FileReport, Outcome};
 use crate::transforms::Tables;
@@ -191,7 +191,7 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
                 report_diags(&display, &result.diagnostics, &args);
                 let new = result.output.as_deref().unwrap_or_default();
                 if args.diff && args.output_format == Format::Text {
-                    write!(out, "{}", unified_diff(&display, &decoded.text, new))?;
+                    write!(out, "{}", file_diff(&display, decoded, new))?;
                 } else if !args.diff
                     && !args.check
                     && let Err(e) = write_atomic(&r.path, &decoded.to_bytes(new))
@@ -201,7 +201,8 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
                     changed -= 1;
                 }
                 if args.verbose && !args.quiet {
-                    eprintln!("{display}: converted ({} edits)", result.edits);
+                    let verb = if args.diff || args.check { "would be converted" } else { "converted" };
+                    eprintln!("{display}: {verb} ({} edits)", result.edits);
                 }
             }
             Outcome::Unchanged { result } => {
@@ -298,7 +299,7 @@ fn convert_stdin(args: &ConvertArgs, opts: Options) -> anyhow::Result<i32> {
             let new = result.output.as_deref().unwrap_or_default();
             if args.output_format == Format::Json {
             } else if args.diff {
-                write!(out, "{}", unified_diff(&name, &decoded.text, new))?;
+                write!(out, "{}", file_diff(&name, decoded, new))?;
             } else if !args.check {
                 out.write_all(&decoded.to_bytes(new))?;
             }

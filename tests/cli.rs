@@ -246,11 +246,47 @@ fn diff_of_a_file_with_a_bom() {
     let mut bom = b"\xef\xbb\xbf".to_vec();
     bom.extend_from_slice(SIMPLE.as_bytes());
     let r = diff_then_apply(&[("bom.py", &bom)]);
-    // FIXME: the diff is computed on the text without its BOM, so its first
-    // context line does not match the file and `git apply` rejects it. When
-    // fixed, assert success and compare with `r.converted` as above.
-    assert!(!r.diff.contains('\u{feff}'), "diff:\n{}", r.diff);
-    assert!(!r.apply.status.success(), "the BOM diff now applies: update this test");
+    // The diff is of the bytes as written: the BOM is on the first line of
+    // both sides, so it matches the file on disk.
+    assert!(r.diff.contains('\u{feff}'), "diff:\n{}", r.diff);
+    assert!(
+        r.apply.status.success(),
+        "git apply failed: {}\ndiff:\n{}",
+        String::from_utf8_lossy(&r.apply.stderr),
+        r.diff
+    );
+    let patched = fs::read(r.patched.path().join("bom.py")).unwrap();
+    assert_eq!(patched, fs::read(r.converted.path().join("bom.py")).unwrap(), "`git apply` differs from `convert`");
+    let rest = patched.strip_prefix(b"\xef\xbb\xbf").expect("the BOM was dropped");
+    let text = std::str::from_utf8(rest).unwrap();
+    assert!(!text.contains('\u{feff}'), "a second BOM in:\n{text:?}");
+    assert_simple_converted(text);
+}
+
+#[test]
+fn diff_headers_of_absolute_and_dot_slash_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "x.py", SIMPLE);
+    let abs = file.to_str().expect("the temporary path is UTF-8");
+    assert!(abs.starts_with('/'), "not absolute: {abs}");
+    let rel = abs.trim_start_matches('/');
+
+    let out = run_in(dir.path(), &["convert", "--diff", abs]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    let diff = stdout(&out);
+    assert!(diff.starts_with(&format!("--- a/{rel}\n+++ b/{rel}\n@@ ")), "diff:\n{diff}");
+    // `-p1` from the root names the file again.
+    let apply = git(Path::new("/"), &["apply", "-"], Some(&out.stdout));
+    assert!(apply.status.success(), "git apply failed: {}\ndiff:\n{diff}", String::from_utf8_lossy(&apply.stderr));
+    assert_simple_converted(&fs::read_to_string(&file).unwrap());
+
+    write(dir.path(), "x.py", SIMPLE);
+    for arg in ["./x.py", "././x.py", ".//x.py"] {
+        let out = run_in(dir.path(), &["convert", "--diff", arg]);
+        assert_eq!(code(&out), 0, "{arg}: stderr: {}", stderr(&out));
+        let diff = stdout(&out);
+        assert!(diff.starts_with("--- a/x.py\n+++ b/x.py\n@@ "), "{arg}: diff:\n{diff}");
+    }
 }
 
 #[test]
@@ -469,6 +505,48 @@ fn summary_line_counts_files() {
     assert_eq!(code(&out), 2);
     let err = stderr(&out);
     assert_eq!(err.lines().last(), Some("2 files converted, 1 unchanged, 1 failed"), "stderr:\n{err}");
+}
+
+#[test]
+fn check_and_diff_say_would_be_converted() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", SIMPLE);
+    write(dir.path(), "c.py", NOTHING_TO_DO);
+    for flag in ["--check", "--diff"] {
+        let out = run_in(dir.path(), &["convert", flag, "-v", "."]);
+        let err = stderr(&out);
+        assert!(err.lines().any(|l| l.starts_with("./a.py: would be converted (")), "{flag}: stderr:\n{err}");
+        assert!(!err.contains(": converted"), "{flag}: stderr:\n{err}");
+        assert!(err.lines().any(|l| l == "./c.py: unchanged"), "{flag}: stderr:\n{err}");
+        assert_eq!(
+            err.lines().last(),
+            Some("1 files would be converted, 1 unchanged, 0 failed"),
+            "{flag}: stderr:\n{err}"
+        );
+        assert!(!stdout(&out).contains("would be converted"), "{flag}: stdout: {}", stdout(&out));
+        assert_eq!(fs::read_to_string(dir.path().join("a.py")).unwrap(), SIMPLE, "{flag} wrote a.py");
+    }
+    let out = run_in(dir.path(), &["convert", "-v", "."]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.lines().any(|l| l.starts_with("./a.py: converted (")), "stderr:\n{err}");
+    assert_eq!(err.lines().last(), Some("1 files converted, 1 unchanged, 0 failed"), "stderr:\n{err}");
+}
+
+#[test]
+fn stdin_prints_no_summary_on_stdout() {
+    for flags in [&[][..], &["--check"][..], &["--diff"][..]] {
+        let mut args = vec!["convert", "-v", "-", "--stdin-filename", "x.py"];
+        args.extend_from_slice(flags);
+        let out = run_with_stdin(&args, SIMPLE.as_bytes());
+        let text = stdout(&out);
+        assert!(!text.contains(" files ") && !text.contains("unchanged"), "{flags:?}: stdout:\n{text}");
+        match flags {
+            [] => assert_simple_converted(&text),
+            ["--check"] => assert_eq!(text, "", "--check prints nothing on stdout"),
+            _ => assert!(text.starts_with("--- a/x.py\n+++ b/x.py\n@@ "), "{flags:?}: stdout:\n{text}"),
+        }
+    }
 }
 
 #[test]
