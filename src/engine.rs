@@ -10,7 +10,7 @@ use crate::transforms::Tables;
 use rustpython_parser::ast::{self, Stmt};
 use rustpython_parser::text_size::{TextRange, TextSize};
 use rustpython_parser::{Mode, Tok, lexer};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TargetVersion {
@@ -94,17 +94,33 @@ pub fn interested(text: &str, opts: &Options) -> bool {
 
 /// Names of the exported functions and methods that would turn async if no
 /// boundary stopped them: what other modules must not reach.
-pub fn candidates(body: &[Stmt], opts: &Options) -> Vec<String> {
-    let info = analysis::analyse(body);
-    let mut sink = vec![];
-    let seeds: Vec<passes::Seed> =
-        enabled(opts).iter().flat_map(|p| p.seeds(body, &info, &opts.tables, &mut sink)).collect();
+pub fn candidates(text: &str, body: &[Stmt], opts: &Options) -> (Vec<String>, Option<analysis::ModuleInfo>) {
+    if too_deep(body).is_some() {
+        return (vec![], None);
+    }
+    let seeds_of = |info: &analysis::ModuleInfo| -> Vec<passes::Seed> {
+        let mut sink = vec![];
+        enabled(opts)
+            .iter()
+            .filter(|p| p.interested(text, &opts.tables))
+            .flat_map(|p| p.seeds(body, info, &opts.tables, &mut sink))
+            .collect()
+    };
+    // Most modules that pass the text test have no seed at all: the cheap
+    // analysis tells; the full one runs only where there is work.
+    let info = analysis::analyse_fast(body);
+    if seeds_of(&info).is_empty() {
+        return (vec![], Some(info));
+    }
+    let info = analysis::refine(body, info);
+    let seeds = seeds_of(&info);
     let funcs = seeds.iter().filter_map(|s| info.call(s.call).and_then(|c| c.ctx.func));
-    colour::closure(&info, funcs)
+    let names = colour::closure(&info, funcs)
         .into_iter()
         .filter(|&f| info.funcs[f].exported)
         .map(|f| info.funcs[f].name.clone())
-        .collect()
+        .collect();
+    (names, Some(info))
 }
 
 /// The module's place in the run, for cross-module safety.
@@ -116,7 +132,7 @@ pub struct Project<'a> {
 /// Converts one module's text on its own.
 pub fn convert(text: &str, newline: &str, path: &str, opts: &Options) -> Result<Converted, FileError> {
     let body = parse(text, path)?;
-    convert_body(text, newline, path, body, opts, None)
+    convert_body(text, newline, path, body, opts, None, None)
 }
 
 /// Converts one parsed module.
@@ -127,6 +143,7 @@ pub fn convert_body(
     body: Vec<Stmt>,
     opts: &Options,
     project: Option<&Project>,
+    analysed: Option<analysis::ModuleInfo>,
 ) -> Result<Converted, FileError> {
     let _ = path;
     let enabled = enabled(opts);
@@ -141,10 +158,13 @@ pub fn convert_body(
             message: format!("expressions nested deeper than {MAX_DEPTH} levels (CPython cannot compile this either)"),
         });
     }
-    let mut info = analysis::analyse(&body);
+    // The analysis the project phase made of this very body, if any.
+    let mut info = analysed.unwrap_or_else(|| analysis::analyse(&body));
     let mut seeds = vec![];
     let mut diags: Vec<Diagnostic> = vec![];
-    for p in &enabled {
+    // Only passes whose text test passes look for seeds (the others find
+    // none by construction; the test keeps their analyses off most files).
+    for p in enabled.iter().filter(|p| p.interested(text, &opts.tables)) {
         seeds.extend(p.seeds(&body, &info, &opts.tables, &mut diags));
     }
     if seeds.is_empty() {
@@ -160,14 +180,19 @@ pub fn convert_body(
             }
         }
     }
+    let index = crate::source::LineIndex::new(text);
     let lc = |r: TextRange| {
-        let (l, c) = line_col(text, r.start());
+        let (l, c) = index.line_col(r.start());
         format!("{l}:{c}")
     };
     // A seed call's own method attribute (`self.session.get`) is known to
     // the pass that made it: it is not a loose reference to a method here.
+    let seed_ends: HashMap<TextSize, Vec<TextSize>> = seeds.iter().fold(HashMap::new(), |mut m, s| {
+        m.entry(s.call.start()).or_default().push(s.call.end());
+        m
+    });
     for v in info.loose_attrs.values_mut() {
-        v.retain(|r| !seeds.iter().any(|s| s.call.start() == r.start() && r.end() < s.call.end()));
+        v.retain(|r| !seed_ends.get(&r.start()).is_some_and(|ends| ends.iter().any(|&e| r.end() < e)));
     }
     info.loose_attrs.retain(|_, v| !v.is_empty());
     // Colour; a group with a blocked member is dropped whole, then again.
@@ -220,7 +245,7 @@ pub fn convert_body(
         }
     }
     for (pass, at) in &vetoed {
-        let (l, c) = line_col(text, at.start());
+        let (l, c) = index.line_col(at.start());
         for s in seeds.iter().filter(|s| s.pass == *pass && !s.veto) {
             diags.push(Diagnostic {
                 offset: s.call.start().into(),
@@ -286,7 +311,7 @@ pub fn convert_body(
         col.seeds_ok.iter().chain(&col.await_calls).chain(&col.run_calls).chain(&cx.sites).copied().collect();
     sites.extend(col.async_defs.iter().map(|&s| TextRange::empty(s.into())));
     let mut lines: Vec<(usize, usize)> =
-        sites.iter().map(|r| (line_col(text, r.start()).0, line_col(text, r.end()).0)).collect();
+        sites.iter().map(|r| (index.line_col(r.start()).0, index.line_col(r.end()).0)).collect();
     lines.sort();
     lines.dedup();
     Ok(Converted { output: if out == text { None } else { Some(out) }, diagnostics: locate(text, diags), edits, lines })
@@ -402,10 +427,14 @@ pub fn lost_comments(before: &str, after: &str) -> Vec<(u32, String)> {
 fn locate(text: &str, mut diags: Vec<Diagnostic>) -> Vec<Located> {
     diags.sort();
     diags.dedup();
+    if diags.is_empty() {
+        return vec![];
+    }
+    let index = crate::source::LineIndex::new(text);
     diags
         .into_iter()
         .map(|d| {
-            let (line, col) = line_col(text, TextSize::from(d.offset));
+            let (line, col) = index.line_col(TextSize::from(d.offset));
             Located { line, col, pass: d.pass.to_string(), message: d.message }
         })
         .collect()

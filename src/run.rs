@@ -49,6 +49,10 @@ enum Prepared {
         decoded: source::Decoded,
         body: Vec<rustpython_parser::ast::Stmt>,
         summary: ImportSummary,
+        /// Functions that would turn async, for the cross-module guard.
+        names: Vec<String>,
+        /// The module's analysis, reused by its conversion.
+        info: Option<Box<crate::analysis::ModuleInfo>>,
     },
     /// Parsed, nothing to do here; what it imports is kept.
     Plain {
@@ -74,7 +78,11 @@ fn prepare(path: &Path, opts: &Options) -> Prepared {
         Ok(body) => {
             let summary = summarize(&body);
             if engine::interested(&decoded.text, opts) {
-                Prepared::Interested { decoded, body, summary }
+                // Analysed here too: one pass over the files before the
+                // project-wide step, not two.
+                let (names, info) = engine::candidates(&decoded.text, &body, opts);
+                let info = info.map(Box::new);
+                Prepared::Interested { decoded, body, summary, names, info }
             } else {
                 Prepared::Plain { decoded, summary }
             }
@@ -93,9 +101,9 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
     pool(threads).install(|| {
         let prepared: Vec<Prepared> = files.par_iter().map(|p| prepare(p, opts)).collect();
         let names: std::collections::BTreeSet<String> = prepared
-            .par_iter()
-            .flat_map_iter(|p| match p {
-                Prepared::Interested { body, .. } => engine::candidates(body, opts),
+            .iter()
+            .flat_map(|p| match p {
+                Prepared::Interested { names, .. } => names.clone(),
                 _ => vec![],
             })
             .collect();
@@ -124,12 +132,19 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
                     Prepared::Plain { .. } => Outcome::Unchanged {
                         result: Converted { output: None, diagnostics: vec![], edits: 0, lines: vec![] },
                     },
-                    Prepared::Interested { decoded, body, .. } => {
+                    Prepared::Interested { decoded, body, info, .. } => {
                         let stem = module_stem(path);
                         let project = engine::Project { stem: &stem, external: &external };
                         let display = path.to_string_lossy();
-                        match engine::convert_body(&decoded.text, decoded.newline, &display, body, opts, Some(&project))
-                        {
+                        match engine::convert_body(
+                            &decoded.text,
+                            decoded.newline,
+                            &display,
+                            body,
+                            opts,
+                            Some(&project),
+                            info.map(|b| *b),
+                        ) {
                             Ok(result) if result.output.is_some() => Outcome::Changed { decoded, result },
                             Ok(result) => Outcome::Unchanged { result },
                             Err(e) => Outcome::Failed { error: e.to_string() },

@@ -77,6 +77,27 @@ fn line_col_bytes(b: &[u8], at: usize) -> (usize, usize) {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
+/// Line starts of a text, for many `line_col` lookups in one file.
+pub struct LineIndex<'t> {
+    text: &'t str,
+    starts: Vec<usize>,
+}
+
+impl<'t> LineIndex<'t> {
+    pub fn new(text: &'t str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        LineIndex { text, starts }
+    }
+    /// Same as [`line_col`], in O(log lines + line length).
+    pub fn line_col(&self, offset: TextSize) -> (usize, usize) {
+        let at = usize::from(offset).min(self.text.len());
+        let line = self.starts.partition_point(|&s| s <= at);
+        let ls = self.starts[line - 1];
+        (line, self.text[ls..at].chars().count() + 1)
+    }
+}
+
 pub fn line_col(text: &str, offset: TextSize) -> (usize, usize) {
     let at = usize::from(offset).min(text.len());
     let before = &text[..at];

@@ -139,19 +139,31 @@ const SAFE_DECORATORS: &[&str] = &["staticmethod", "classmethod", "functools.wra
 const SAFE_BASES: &[&str] = &["object", "ABC", "abc.ABC"];
 
 pub fn analyse(body: &[Stmt]) -> ModuleInfo {
+    refine(body, analyse_with(body, &HashMap::new()))
+}
+
+/// The analysis without typed parameters (cheaper; enough to tell whether a
+/// module has anything to convert at all).
+pub fn analyse_fast(body: &[Stmt]) -> ModuleInfo {
+    analyse_with(body, &HashMap::new())
+}
+
+/// Completes an `analyse_fast` result with typed parameters.
+pub fn refine(body: &[Stmt], first: ModuleInfo) -> ModuleInfo {
     // Parameters that receive an instance of one module class at every call
     // are typed, and the analysis runs again with them (`def report(client)`
     // called as `report(WeatherClient(...))` resolves `client.current()`).
     let mut param_types: HashMap<(u32, String), String> = HashMap::new();
+    let mut info = first;
     for _ in 0..4 {
-        let info = analyse_with(body, &param_types);
         let found = infer_param_types(&info);
         if found.iter().all(|(k, v)| param_types.get(k) == Some(v)) {
             return info;
         }
         param_types.extend(found);
+        info = analyse_with(body, &param_types);
     }
-    analyse_with(body, &param_types)
+    info
 }
 
 fn analyse_with(body: &[Stmt], param_types: &HashMap<(u32, String), String>) -> ModuleInfo {

@@ -108,8 +108,9 @@ pub fn refs_from(
     names: &BTreeSet<String>,
 ) -> ExternalRefs {
     let mut out = ExternalRefs::default();
+    let index = std::cell::OnceCell::new();
     let loc = |off: u32| {
-        let (l, col) = crate::source::line_col(text, off.into());
+        let (l, col) = index.get_or_init(|| crate::source::LineIndex::new(text)).line_col(off.into());
         format!("{display}:{l}:{col}")
     };
     for (stem, n, off) in &sum.direct {

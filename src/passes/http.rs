@@ -1092,7 +1092,8 @@ impl Pass for Http {
         DOC
     }
     fn interested(&self, src: &str, _tables: &Tables) -> bool {
-        src.contains("requests")
+        // Every spelling imports it: `import requests [as x]`, `from requests[.y] import z`.
+        src.contains("import requests") || src.contains("from requests")
     }
     fn seeds(&self, body: &[Stmt], info: &ModuleInfo, tables: &Tables, diags: &mut Vec<Diagnostic>) -> Vec<Seed> {
         let f = collect(body, info, tables);
