@@ -99,14 +99,23 @@ fn prepare(path: &Path, opts: &Options) -> Prepared {
 pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) -> Vec<FileReport> {
     use crate::analysis::project::{ExternalRefs, module_stem, refs_from};
     pool(threads).install(|| {
-        let prepared: Vec<Prepared> = files.par_iter().map(|p| prepare(p, opts)).collect();
-        let names: std::collections::BTreeSet<String> = prepared
-            .iter()
-            .flat_map(|p| match p {
-                Prepared::Interested { names, .. } => names.clone(),
-                _ => vec![],
-            })
-            .collect();
+        let t0 = std::time::Instant::now();
+        let timing = std::env::var_os("AWAITIFY_TIMING").is_some();
+        let order = largest_first(files);
+        let prepared: Vec<Prepared> =
+            in_path_order(order.par_iter().with_max_len(1).map(|&i| (i, prepare(&files[i], opts))).collect());
+        // Candidate names per module stem (what other modules must not reach).
+        let mut names: std::collections::HashMap<String, std::collections::BTreeSet<String>> = Default::default();
+        for (p, path) in prepared.iter().zip(files) {
+            if let Prepared::Interested { names: n, .. } = p
+                && !n.is_empty()
+            {
+                names.entry(module_stem(path)).or_default().extend(n.iter().cloned());
+            }
+        }
+        if timing {
+            eprintln!("timing: prepare {:?}", t0.elapsed());
+        }
         let mut external = ExternalRefs::default();
         if !names.is_empty() && files.len() > 1 {
             let parts: Vec<ExternalRefs> = prepared
@@ -123,10 +132,16 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
                 external.merge(p);
             }
         }
-        prepared
+        if timing {
+            eprintln!("timing: refs {:?}", t0.elapsed());
+        }
+        let mut slots: Vec<Option<Prepared>> = prepared.into_iter().map(Some).collect();
+        let work: Vec<(usize, Prepared)> = order.iter().filter_map(|&i| Some((i, slots[i].take()?))).collect();
+        let reports = work
             .into_par_iter()
-            .zip(files.par_iter())
-            .map(|(p, path)| {
+            .with_max_len(1)
+            .map(|(i, p)| {
+                let path = &files[i];
                 let outcome = match p {
                     Prepared::Failed { error } => Outcome::Failed { error },
                     Prepared::Plain { .. } => Outcome::Unchanged {
@@ -151,23 +166,50 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
                         }
                     }
                 };
-                FileReport { path: path.clone(), outcome }
+                (i, FileReport { path: path.clone(), outcome })
             })
-            .collect()
+            .collect();
+        if timing {
+            eprintln!("timing: convert {:?}", t0.elapsed());
+        }
+        in_path_order(reports)
     })
+}
+
+/// File indices, largest file first: the big files start early, so the
+/// threads finish together (results are put back in path order).
+fn largest_first(files: &[PathBuf]) -> Vec<usize> {
+    let mut order: Vec<(u64, usize)> =
+        files.iter().enumerate().map(|(i, p)| (std::fs::metadata(p).map(|m| m.len()).unwrap_or(0), i)).collect();
+    order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    order.into_iter().map(|(_, i)| i).collect()
+}
+
+fn in_path_order<T>(mut items: Vec<(usize, T)>) -> Vec<T> {
+    items.sort_by_key(|(i, _)| *i);
+    items.into_iter().map(|(_, t)| t).collect()
 }
 
 /// Parses every file and nothing else (the benchmark's baseline).
 pub fn parse_all(files: &[PathBuf], threads: Option<usize>) -> Vec<Result<(), String>> {
     pool(threads).install(|| {
-        files
-            .par_iter()
-            .map(|p| {
-                let bytes = std::fs::read(p).map_err(|e| e.to_string())?;
-                let d = source::decode(&bytes)?;
-                engine::parse(&d.text, &p.to_string_lossy()).map(|_| ()).map_err(|e: FileError| e.to_string())
-            })
-            .collect()
+        // Scheduled as `convert_all` is, so the benchmark compares work.
+        let order = largest_first(files);
+        in_path_order(
+            order
+                .par_iter()
+                .with_max_len(1)
+                .map(|&i| {
+                    let p = &files[i];
+                    let r = (|| {
+                        let bytes = std::fs::read(p).map_err(|e| e.to_string())?;
+                        let d = source::decode(&bytes)?;
+                        engine::parse(&d.text, &p.to_string_lossy()).map(|_| ()).map_err(|e: FileError| e.to_string())
+                    })();
+                    (i, r)
+                })
+                .collect(),
+        )
     })
 }
 

@@ -98,14 +98,14 @@ pub fn summarize(body: &[Stmt]) -> ImportSummary {
     c.s
 }
 
-/// The references a module (summarised) makes to any of `names` in other
-/// modules, keyed by the module stems it imports.
+/// The references a module (summarised) makes to the candidate names of the
+/// other modules (`names`: module stem -> its candidates), keyed by stem.
 pub fn refs_from(
     sum: &ImportSummary,
     text: &str,
     display: &str,
     own_stem: &str,
-    names: &BTreeSet<String>,
+    names: &HashMap<String, BTreeSet<String>>,
 ) -> ExternalRefs {
     let mut out = ExternalRefs::default();
     let index = std::cell::OnceCell::new();
@@ -117,17 +117,18 @@ pub fn refs_from(
         if stem == own_stem {
             continue;
         }
+        let Some(theirs) = names.get(stem) else { continue };
         if n == "*" {
-            for name in names {
+            for name in theirs {
                 out.refs.entry((stem.clone(), name.clone())).or_insert_with(|| loc(*off));
             }
-        } else if names.contains(n) {
+        } else if theirs.contains(n) {
             out.refs.entry((stem.clone(), n.clone())).or_insert_with(|| loc(*off));
         }
     }
-    for name in names {
-        if let Some(&off) = sum.attrs.get(name) {
-            for stem in sum.stems.iter().filter(|s| *s != own_stem) {
+    for stem in sum.stems.iter().filter(|s| *s != own_stem) {
+        for name in names.get(stem).into_iter().flatten() {
+            if let Some(&off) = sum.attrs.get(name) {
                 out.refs.entry((stem.clone(), name.clone())).or_insert_with(|| loc(off));
             }
         }
