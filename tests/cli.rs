@@ -587,3 +587,22 @@ fn bundled_examples_convert_as_documented() {
     assert!(err.contains("examples/boundaries.py:") && err.contains("__init__"), "stderr:\n{err}");
     assert!(err.contains("used as a value"), "stderr:\n{err}");
 }
+
+#[test]
+fn functions_used_by_another_module_of_the_run_stay_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = "import time\n\n\ndef fetch():\n    time.sleep(0.1)\n\n\ndef local():\n    time.sleep(0.1)\n\n\ndef main():\n    local()\n";
+    let cli = "from client import fetch\nimport client as c\n\n\ndef run():\n    fetch()\n    c.main()\n";
+    write(dir.path(), "client.py", client);
+    write(dir.path(), "cli.py", cli);
+    let out = run_in(dir.path(), &["convert", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let client_after = fs::read_to_string(dir.path().join("client.py")).unwrap();
+    // `fetch` and `main` are reached from cli.py: they stay sync, with a diagnostic.
+    assert!(client_after.contains("\ndef fetch():\n    time.sleep(0.1)\n"), "{client_after}");
+    assert!(client_after.contains("\ndef main():\n    local()\n"), "{client_after}");
+    assert!(stderr(&out).contains("`fetch` is used by another module (./cli.py:1:"), "{}", stderr(&out));
+    // `local` is only used here, by `main`, which must stay sync: so it stays sync too.
+    assert!(client_after.contains("\ndef local():\n"), "{client_after}");
+    assert_eq!(fs::read_to_string(dir.path().join("cli.py")).unwrap(), cli);
+}
