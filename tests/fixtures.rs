@@ -3,7 +3,8 @@
 //! `snapshots/`, and each fixture is checked for: the output re-parses (also
 //! with CPython when a python3 is available), a second run changes nothing,
 //! two runs give the same bytes, and an unchanged file is byte-identical.
-//! Fixtures under `tests/fixtures/http_aiohttp/` run with `--http aiohttp`.
+//! Fixtures under `tests/fixtures/http/` run with both `--http` backends,
+//! those under `tests/fixtures/http_aiohttp/` with `--http aiohttp` only.
 
 use awaitify::engine::{Options, convert};
 use awaitify::output::unified_diff;
@@ -57,12 +58,24 @@ fn fixtures_convert_as_snapshotted() {
     aiohttp.tables.http.backend = awaitify::transforms::HttpBackend::Aiohttp;
     let py = python();
     let mut failures = vec![];
+    // Every `tests/fixtures/http/` case also runs with `--http aiohttp`
+    // (snapshots `http_aiohttp__<case>`), next to the aiohttp-only cases of
+    // `tests/fixtures/http_aiohttp/`.
+    let mut runs = vec![];
     for path in fixtures() {
-        let pass = path.parent().unwrap().file_name().unwrap().to_string_lossy().to_string();
+        let dir = path.parent().unwrap().file_name().unwrap().to_string_lossy().to_string();
+        match dir.as_str() {
+            "http" => {
+                runs.push((path.clone(), dir.clone(), &default));
+                runs.push((path, "http_aiohttp".to_string(), &aiohttp));
+            }
+            "http_aiohttp" => runs.push((path, dir, &aiohttp)),
+            _ => runs.push((path, dir, &default)),
+        }
+    }
+    for (path, pass, opts) in runs {
         let case = path.file_stem().unwrap().to_string_lossy().to_string();
         let name = format!("{pass}__{case}");
-        // `tests/fixtures/http_aiohttp/` runs with `--http aiohttp`.
-        let opts = if pass == "http_aiohttp" { &aiohttp } else { &default };
         let bytes = std::fs::read(&path).unwrap();
         let d = decode(&bytes).unwrap();
         let first = convert(&d.text, d.newline, &case, opts).unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -145,6 +145,9 @@ struct Facts {
     constants: HashMap<String, bool>,
 }
 
+/// Why an aiohttp response that escapes is not converted.
+const ESCAPED_RESPONSE: &str = "the response is used where the pass cannot follow it (an aiohttp response must be read inside the code that holds its session)";
+
 /// What a call passes to one parameter: a session group, response origins.
 type Flow = (Option<String>, Option<Vec<TextRange>>);
 
@@ -450,10 +453,7 @@ impl Collector<'_> {
     /// response (aiohttp: read while the session is open).
     fn check_response_use(&mut self, call: TextRange) {
         if self.aiohttp() && !self.receivers.contains(&call) {
-            self.unsupported(
-                call,
-                "the response is used where the pass cannot follow it (an aiohttp response must be read inside the code that holds its session)",
-            );
+            self.unsupported(call, ESCAPED_RESPONSE);
         }
     }
     /// `e.response.<attr>` where `e` holds a caught requests error.
@@ -868,10 +868,7 @@ impl<'a> Visitor<'a> for Collector<'_> {
                     self.facts.escaped_groups.insert(g);
                 }
                 if self.aiohttp() && !self.receivers.contains(&e.range()) && self.response_origins(e).is_some() {
-                    self.unsupported(
-                        e.range(),
-                        "a response used where the pass cannot follow it (an aiohttp response must be read inside the code that holds its session)",
-                    );
+                    self.unsupported(e.range(), ESCAPED_RESPONSE);
                 }
             }
             _ => {}
