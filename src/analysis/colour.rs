@@ -26,6 +26,10 @@ pub struct Colouring {
     pub seeds_ok: HashSet<TextRange>,
     /// Seeds left sync, with the reason.
     pub seeds_blocked: Vec<(TextRange, String)>,
+    /// Where an async generator is iterated: `for` statements that become
+    /// `async for`, comprehension iterables whose generator becomes async,
+    /// `yield from` statements that become `async for ...: yield ...`.
+    pub async_iter: HashSet<crate::analysis::IterSite>,
 }
 
 #[derive(Clone, Debug)]
@@ -87,6 +91,16 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
                         break;
                     }
                 }
+            }
+            // A generator becomes an async generator: only loops may use it.
+            if reason.is_none()
+                && info.generator
+                && let Some(c) = m.calls_of(f).find(|c| c.iter.is_none())
+            {
+                reason = Some(Why::Site(
+                    format!("`{}` is a generator whose result is used other than by a `for` loop", info.name),
+                    c.range,
+                ));
             }
             // A wrapper is async exactly when every function it wraps is.
             if reason.is_none() {
@@ -167,7 +181,12 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
         if !hit {
             continue;
         }
-        if c.ctx.main_guard_call() {
+        let generator = c.target.is_some_and(|t| m.funcs[t].generator);
+        if generator {
+            if let Some(site) = c.iter {
+                out.async_iter.insert(site);
+            }
+        } else if c.ctx.main_guard_call() {
             out.run_calls.insert(c.range);
         } else if c.ctx.func.is_some_and(is_async) && c.ctx.awaitable() {
             out.await_calls.insert(c.range);

@@ -34,6 +34,8 @@ pub struct FuncInfo {
     pub kwonly: Vec<String>,
     /// A class method whose every `return` is `cls(...)`: a factory.
     pub factory: bool,
+    /// Contains `yield`: becomes an async generator, not a coroutine.
+    pub generator: bool,
 }
 
 #[derive(Debug)]
@@ -81,9 +83,22 @@ pub struct CallSite {
     /// The call of the wrapped function inside a decorator's wrapper: the
     /// wrapper is async exactly when the functions it wraps are.
     pub wraps: bool,
+    /// The call is what a loop iterates (a generator's only allowed use).
+    pub iter: Option<IterSite>,
     /// The module class (by start offset) each argument surely is an
     /// instance of, for calls of module functions.
     pub args: CallArgs,
+}
+
+/// Where a call's result is iterated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IterSite {
+    /// `for x in f(...)`: the for statement.
+    For(TextRange),
+    /// `[... for x in f(...)]` (list, set or dict comprehension): the call.
+    Comp(TextRange),
+    /// `yield from f(...)` as a statement: the statement.
+    YieldFrom(TextRange),
 }
 
 #[derive(Clone, Debug, Default)]
@@ -178,6 +193,7 @@ fn analyse_with(body: &[Stmt], param_types: &HashMap<(u32, String), String>) -> 
         literals: vec![],
         excused: HashSet::new(),
         wrappers: HashMap::new(),
+        iter_site: None,
     };
     a.declare(body, None, true);
     a.wrapping_decorators(body);
@@ -292,6 +308,8 @@ struct Analyser<'p> {
     /// Wrappers of wrapping decorators: def start -> (the decorator's
     /// function parameter, the functions it decorates).
     wrappers: HashMap<u32, (String, Vec<FuncId>)>,
+    /// The next call to visit is iterated this way.
+    iter_site: Option<(TextRange, IterSite)>,
     info: ModuleInfo,
     scopes: Vec<Frame>,
     ctx: Ctx,
@@ -433,8 +451,10 @@ impl Analyser<'_> {
                         boundary = Some(format!(
                             "`{n}` is called synchronously by the test framework (tests are converted by a later pass)"
                         ));
-                    } else if is_generator(fbody) {
-                        boundary = Some(format!("`{n}` is a generator (async generators are not converted yet)"));
+                    } else if is_generator(fbody) && !simple_generator(fbody) {
+                        boundary = Some(format!(
+                            "`{n}` is a generator that returns a value or uses `yield from` as an expression, which an async generator cannot"
+                        ));
                     }
                     let is_static = decos.iter().any(|d| d == "staticmethod");
                     let first = args.posonlyargs.iter().chain(&args.args).next().map(|a| a.def.arg.to_string());
@@ -450,6 +470,7 @@ impl Analyser<'_> {
                         exported: top,
                         params: args.posonlyargs.iter().chain(&args.args).map(|a| a.def.arg.to_string()).collect(),
                         kwonly: args.kwonlyargs.iter().map(|a| a.def.arg.to_string()).collect(),
+                        generator: is_generator(fbody),
                         factory: decos.iter().any(|d| d == "classmethod")
                             && args
                                 .posonlyargs
@@ -844,6 +865,36 @@ fn returns_only_calls_of(body: &[Stmt], name: &str) -> bool {
     r.seen && r.all
 }
 
+/// A generator an async generator can replace: no `return <value>`, and
+/// `yield from` only as a statement.
+fn simple_generator(body: &[Stmt]) -> bool {
+    struct S(bool);
+    impl<'a> Visitor<'a> for S {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => {}
+                Stmt::Return(r) if r.value.is_some() => self.0 = false,
+                Stmt::Expr(x) if matches!(&*x.value, Expr::YieldFrom(_)) => {
+                    if let Expr::YieldFrom(y) = &*x.value {
+                        self.visit_expr(&y.value);
+                    }
+                }
+                _ => walk_stmt(self, s),
+            }
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            match e {
+                Expr::YieldFrom(_) => self.0 = false,
+                Expr::Lambda(_) | Expr::GeneratorExp(_) => {}
+                _ => walk_expr(self, e),
+            }
+        }
+    }
+    let mut v = S(true);
+    v.visit_body(body);
+    v.0
+}
+
 fn is_generator(body: &[Stmt]) -> bool {
     struct Y(bool);
     impl<'a> Visitor<'a> for Y {
@@ -949,6 +1000,9 @@ impl<'a> Visitor<'a> for Analyser<'_> {
             }
             Stmt::For(f) if self.current_func().is_some() => {
                 let vars = self.function_loop_vars(f);
+                if matches!(&*f.iter, Expr::Call(_)) {
+                    self.iter_site = Some((f.iter.range(), IterSite::For(s.range())));
+                }
                 self.visit_expr(&f.iter);
                 self.visit_expr(&f.target);
                 let n = vars.len();
@@ -956,6 +1010,12 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                 self.visit_body(&f.body);
                 self.fn_vars.truncate(self.fn_vars.len() - n);
                 self.visit_body(&f.orelse);
+            }
+            Stmt::Expr(x) if matches!(&*x.value, Expr::YieldFrom(y) if matches!(&*y.value, Expr::Call(_))) => {
+                if let Expr::YieldFrom(y) = &*x.value {
+                    self.iter_site = Some((y.value.range(), IterSite::YieldFrom(s.range())));
+                }
+                walk_stmt(self, s)
             }
             _ => walk_stmt(self, s),
         }
@@ -973,6 +1033,10 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                 let idx = self.info.calls.len();
                 self.info.call_index.insert(e.range(), idx);
                 let args = if target.is_some() { self.call_args(c) } else { CallArgs::default() };
+                let iter = match self.iter_site {
+                    Some((r, site)) if r == e.range() => Some(site),
+                    _ => None,
+                };
                 let wraps = !targets.is_empty()
                     && matches!(&*c.func, Expr::Name(n) if self.wrapper_param().is_some_and(|p| p == n.id.as_str()));
                 self.info.calls.push(CallSite {
@@ -983,6 +1047,7 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                     args,
                     targets: targets.clone(),
                     wraps,
+                    iter,
                 });
                 // The func expression: a resolved target is not a loose reference.
                 match &*c.func {
@@ -1074,7 +1139,11 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                 }
                 gens.iter().for_each(|g| targets(&g.target, &mut b));
                 // The first iterable is evaluated in the enclosing scope.
+                let comp = !matches!(e, Expr::GeneratorExp(_));
                 if let Some(g) = gens.first() {
+                    if comp && matches!(g.iter, Expr::Call(_)) {
+                        self.iter_site = Some((g.iter.range(), IterSite::Comp(g.iter.range())));
+                    }
                     self.visit_expr(&g.iter);
                 }
                 self.scopes.push(Frame { kind: FrameKind::Other, b });
@@ -1084,6 +1153,9 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                 }
                 for (i, g) in gens.iter().enumerate() {
                     if i > 0 {
+                        if comp && matches!(g.iter, Expr::Call(_)) {
+                            self.iter_site = Some((g.iter.range(), IterSite::Comp(g.iter.range())));
+                        }
                         self.visit_expr(&g.iter);
                     }
                     self.visit_expr(&g.target);

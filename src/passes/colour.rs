@@ -1,8 +1,10 @@
 //! The `colour` pass.
 
 use super::{Pass, PassCx};
+use crate::analysis::IterSite;
 use crate::syntax::{await_, call, dotted, fold_ok, synth, to_async_kind};
 use rustpython_parser::ast::{self, Expr, Fold, Ranged, Stmt};
+use std::collections::HashSet;
 
 crate::pass_doc!(
     "Makes functions that now await `async def`, awaits their calls, and runs the entry point with `asyncio.run`.
@@ -14,6 +16,15 @@ module gets `await` (plain calls, `self.m()` / `cls.m()` in its class and
 subclasses, `Class.m()`), and the callers become async in turn, to a
 fixpoint. In the `if __name__ == \"__main__\":` block, calls of functions that
 became async are wrapped in `asyncio.run(...)`.
+
+A generator that now awaits becomes an async generator: its loops become
+`async for` (and list, set or dict comprehensions over it async
+comprehensions), `yield from` it becomes `async for item in ...: yield
+item`, and a `yield from` of anything else inside an async generator becomes
+a plain loop (`yield from` is not allowed there). Functions called through
+a loop variable (`for name, f in [(\"a\", fa), ...]: f()`) and the wrappers
+of module decorators (`@retry(...)`) become async together with every
+function they may call, or not at all.
 
 ## Why is this bad
 A coroutine that is not awaited never runs; an `await` outside `async def`
@@ -57,7 +68,8 @@ if __name__ == \"__main__\":
 ## Not converted
 A chain stays sync, untouched, when it reaches a boundary: special methods
 (`__init__`, `__repr__`, ...), `@property` and other unknown decorators,
-generators, methods that may override an outside base class, functions used
+generators used other than by a loop (`list(gen())`, `next(...)`) or that
+return a value, methods that may override an outside base class, functions used
 as values (callbacks, `map(f, ...)`, `key=f`), calls in lambdas, generator
 expressions, class bodies, or at module level outside the `__main__` guard.
 Each left-over blocking call gets a diagnostic with the chain. Only calls in
@@ -82,25 +94,104 @@ impl Pass for Colour {
         if cx.colour.async_defs.is_empty() {
             return body;
         }
-        let mut f = Folder { cx };
+        // A free name for the loop that replaces `yield from` in async generators.
+        let mut names = crate::analysis::scope::collect(&body).names.into_keys().collect::<HashSet<String>>();
+        struct Names<'n>(&'n mut HashSet<String>);
+        impl<'a> crate::syntax::visit::Visitor<'a> for Names<'_> {
+            fn visit_expr(&mut self, e: &'a Expr) {
+                if let Expr::Name(n) = e {
+                    self.0.insert(n.id.to_string());
+                }
+                crate::syntax::visit::walk_expr(self, e);
+            }
+        }
+        crate::syntax::visit::Visitor::visit_body(&mut Names(&mut names), &body);
+        let item =
+            (1..).map(|i| if i == 1 { "item".to_string() } else { format!("item_{i}") }).find(|n| !names.contains(n));
+        let mut f = Folder { cx, funcs: vec![], item: item.unwrap_or_default() };
         body.into_iter().map(|s| fold_ok(f.fold_stmt(s))).collect()
     }
 }
 
 struct Folder<'a, 'b> {
     cx: &'a mut PassCx<'b>,
+    /// The enclosing defs (start offsets).
+    funcs: Vec<u32>,
+    item: String,
+}
+
+impl Folder<'_, '_> {
+    /// Inside a generator that becomes an async generator.
+    fn in_async_generator(&self) -> bool {
+        self.funcs.last().is_some_and(|&start| {
+            self.cx.colour.async_defs.contains(&start)
+                && self.cx.info.func_at(start).is_some_and(|f| self.cx.info.funcs[f].generator)
+        })
+    }
 }
 
 impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
     crate::identity_fold_plumbing!();
 
     fn fold_stmt(&mut self, s: Stmt) -> Result<Stmt, std::convert::Infallible> {
-        let start: u32 = s.range().start().into();
-        let s = ast::fold::fold_stmt(self, s)?;
+        let range = s.range();
+        let start: u32 = range.start().into();
+        let def = matches!(s, Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_));
+        if def {
+            self.funcs.push(start);
+        }
+        let s = ast::fold::fold_stmt(self, s);
+        if def {
+            self.funcs.pop();
+        }
+        let s = s?;
         if matches!(s, Stmt::FunctionDef(_)) && self.cx.colour.async_defs.contains(&start) {
             return Ok(to_async_kind(s));
         }
+        if matches!(s, Stmt::For(_)) && self.cx.colour.async_iter.contains(&IterSite::For(range)) {
+            self.cx.sites.push(rustpython_parser::text_size::TextRange::empty(range.start()));
+            return Ok(to_async_kind(s));
+        }
+        // `yield from x` cannot stay in an async generator: a loop yields each
+        // item (`async for` when x is an async generator itself).
+        if self.in_async_generator()
+            && let Stmt::Expr(x) = &s
+            && let Expr::YieldFrom(y) = &*x.value
+        {
+            let iter = (*y.value).clone();
+            let target = Expr::Name(ast::ExprName {
+                range: synth(),
+                id: ast::Identifier::new(self.item.as_str()),
+                ctx: ast::ExprContext::Store,
+            });
+            let yield_ =
+                Expr::Yield(ast::ExprYield { range: synth(), value: Some(Box::new(crate::syntax::name(&self.item))) });
+            let body = vec![Stmt::Expr(ast::StmtExpr { range: synth(), value: Box::new(yield_) })];
+            let f = Stmt::For(ast::StmtFor {
+                range: synth(),
+                target: Box::new(target),
+                iter: Box::new(iter),
+                body,
+                orelse: vec![],
+                type_comment: None,
+            });
+            self.cx.sites.push(range);
+            return Ok(if self.cx.colour.async_iter.contains(&IterSite::YieldFrom(range)) {
+                to_async_kind(f)
+            } else {
+                f
+            });
+        }
         Ok(s)
+    }
+
+    fn fold_comprehension(&mut self, c: ast::Comprehension) -> Result<ast::Comprehension, std::convert::Infallible> {
+        let site = IterSite::Comp(c.iter.range());
+        let mut c = ast::fold::fold_comprehension(self, c)?;
+        if self.cx.colour.async_iter.contains(&site) {
+            c.is_async = true;
+        }
+        Ok(c)
     }
 
     fn fold_expr(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {
