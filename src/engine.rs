@@ -213,11 +213,7 @@ pub fn convert_body(
         let mut more = false;
         for s in seeds.iter().filter(|s| s.veto) {
             let f = info.call(s.call).and_then(|c| c.ctx.func);
-            if !vetoed.contains_key(s.pass)
-                && f.is_some_and(|f| {
-                    info.funcs[f].is_async || col.async_defs.contains(&info.funcs[f].range.start().into())
-                })
-            {
+            if !vetoed.contains_key(s.pass) && f.is_some_and(|f| col.is_async(&info, f)) {
                 vetoed.insert(s.pass, s.call);
                 more = true;
             }

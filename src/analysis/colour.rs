@@ -39,6 +39,14 @@ enum Why {
     Site(String, TextRange),
 }
 
+impl Colouring {
+    /// Whether function `f` is async after the conversion (it was, or it
+    /// becomes so).
+    pub fn is_async(&self, m: &ModuleInfo, f: FuncId) -> bool {
+        m.funcs[f].is_async || self.async_defs.contains(&m.funcs[f].range.start().into())
+    }
+}
+
 pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) -> String) -> Colouring {
     let mut out = Colouring::default();
     // Seeds per function; seeds outside an awaitable context stay sync.

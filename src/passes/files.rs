@@ -128,17 +128,6 @@ impl<'a> Visitor<'a> for Uses<'_> {
         match s {
             Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => {
                 // A nested scope that mentions the file would hold it past the block.
-                struct Mentions<'n>(&'n HashSet<String>, bool);
-                impl<'b> Visitor<'b> for Mentions<'_> {
-                    fn visit_expr(&mut self, e: &'b Expr) {
-                        if let Expr::Name(n) = e
-                            && self.0.contains(n.id.as_str())
-                        {
-                            self.1 = true;
-                        }
-                        walk_expr(self, e);
-                    }
-                }
                 let mut m = Mentions(&self.names, false);
                 m.visit_stmt(s);
                 if m.1 {
@@ -229,19 +218,21 @@ impl<'a> Visitor<'a> for Uses<'_> {
     }
 }
 
-fn mentions(e: &Expr, names: &HashSet<String>) -> bool {
-    struct M<'n>(&'n HashSet<String>, bool);
-    impl<'b> Visitor<'b> for M<'_> {
-        fn visit_expr(&mut self, e: &'b Expr) {
-            if let Expr::Name(n) = e
-                && self.0.contains(n.id.as_str())
-            {
-                self.1 = true;
-            }
-            walk_expr(self, e);
+/// Finds whether any of the names occurs (in an expression or statement).
+struct Mentions<'n>(&'n HashSet<String>, bool);
+impl<'b> Visitor<'b> for Mentions<'_> {
+    fn visit_expr(&mut self, e: &'b Expr) {
+        if let Expr::Name(n) = e
+            && self.0.contains(n.id.as_str())
+        {
+            self.1 = true;
         }
+        walk_expr(self, e);
     }
-    let mut m = M(names, false);
+}
+
+fn mentions(e: &Expr, names: &HashSet<String>) -> bool {
+    let mut m = Mentions(names, false);
     m.visit_expr(e);
     m.1
 }
@@ -359,7 +350,7 @@ impl Pass for Files {
         for (r, why) in &left {
             if let Some(site) = cx.info.call(*r)
                 && let Some(f) = site.ctx.func
-                && (cx.info.funcs[f].is_async || cx.colour.async_defs.contains(&cx.info.funcs[f].range.start().into()))
+                && cx.colour.is_async(cx.info, f)
             {
                 cx.diagnostics.push(Diagnostic {
                     offset: r.start().into(),

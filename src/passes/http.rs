@@ -1157,9 +1157,7 @@ impl Pass for Http {
         // class is only instantiated in such functions.
         let mut live_groups = live_groups;
         if cx.tables.http.backend == HttpBackend::Aiohttp {
-            let async_now = |f: FuncId| {
-                cx.info.funcs[f].is_async || cx.colour.async_defs.contains(&cx.info.funcs[f].range.start().into())
-            };
+            let async_now = |f: FuncId| cx.colour.is_async(cx.info, f);
             let mut news: Vec<(&TextRange, &String)> = facts.session_new.iter().collect();
             news.sort_by_key(|(r, _)| r.start());
             for (r, g) in news {
@@ -1292,13 +1290,7 @@ impl Folder<'_, '_> {
         self.func_stack.last().copied().flatten()
     }
     fn is_async_here(&self) -> bool {
-        match self.current() {
-            Some(f) => {
-                self.cx.info.funcs[f].is_async
-                    || self.cx.colour.async_defs.contains(&self.cx.info.funcs[f].range.start().into())
-            }
-            None => false,
-        }
+        self.current().is_some_and(|f| self.cx.colour.is_async(self.cx.info, f))
     }
     /// Whether the request at `r` converts: its seed is allowed and, for a
     /// session call, its session converts.

@@ -83,21 +83,10 @@ struct Folder<'a, 'b> {
 }
 
 impl Folder<'_, '_> {
-    /// Whether the call sits where `await` may go, in a function that is or
-    /// becomes async.
-    fn in_async(&self, call: &ast::ExprCall) -> bool {
-        let Some(site) = self.cx.info.call(call.range) else { return false };
-        let Some(f) = site.ctx.func else { return false };
-        let func = &self.cx.info.funcs[f];
-        site.ctx.awaitable() && (func.is_async || self.cx.colour.async_defs.contains(&func.range.start().into()))
-    }
-}
-
-impl Folder<'_, '_> {
-    fn in_async_function(&self, call: &ast::ExprCall) -> bool {
-        let Some(f) = self.cx.info.call(call.range).and_then(|s| s.ctx.func) else { return false };
-        let func = &self.cx.info.funcs[f];
-        func.is_async || self.cx.colour.async_defs.contains(&func.range.start().into())
+    /// The function holding the call, if it is (or becomes) async.
+    fn async_function(&self, call: &ast::ExprCall) -> Option<&crate::analysis::CallSite> {
+        let site = self.cx.info.call(call.range)?;
+        site.ctx.func.filter(|&f| self.cx.colour.is_async(self.cx.info, f)).map(|_| site)
     }
 }
 
@@ -121,8 +110,9 @@ impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
         if !blocking {
             return Ok(Expr::Call(call));
         }
-        if !self.in_async(&call) {
-            if self.in_async_function(&call) {
+        let site = self.async_function(&call).map(|s| s.ctx.awaitable());
+        if site != Some(true) {
+            if site == Some(false) {
                 let what = self.cx.info.call(range).and_then(|c| c.qualname.clone()).unwrap_or_default();
                 self.cx.diagnostics.push(super::Diagnostic {
                     offset: range.start().into(),
