@@ -1,7 +1,9 @@
 //! End-to-end behaviour of the `http` pass: real sync programs
 //! (`tests/e2e/programs/*.py`) talk to a local HTTP server
 //! (`tests/e2e/server.py`, on 127.0.0.1, started here) before and after
-//! conversion, with each backend (`--http httpx` and `--http aiohttp`).
+//! conversion, with each variant: the HTTP backends (`--http httpx`, `--http
+//! aiohttp`) on asyncio, and httpx on the other runtimes (`--runtime trio`,
+//! `--runtime anyio`).
 //!
 //! For every program and backend: the original runs in a fresh temporary
 //! directory; a copy is converted by the built binary; the converted copy must
@@ -17,7 +19,7 @@
 //!   differently; the exact mismatch is pinned, so a program that starts to
 //!   pass, or to fail differently, fails the test.
 //!
-//! Needs the test virtualenv (requests, httpx, aiohttp): `./scripts/test.sh`
+//! Needs the test virtualenv (requests, httpx, aiohttp, aiofiles, trio, anyio): `./scripts/test.sh`
 //! creates it and sets `AWAITIFY_PYTHON`.
 
 use similar::{ChangeTag, TextDiff};
@@ -29,7 +31,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-const BACKENDS: [&str; 2] = ["httpx", "aiohttp"];
+/// The variants every program is converted with: a name and the options.
+const VARIANTS: [(&str, &[&str]); 4] = [
+    ("httpx", &["--http", "httpx"]),
+    ("aiohttp", &["--http", "aiohttp"]),
+    ("trio", &["--runtime", "trio"]),
+    ("anyio", &["--runtime", "anyio"]),
+];
 
 /// The longest a single program run may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -74,13 +82,16 @@ struct KnownDifference {
     mismatch: &'static [&'static str],
 }
 
-const KNOWN_DIFFERENCES: &[KnownDifference] = &[KnownDifference {
-    program: "responses",
-    backend: "httpx",
-    bug: "`r.text` of a `text/plain` body with no charset (/notes): requests decodes it as ISO-8859-1 (its \
-              default for text/*), httpx as UTF-8 (`default_encoding`), so the converted program prints other text",
-    mismatch: &["stdout -   body: ['crÃ¨me brÃ»lÃ©e: 4 portions']", "stdout +   body: ['crème brûlée: 4 portions']"],
-}];
+const HTTPX_TEXT_DECODING: &str = "`r.text` of a `text/plain` body with no charset (/notes): requests decodes it as \
+    ISO-8859-1 (its default for text/*), httpx as UTF-8 (`default_encoding`), so the converted program prints other text";
+const HTTPX_TEXT_MISMATCH: &[&str] =
+    &["stdout -   body: ['crÃ¨me brÃ»lÃ©e: 4 portions']", "stdout +   body: ['crème brûlée: 4 portions']"];
+
+const KNOWN_DIFFERENCES: &[KnownDifference] = &[
+    KnownDifference { program: "responses", backend: "httpx", bug: HTTPX_TEXT_DECODING, mismatch: HTTPX_TEXT_MISMATCH },
+    KnownDifference { program: "responses", backend: "trio", bug: HTTPX_TEXT_DECODING, mismatch: HTTPX_TEXT_MISMATCH },
+    KnownDifference { program: "responses", backend: "anyio", bug: HTTPX_TEXT_DECODING, mismatch: HTTPX_TEXT_MISMATCH },
+];
 
 // ---------------------------------------------------------------------------
 
@@ -90,7 +101,7 @@ fn root() -> PathBuf {
 
 /// The test virtualenv's python: `AWAITIFY_PYTHON`, else
 /// `target/test-venv/bin/python`. Never falls back to a system python: the
-/// programs need requests, httpx and aiohttp.
+/// programs need requests, httpx, aiohttp, aiofiles, trio and anyio.
 fn python() -> PathBuf {
     const HOW: &str = "run ./scripts/test.sh (it creates target/test-venv with tests/requirements.txt \
                        and sets AWAITIFY_PYTHON)";
@@ -104,7 +115,7 @@ fn python() -> PathBuf {
             let p = root().join("target/test-venv/bin/python");
             assert!(
                 p.exists(),
-                "the e2e tests need a python with requests, httpx and aiohttp: AWAITIFY_PYTHON is not set and {} \
+                "the e2e tests need a python with requests, httpx, aiohttp, aiofiles, trio and anyio: AWAITIFY_PYTHON is not set and {} \
                  does not exist: {HOW}",
                 p.display()
             );
@@ -112,7 +123,7 @@ fn python() -> PathBuf {
         }
     };
     let out = Command::new(&py)
-        .args(["-c", "import requests, httpx, aiohttp"])
+        .args(["-c", "import requests, httpx, aiohttp, aiofiles, trio, anyio"])
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}: {HOW}", py.display()));
     assert!(
@@ -381,18 +392,17 @@ fn stem(p: &Path) -> String {
 
 /// Checks one program with one backend against the original's run; returns
 /// the failures.
-fn check_backend(env: &Env, program: &Path, original: &Run, backend: &str) -> Vec<String> {
+fn check_backend(env: &Env, program: &Path, original: &Run, (backend, args): (&str, &[&str])) -> Vec<String> {
     let name = stem(program);
     let tag = format!("{name} [{backend}]");
     let mut failures = vec![];
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join(program.file_name().unwrap());
     std::fs::copy(program, &copy).unwrap();
-    let conv =
-        Command::new(env!("CARGO_BIN_EXE_awaitify")).args(["convert", "--http", backend]).arg(&copy).output().unwrap();
+    let conv = Command::new(env!("CARGO_BIN_EXE_awaitify")).arg("convert").args(args).arg(&copy).output().unwrap();
     let diagnostics = String::from_utf8_lossy(&conv.stderr).replace(&format!("{}/", dir.path().to_string_lossy()), "");
     if !conv.status.success() {
-        return vec![format!("{tag}: `awaitify convert --http {backend}` failed ({}):\n{diagnostics}", conv.status)];
+        return vec![format!("{tag}: `awaitify convert {}` failed ({}):\n{diagnostics}", args.join(" "), conv.status)];
     }
     let text = std::fs::read_to_string(&copy).unwrap();
     let is_async = text.contains("async def");
@@ -458,7 +468,7 @@ fn programs_behave_the_same_after_conversion() {
         .chain(KNOWN_DIFFERENCES.iter().map(|k| (k.program, k.backend)));
     for (program, backend) in entries {
         assert!(names.iter().any(|n| n == program), "table entry for a program that does not exist: {program}");
-        assert!(BACKENDS.contains(&backend), "table entry for an unknown backend: {backend}");
+        assert!(VARIANTS.iter().any(|v| v.0 == backend), "table entry for an unknown variant: {backend}");
     }
 
     let next = AtomicUsize::new(0);
@@ -480,8 +490,8 @@ fn programs_behave_the_same_after_conversion() {
                             original.timed_out, original.stderr
                         ));
                     } else {
-                        for backend in BACKENDS {
-                            found.extend(check_backend(&env, program, &original, backend));
+                        for variant in VARIANTS {
+                            found.extend(check_backend(&env, program, &original, variant));
                         }
                     }
                     timings.lock().unwrap().push(format!("{name} {:.1}s", t.elapsed().as_secs_f64()));
@@ -493,9 +503,9 @@ fn programs_behave_the_same_after_conversion() {
     let mut timings = timings.into_inner().unwrap();
     timings.sort();
     eprintln!(
-        "e2e: {} programs x {} backends in {:.1}s ({})",
+        "e2e: {} programs x {} variants in {:.1}s ({})",
         programs.len(),
-        BACKENDS.len(),
+        VARIANTS.len(),
         started.elapsed().as_secs_f64(),
         timings.join(", ")
     );

@@ -207,8 +207,14 @@ impl<'a> Emitter<'a> {
         }
         for (prev, next, stmts) in groups {
             let mut text = String::new();
+            // New imports after an import go on the next line, not after the
+            // blank lines and comments that lead to the next statement.
+            let is_import = |s: &Stmt| matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_));
+            let after_import = prev.is_some_and(|a| is_import(&old[a]))
+                && next.is_none_or(|n| !is_import(&old[n]))
+                && stmts.iter().all(|s| matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_)));
             match (prev, next) {
-                (Some(a), None) => {
+                (Some(a), _) if next.is_none() || after_import => {
                     let at = self.insertion_point_after(&old[a], old.get(a + 1))?;
                     for s in stmts {
                         text.push_str(self.nl);

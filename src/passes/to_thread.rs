@@ -1,7 +1,7 @@
 //! The `to_thread` pass.
 
 use super::{Pass, PassCx};
-use crate::syntax::{await_, dotted, fold_ok};
+use crate::syntax::fold_ok;
 use crate::transforms::Tables;
 use rustpython_parser::ast::{self, Expr, Fold, Ranged, Stmt};
 
@@ -17,6 +17,10 @@ another pass, rewrites calls of known blocking functions (`subprocess.run`,
 were. Every import spelling is recognised (`from os.path import exists`).
 This pass never makes a function async by itself: a function with only such
 calls stays as it is. The table is `transforms/blocking.toml`.
+
+With `--runtime trio` or `anyio` the call is
+`await trio.to_thread.run_sync(func, *args)` (`anyio.` likewise); keyword
+arguments go through `functools.partial(func, **kwargs)`.
 
 ## Why is this bad
 These calls block the event loop until the disk, the child process or the
@@ -124,11 +128,8 @@ impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
             }
             return Ok(Expr::Call(call));
         }
-        self.cx.imports.insert("asyncio".into());
         self.cx.sites.push(range);
-        let mut args = vec![*call.func];
-        args.extend(call.args);
-        let new = crate::syntax::call(dotted("asyncio.to_thread"), args, call.keywords, range);
-        Ok(await_(new))
+        let cx = &mut *self.cx;
+        Ok(crate::runtime::to_thread(cx.tables, *call.func, call.args, call.keywords, range, &mut cx.imports))
     }
 }
