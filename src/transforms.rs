@@ -30,6 +30,9 @@ pub struct Tables {
     /// Blocking calls run with `asyncio.to_thread` (`transforms/blocking.toml`).
     #[serde(default)]
     pub to_thread: Vec<ToThreadRule>,
+    /// Library functions known to return a coroutine (`transforms/asyncio.toml`).
+    #[serde(default)]
+    pub coroutine: Vec<CoroutineRow>,
     /// How each async runtime spells things (`transforms/runtimes.toml`).
     #[serde(default)]
     pub runtime: Vec<RuntimeRow>,
@@ -37,6 +40,14 @@ pub struct Tables {
     /// line, not in tables.
     #[serde(skip)]
     pub target: Runtime,
+}
+
+/// A library function whose calls return a coroutine (what
+/// `TaskGroup.create_task` needs), e.g. `asyncio.sleep`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CoroutineRow {
+    pub name: String,
 }
 
 /// The async runtime the output runs on (`--runtime`).
@@ -237,6 +248,7 @@ impl Tables {
         self.http.extend(more.http);
         self.to_thread.extend(more.to_thread);
         self.runtime.extend(more.runtime);
+        self.coroutine.extend(more.coroutine);
     }
 
     /// The row of the target runtime (the last one loaded wins, so user

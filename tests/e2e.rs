@@ -93,6 +93,21 @@ const KNOWN_DIFFERENCES: &[KnownDifference] = &[
     KnownDifference { program: "responses", backend: "anyio", bug: HTTPX_TEXT_DECODING, mismatch: HTTPX_TEXT_MISMATCH },
 ];
 
+/// Text a converted program must contain with a variant: programs that are
+/// async already (so `async def` proves nothing) show their rewrites here.
+const EXPECTED_TEXT: &[(&str, &str, &[&str])] = &[(
+    "asyncio_idioms",
+    "httpx",
+    &[
+        "async with asyncio.TaskGroup() as tg:",
+        "except* ValueError:",
+        "async with asyncio.timeout(0.05):",
+        "await asyncio.to_thread(digest, b\"first\")",
+        "asyncio.create_task(square(9))",
+        "code = asyncio.run(main())",
+    ],
+)];
+
 // ---------------------------------------------------------------------------
 
 fn root() -> PathBuf {
@@ -405,6 +420,11 @@ fn check_backend(env: &Env, program: &Path, original: &Run, (backend, args): (&s
         return vec![format!("{tag}: `awaitify convert {}` failed ({}):\n{diagnostics}", args.join(" "), conv.status)];
     }
     let text = std::fs::read_to_string(&copy).unwrap();
+    for (_, _, needles) in EXPECTED_TEXT.iter().filter(|(p, v, _)| *p == name && *v == backend) {
+        for n in needles.iter().filter(|n| !text.contains(**n)) {
+            failures.push(format!("{tag}: the converted program lacks `{n}`"));
+        }
+    }
     let is_async = text.contains("async def");
     let left_sync = LEFT_SYNC.iter().find(|l| l.program == name && l.backend == backend);
     match (is_async, left_sync) {

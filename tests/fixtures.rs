@@ -6,7 +6,8 @@
 //! Fixtures under `tests/fixtures/http/` run with both `--http` backends,
 //! those under `tests/fixtures/http_aiohttp/` with `--http aiohttp` only, and
 //! those under `tests/fixtures/runtime/` with each `--runtime` (asyncio, trio,
-//! anyio).
+//! anyio); those under `tests/fixtures/{taskgroup,timeout}/` also with
+//! `--target-version py39` (snapshots `<dir>_py39__<case>`).
 
 use awaitify::engine::{Options, convert};
 use awaitify::output::unified_diff;
@@ -62,6 +63,7 @@ fn fixtures_convert_as_snapshotted() {
     trio.tables.target = awaitify::transforms::Runtime::Trio;
     let mut anyio = Options::default();
     anyio.tables.target = awaitify::transforms::Runtime::Anyio;
+    let py39 = Options { target: awaitify::TargetVersion::Py39, ..Options::default() };
     let py = python();
     let mut failures = vec![];
     // Every `tests/fixtures/http/` case also runs with `--http aiohttp`
@@ -76,6 +78,11 @@ fn fixtures_convert_as_snapshotted() {
                 runs.push((path, "http_aiohttp".to_string(), &aiohttp));
             }
             "http_aiohttp" => runs.push((path, dir, &aiohttp)),
+            // Rewrites for Python 3.11+: also with py39, where nothing changes.
+            "taskgroup" | "timeout" => {
+                runs.push((path.clone(), dir.clone(), &default));
+                runs.push((path, format!("{dir}_py39"), &py39));
+            }
             "runtime" => {
                 runs.push((path.clone(), dir.clone(), &default));
                 runs.push((path.clone(), "runtime_trio".to_string(), &trio));

@@ -20,7 +20,7 @@ mod printer;
 pub mod shell;
 
 use crate::syntax::{Prec, blocks, expr_prec, is_synth, split_kind, stmt_start, take_blocks};
-use rustpython_parser::ast::{Expr, Ranged, Stmt};
+use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
 use rustpython_parser::text_size::{TextRange, TextSize};
 use std::collections::HashMap;
 
@@ -337,6 +337,25 @@ impl<'a> Emitter<'a> {
     fn stmt_edits(&mut self, old: &'a Stmt, new: &Stmt, out: &mut Vec<Edit>) -> R<()> {
         if old == new {
             return Ok(());
+        }
+        // `try`/`except` turned `try`/`except*`: a `*` after each `except`.
+        if let (Stmt::Try(o), Stmt::TryStar(n)) = (old, new) {
+            for h in &o.handlers {
+                let at = usize::from(h.range().start()) + "except".len();
+                if !self.src[..at].ends_with("except") {
+                    return err(h.range().start(), "an except clause that does not start with `except`");
+                }
+                out.push(Edit { start: at, end: at, text: "*".into() });
+            }
+            let n = n.clone();
+            let as_try = Stmt::Try(ast::StmtTry {
+                range: n.range,
+                body: n.body,
+                handlers: n.handlers,
+                orelse: n.orelse,
+                finalbody: n.finalbody,
+            });
+            return self.stmt_edits(old, &as_try, out);
         }
         let (old_kind, old_async) = split_kind(old);
         let (new_kind, new_async) = split_kind(new);
