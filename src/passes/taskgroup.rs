@@ -629,8 +629,15 @@ fn collect_gathers(f: &Finder, s: &Stmt, out: &mut Vec<TextRange>) {
 fn handlers_block_star(handlers: &[ast::ExceptHandler]) -> Option<String> {
     for h in handlers {
         let ast::ExceptHandler::ExceptHandler(h) = h;
-        if h.type_.is_none() {
+        let Some(t) = &h.type_ else {
             return Some("a bare `except:`".into());
+        };
+        // `except* ExceptionGroup` is an error.
+        if names_in(&Stmt::Expr(ast::StmtExpr { range: synth(), value: t.clone() }))
+            .iter()
+            .any(|n| n.ends_with("ExceptionGroup"))
+        {
+            return Some("a handler catches an exception group itself".into());
         }
         if let Some(kw) = jumps_out(&h.body, false) {
             return Some(format!("a handler contains `{kw}`"));
