@@ -12,6 +12,9 @@
 //! files each run left behind must be identical, byte for byte. All mismatches
 //! are reported at once.
 //!
+//! Every converted program is also checked with `ruff check --select ASYNC`:
+//! a blocking call left inside an `async def` must be one the tool reported.
+//!
 //! Two tables record what is known, and are checked both ways (an entry that
 //! no longer holds fails the test, so it must be removed):
 //! * `LEFT_SYNC`: programs the tool leaves sync with a backend, and why;
@@ -438,6 +441,7 @@ fn check_backend(env: &Env, program: &Path, original: &Run, (backend, args): (&s
         _ => {}
     }
     if is_async {
+        failures.extend(blocking_left(env, &name, backend, program, &copy, &diagnostics));
         let left = requests_left_in_async(&text);
         if !left.is_empty() {
             failures.push(format!("{tag}: `requests` still used inside `async def`:\n  {}", left.join("\n  ")));
@@ -469,6 +473,73 @@ fn check_backend(env: &Env, program: &Path, original: &Run, (backend, args): (&s
         _ => {}
     }
     failures
+}
+
+/// ruff's ASYNC rules that find a blocking call inside an `async def`.
+const RUFF_BLOCKING: &[&str] =
+    &["ASYNC210", "ASYNC212", "ASYNC220", "ASYNC221", "ASYNC222", "ASYNC230", "ASYNC240", "ASYNC250", "ASYNC251"];
+
+/// Blocking calls ruff finds in converted programs that the tool neither
+/// converts nor reports yet: (program, variant, `CODE: source line`, why).
+/// Checked both ways, like the tables above.
+const BLOCKING_UNREPORTED: &[(&str, &str, &str, &str)] = &[
+    ("mirror", "httpx", "ASYNC240: OUT.mkdir(exist_ok=True)", "methods of pathlib.Path objects are not recognised"),
+    ("mirror", "aiohttp", "ASYNC240: OUT.mkdir(exist_ok=True)", "methods of pathlib.Path objects are not recognised"),
+    ("mirror", "trio", "ASYNC240: OUT.mkdir(exist_ok=True)", "methods of pathlib.Path objects are not recognised"),
+    ("mirror", "anyio", "ASYNC240: OUT.mkdir(exist_ok=True)", "methods of pathlib.Path objects are not recognised"),
+];
+
+/// `ruff check --select ASYNC` over the converted program: every blocking
+/// call it finds must be one `convert` reported (a diagnostic on a line with
+/// the same text in the original), or be listed in `BLOCKING_UNREPORTED`.
+fn blocking_left(env: &Env, name: &str, variant: &str, original: &Path, converted: &Path, diags: &str) -> Vec<String> {
+    let tag = format!("{name} [{variant}]");
+    let out = Command::new(env.py)
+        .args(["-m", "ruff", "check", "--select", "ASYNC", "--no-cache", "--output-format", "json", "--exit-zero"])
+        .arg(converted)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ruff failed (is it in tests/requirements.txt?): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ruff's JSON report");
+    let original_text = std::fs::read_to_string(original).unwrap();
+    let original_lines: Vec<&str> = original_text.lines().collect();
+    let converted_text = std::fs::read_to_string(converted).unwrap();
+    let converted_lines: Vec<&str> = converted_text.lines().collect();
+    let file = converted.file_name().unwrap().to_string_lossy().to_string();
+    // The original source lines `convert` reported on.
+    let reported: Vec<&str> = diags
+        .lines()
+        .filter_map(|l| l.strip_prefix(&format!("{file}:")))
+        .filter_map(|l| l.split(':').next()?.parse::<usize>().ok())
+        .filter_map(|n| original_lines.get(n - 1).map(|t| t.trim()))
+        .collect();
+    let mut unreported = vec![];
+    for f in findings.as_array().unwrap() {
+        let code = f["code"].as_str().unwrap_or("");
+        if !RUFF_BLOCKING.contains(&code) {
+            continue;
+        }
+        let row = f["location"]["row"].as_u64().unwrap() as usize;
+        let line = converted_lines.get(row - 1).map(|t| t.trim()).unwrap_or("");
+        if !reported.contains(&line) {
+            unreported.push(format!("{code}: {line}"));
+        }
+    }
+    let pinned: Vec<String> = BLOCKING_UNREPORTED
+        .iter()
+        .filter(|(p, v, _, _)| *p == name && *v == variant)
+        .map(|(_, _, f, _)| f.to_string())
+        .collect();
+    if unreported == pinned {
+        return vec![];
+    }
+    vec![format!(
+        "{tag}: ruff ASYNC finds blocking calls in async code that convert neither converted nor reported:\n  found:    {unreported:?}\n  expected: {pinned:?} (BLOCKING_UNREPORTED)"
+    )]
 }
 
 #[test]
