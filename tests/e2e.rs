@@ -482,12 +482,7 @@ const RUFF_BLOCKING: &[&str] =
 /// Blocking calls ruff finds in converted programs that the tool neither
 /// converts nor reports yet: (program, variant, `CODE: source line`, why).
 /// Checked both ways, like the tables above.
-const BLOCKING_UNREPORTED: &[(&str, &str, &str, &str)] = &[
-    ("mirror", "httpx", "ASYNC240: OUT.mkdir(exist_ok=True)", "methods of pathlib.Path objects are not recognised"),
-    ("mirror", "aiohttp", "ASYNC240: OUT.mkdir(exist_ok=True)", "methods of pathlib.Path objects are not recognised"),
-    ("mirror", "trio", "ASYNC240: OUT.mkdir(exist_ok=True)", "methods of pathlib.Path objects are not recognised"),
-    ("mirror", "anyio", "ASYNC240: OUT.mkdir(exist_ok=True)", "methods of pathlib.Path objects are not recognised"),
-];
+const BLOCKING_UNREPORTED: &[(&str, &str, &str, &str)] = &[];
 
 /// `ruff check --select ASYNC` over the converted program: every blocking
 /// call it finds must be one `convert` reported (a diagnostic on a line with

@@ -4,6 +4,7 @@ use super::{Pass, PassCx};
 use crate::syntax::fold_ok;
 use crate::transforms::Tables;
 use rustpython_parser::ast::{self, Expr, Fold, Ranged, Stmt};
+use std::collections::HashMap;
 
 crate::pass_doc!(
     "Runs blocking calls with no async twin in a thread: `await asyncio.to_thread(f, ...)`.
@@ -52,8 +53,11 @@ async def wait_for(path):
 ## Not converted
 Calls that return an object that blocks later (`os.walk`, `os.scandir`,
 `urllib.request.urlopen`) are not in the table: running only the call in a
-thread would not help. Methods of `pathlib.Path` objects are not recognised
-yet. Calls inside lambdas stay as they are. `aiofiles.os` is not used: it
+thread would not help. Methods of `pathlib.Path` objects (`read_text`,
+`write_text`, `mkdir`, `exists`, ...) are converted when the receiver is
+surely a path: `Path(...)`, a name bound once to one in its function or at
+module level, or one built from those with `/`, `.parent` or
+`.with_suffix(...)`; a parameter is never assumed to be a path. Calls inside lambdas stay as they are. `aiofiles.os` is not used: it
 runs the same functions in the default executor, and `asyncio.to_thread`
 needs no extra dependency.
 
@@ -77,13 +81,129 @@ impl Pass for ToThread {
         if cx.tables.to_thread.is_empty() {
             return body;
         }
-        let mut f = Folder { cx };
+        let module_paths = path_names(&body, true);
+        let mut f = Folder { cx, paths: vec![module_paths] };
         body.into_iter().map(|s| fold_ok(f.fold_stmt(s))).collect()
     }
 }
 
 struct Folder<'a, 'b> {
     cx: &'a mut PassCx<'b>,
+    /// Per scope (module first, then each enclosing function): the names
+    /// bound there, with the value when bound exactly once by `name = value`.
+    paths: Vec<HashMap<String, Option<Expr>>>,
+}
+
+const PATH_TYPES: &[&str] = &["pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"];
+const PATH_BUILDERS: &[&str] = &["with_suffix", "with_name", "with_stem", "joinpath", "absolute", "expanduser"];
+
+/// The names a scope binds (nested scopes excluded; at module level, a name
+/// some function declares `global` counts as bound twice), each with its
+/// value when bound exactly once by a plain `name = value`.
+fn path_names(body: &[Stmt], module: bool) -> HashMap<String, Option<Expr>> {
+    use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
+    #[derive(Default)]
+    struct V {
+        stores: HashMap<String, usize>,
+        assigns: HashMap<String, Expr>,
+        globals: Vec<String>,
+        nested: usize,
+    }
+    impl<'a> Visitor<'a> for V {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            let def = match s {
+                Stmt::FunctionDef(f) => Some(f.name.to_string()),
+                Stmt::AsyncFunctionDef(f) => Some(f.name.to_string()),
+                Stmt::ClassDef(c) => Some(c.name.to_string()),
+                _ => None,
+            };
+            if let Some(name) = def {
+                if self.nested == 0 {
+                    *self.stores.entry(name).or_default() += 1;
+                }
+                self.nested += 1;
+                walk_stmt(self, s);
+                self.nested -= 1;
+                return;
+            }
+            match s {
+                Stmt::Global(g) => self.globals.extend(g.names.iter().map(|n| n.to_string())),
+                Stmt::Import(ast::StmtImport { names, .. }) | Stmt::ImportFrom(ast::StmtImportFrom { names, .. })
+                    if self.nested == 0 =>
+                {
+                    for a in names {
+                        let local = a.asname.as_ref().unwrap_or(&a.name);
+                        *self.stores.entry(local.split('.').next().unwrap_or("").to_string()).or_default() += 1;
+                    }
+                }
+                Stmt::Assign(a) if self.nested == 0 => {
+                    if let [Expr::Name(n)] = a.targets.as_slice() {
+                        self.assigns.insert(n.id.to_string(), (*a.value).clone());
+                    }
+                }
+                _ => {}
+            }
+            walk_stmt(self, s);
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if self.nested == 0
+                && let Expr::Name(n) = e
+                && !matches!(n.ctx, ast::ExprContext::Load)
+            {
+                *self.stores.entry(n.id.to_string()).or_default() += 1;
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut v = V::default();
+    v.visit_body(body);
+    let mut out: HashMap<String, Option<Expr>> = v.stores.keys().map(|k| (k.clone(), None)).collect();
+    for (n, value) in v.assigns {
+        if v.stores.get(&n) == Some(&1) && !(module && v.globals.contains(&n)) {
+            out.insert(n, Some(value));
+        }
+    }
+    out
+}
+
+impl Folder<'_, '_> {
+    /// Whether `e` surely evaluates to a `pathlib.Path`.
+    fn is_path(&self, e: &Expr, depth: usize) -> bool {
+        if depth > 8 {
+            return false;
+        }
+        match e {
+            Expr::Call(c) => {
+                if self
+                    .cx
+                    .info
+                    .call(c.range)
+                    .and_then(|s| s.qualname.as_deref())
+                    .is_some_and(|q| PATH_TYPES.contains(&q))
+                {
+                    return true;
+                }
+                matches!(&*c.func, Expr::Attribute(a) if PATH_BUILDERS.contains(&a.attr.as_str()) && self.is_path(&a.value, depth + 1))
+            }
+            Expr::BinOp(b) => b.op == ast::Operator::Div && self.is_path(&b.left, depth + 1),
+            Expr::Attribute(a) => a.attr.as_str() == "parent" && self.is_path(&a.value, depth + 1),
+            Expr::Name(n) => {
+                for scope in self.paths.iter().rev() {
+                    if let Some(v) = scope.get(n.id.as_str()) {
+                        return v.as_ref().is_some_and(|v| self.is_path(v, depth + 1));
+                    }
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// `pathlib.Path.<m>` for a method call on a path.
+    fn path_method(&self, call: &ast::ExprCall) -> Option<String> {
+        let Expr::Attribute(a) = &*call.func else { return None };
+        self.is_path(&a.value, 0).then(|| format!("pathlib.Path.{}", a.attr))
+    }
 }
 
 impl Folder<'_, '_> {
@@ -101,23 +221,43 @@ fn is_blocking(tables: &Tables, q: &str) -> bool {
 impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
     crate::identity_fold_plumbing!();
 
+    fn fold_stmt(&mut self, s: Stmt) -> Result<Stmt, std::convert::Infallible> {
+        let scope = match &s {
+            Stmt::FunctionDef(f) => Some(path_names(&f.body, false)),
+            Stmt::AsyncFunctionDef(f) => Some(path_names(&f.body, false)),
+            _ => None,
+        };
+        let Some(mut scope) = scope else { return ast::fold::fold_stmt(self, s) };
+        // Parameters are bound by the call: not known to be paths.
+        if let Stmt::FunctionDef(ast::StmtFunctionDef { args, .. })
+        | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef { args, .. }) = &s
+        {
+            for a in args.posonlyargs.iter().chain(&args.args).chain(&args.kwonlyargs) {
+                scope.insert(a.def.arg.to_string(), None);
+            }
+            for a in args.vararg.iter().chain(&args.kwarg) {
+                scope.insert(a.arg.to_string(), None);
+            }
+        }
+        self.paths.push(scope);
+        let s = ast::fold::fold_stmt(self, s);
+        self.paths.pop();
+        s
+    }
+
     fn fold_expr(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {
         let range = e.range();
         let e = ast::fold::fold_expr(self, e)?;
         let Expr::Call(call) = e else { return Ok(e) };
-        let blocking = self
-            .cx
-            .info
-            .call(range)
-            .and_then(|c| c.qualname.as_deref())
-            .is_some_and(|q| is_blocking(self.cx.tables, q));
+        let what = self.cx.info.call(range).and_then(|c| c.qualname.clone()).or_else(|| self.path_method(&call));
+        let blocking = what.as_deref().is_some_and(|q| is_blocking(self.cx.tables, q));
         if !blocking {
             return Ok(Expr::Call(call));
         }
         let site = self.async_function(&call).map(|s| s.ctx.awaitable());
         if site != Some(true) {
             if site == Some(false) {
-                let what = self.cx.info.call(range).and_then(|c| c.qualname.clone()).unwrap_or_default();
+                let what = what.unwrap_or_default();
                 self.cx.diagnostics.push(super::Diagnostic {
                     offset: range.start().into(),
                     pass: "to_thread",
