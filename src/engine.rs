@@ -278,6 +278,7 @@ pub fn convert_body(
         info: &info,
         colour: &col,
         tables: &opts.tables,
+        source: text,
         target: opts.target,
         imports: BTreeSet::new(),
         diagnostics: vec![],

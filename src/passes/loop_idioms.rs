@@ -354,6 +354,14 @@ impl Finder<'_, '_> {
                 format!("`{loop_}.run_until_complete` left as it is: {why} (`asyncio.run` takes coroutines only)"),
             );
         }
+        if deletes.iter().any(|&d| !self.cx.own_lines(d)) {
+            return self.diag(
+                run.range,
+                format!(
+                    "`{loop_}.run_until_complete` left as it is: a statement to remove shares a line with other code"
+                ),
+            );
+        }
         self.plan.calls.insert(run.range, NewCall::Run);
         self.plan.delete.extend(deletes);
     }

@@ -56,6 +56,9 @@ pub struct PassCx<'a> {
     pub info: &'a ModuleInfo,
     pub colour: &'a Colouring,
     pub tables: &'a Tables,
+    /// The module's source text (for layout questions: is a statement
+    /// alone on its lines?).
+    pub source: &'a str,
     /// The oldest Python the output must run on (`--target-version`).
     pub target: crate::engine::TargetVersion,
     pub imports: BTreeSet<String>,
@@ -63,6 +66,23 @@ pub struct PassCx<'a> {
     /// Source ranges a pass rewrote beyond the colouring's own sites (for
     /// reports and the locality check of the tests).
     pub sites: Vec<TextRange>,
+}
+
+impl PassCx<'_> {
+    /// Whether the statement at `r` has its lines to itself: nothing but
+    /// indentation before it, nothing but a comment after it. Only such a
+    /// statement can be replaced by others, wrapped in a block or deleted
+    /// (not `x = 1; y()`, nor the body of a one-line `if c: y()`).
+    pub fn own_lines(&self, r: TextRange) -> bool {
+        let (start, end) = (usize::from(r.start()), usize::from(r.end()));
+        let (Some(before), Some(after)) = (self.source.get(..start), self.source.get(end..)) else {
+            return false;
+        };
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let head_blank = before[line_start..].chars().all(|c| c == ' ' || c == '\t' || c == '\x0c');
+        let tail = after.split('\n').next().unwrap_or("").trim();
+        head_blank && (tail.is_empty() || tail.starts_with('#'))
+    }
 }
 
 pub trait Pass: Sync {
