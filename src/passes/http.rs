@@ -114,6 +114,9 @@ pub struct Http;
 enum Bind {
     Session(TextRange),
     Response(TextRange),
+    /// `getattr(e, "response", None)` / `e.response` of a caught requests
+    /// error: the response it carries, if any.
+    ErrResponse,
     Other,
 }
 
@@ -137,6 +140,13 @@ struct Facts {
     instantiations: Vec<(String, Option<FuncId>)>,
     /// `e.response.status_code` on a caught error -> new expression.
     exc_attrs: HashMap<TextRange, String>,
+    /// aiohttp: `return r` statements that hand a response made in this
+    /// function (on its own client) to the caller -> the requests it may
+    /// come from; the body is read before the client closes.
+    read_returns: HashMap<TextRange, Vec<TextRange>>,
+    /// Response reads that become `await ...` away from the requests they
+    /// read (another function, or where `await` cannot go): seeds of their own.
+    read_seeds: HashSet<TextRange>,
     unsupported: Vec<(TextRange, String)>,
     escaped_groups: BTreeSet<String>,
     /// Every name used in the module (to pick a free client name).
@@ -148,8 +158,9 @@ struct Facts {
 /// Why an aiohttp response that escapes is not converted.
 const ESCAPED_RESPONSE: &str = "the response is used where the pass cannot follow it (an aiohttp response must be read inside the code that holds its session)";
 
-/// What a call passes to one parameter: a session group, response origins.
-type Flow = (Option<String>, Option<Vec<TextRange>>);
+/// What a call passes to one parameter: a session group, response origins,
+/// whether it is a caught requests error.
+type Flow = (Option<String>, Option<Vec<TextRange>>, bool);
 
 const SESSION_ATTRS: &[&str] = &["headers", "auth", "params", "cookies"];
 
@@ -211,6 +222,9 @@ impl Collector<'_> {
         self.tables.http.function.iter().find(|f| f.sync == q).map(|f| f.method.clone())
     }
     fn classify(&self, value: &Expr) -> Bind {
+        if self.err_response(value).is_some() {
+            return Bind::ErrResponse;
+        }
         if self.is_session_new(value) {
             return Bind::Session(value.range());
         }
@@ -329,6 +343,12 @@ impl Collector<'_> {
                 .is_some_and(|g| g.as_ref().is_some_and(|g| g.starts_with("class") || g.starts_with("None:")))
         })
     }
+    /// Responses that all come from module-level calls (`requests.get`),
+    /// each made on the client of the function it is in: a function returns
+    /// such a response only after reading it (see `read_returns`).
+    fn module_requests(&self, origins: &[TextRange]) -> bool {
+        !origins.is_empty() && origins.iter().all(|r| self.request_group.get(r).is_some_and(|g| g.is_none()))
+    }
     fn bind_target(&mut self, target: &Expr, bind: Bind) {
         match target {
             Expr::Name(n) => self.binds.entry((self.func, n.id.to_string())).or_default().push(bind),
@@ -413,14 +433,17 @@ impl Collector<'_> {
         if !starred {
             for (i, a) in c.args.iter().enumerate() {
                 if let Some(p) = pos.get(i) {
-                    m.insert(p.clone(), (self.session_group(a), self.response_origins(a)));
+                    m.insert(p.clone(), (self.session_group(a), self.response_origins(a), self.is_exc(a)));
                 }
             }
             for k in &c.keywords {
                 if let Some(a) = &k.arg
                     && (pos.iter().any(|p| p == a.as_str()) || kw.iter().any(|p| p == a.as_str()))
                 {
-                    m.insert(a.to_string(), (self.session_group(&k.value), self.response_origins(&k.value)));
+                    m.insert(
+                        a.to_string(),
+                        (self.session_group(&k.value), self.response_origins(&k.value), self.is_exc(&k.value)),
+                    );
                 }
             }
         }
@@ -457,6 +480,53 @@ impl Collector<'_> {
         }
     }
     /// `e.response.<attr>` where `e` holds a caught requests error.
+    /// A name holding a caught requests error (an `except ... as e` name,
+    /// or a parameter every call passes one to).
+    fn is_exc(&self, e: &Expr) -> bool {
+        matches!(e, Expr::Name(n) if self.func.is_some_and(|f| self.exc_names.contains(&(f, n.id.to_string()))))
+    }
+    /// `getattr(e, "response", None)` or `e.response` on a caught requests
+    /// error: the error's name.
+    fn err_response(&self, e: &Expr) -> Option<String> {
+        let exc = match e {
+            Expr::Attribute(a) if a.attr.as_str() == "response" => &*a.value,
+            Expr::Call(c)
+                if self.qual(e) == Some("builtins.getattr")
+                    && c.keywords.is_empty()
+                    && c.args.len() == 3
+                    && matches!(&c.args[1], Expr::Constant(x) if x.value == Constant::Str("response".into()))
+                    && matches!(&c.args[2], Expr::Constant(x) if x.value == Constant::None) =>
+            {
+                &c.args[0]
+            }
+            _ => return None,
+        };
+        let Expr::Name(n) = exc else { return None };
+        self.is_exc(exc).then(|| n.id.to_string())
+    }
+    /// A variable that surely holds a caught error's response (or None).
+    fn is_err_response_var(&self, e: &Expr) -> bool {
+        let Expr::Name(n) = e else { return false };
+        self.binds
+            .get(&(self.func, n.id.to_string()))
+            .is_some_and(|b| !b.is_empty() && b.iter().all(|b| *b == Bind::ErrResponse))
+    }
+    /// The replacement of `<err response>.<attr>` (`recv` its source text,
+    /// `exc` the error's), or why there is none.
+    fn err_response_attr(&self, recv: &str, exc: &str, attr: &str) -> Result<Option<String>, String> {
+        if self.aiohttp() {
+            // aiohttp's ClientResponseError is the response's stand-in: it
+            // keeps the status, reason and headers, not the body.
+            return match attr {
+                "status_code" => Ok(Some(format!("{exc}.status"))),
+                "reason" => Ok(Some(format!("{exc}.message"))),
+                "headers" => Ok(Some(format!("{exc}.headers"))),
+                _ => Err(format!("`.response.{attr}` of an HTTP error has no aiohttp equivalent")),
+            };
+        }
+        let t = self.tables.http.attribute.iter().find(|t| t.name == attr && !t.call);
+        Ok(t.and_then(|t| t.template(self.tables.http.backend)).map(|t| t.replace("{r}", recv)))
+    }
     fn exc_response(&self, a: &ast::ExprAttribute) -> Option<(String, String)> {
         let Expr::Attribute(inner) = &*a.value else { return None };
         let Expr::Name(n) = &*inner.value else { return None };
@@ -572,6 +642,15 @@ impl<'a> Visitor<'a> for Collector<'_> {
                     let o = self.response_origins(v).unwrap_or_default();
                     if !self.aiohttp() || self.long_lived(&o) {
                         self.receivers.insert(v.range());
+                    } else if self.module_requests(&o) {
+                        // aiohttp: read the body while the function's client is
+                        // open (requests reads it at once too); a read response
+                        // stays readable after its session closes.
+                        self.receivers.insert(v.range());
+                        let here = o.iter().any(|c| self.info.call(*c).is_some_and(|cs| cs.ctx.func == Some(f)));
+                        if here {
+                            self.facts.read_returns.insert(s.range(), o);
+                        }
                     }
                 }
             }
@@ -669,9 +748,7 @@ impl<'a> Visitor<'a> for Collector<'_> {
         {
             self.binds.entry((self.func, n.to_string())).or_default().push(Bind::Other);
         }
-        if self.second
-            && let (Some(n), Some(t), Some(f)) = (&hh.name, &hh.type_, self.func)
-        {
+        if let (Some(n), Some(t), Some(f)) = (&hh.name, &hh.type_, self.func) {
             let types: Vec<&Expr> = match &**t {
                 Expr::Tuple(t) => t.elts.iter().collect(),
                 e => vec![e],
@@ -731,6 +808,19 @@ impl<'a> Visitor<'a> for Collector<'_> {
             self.facts.instantiations.push((k.id.to_string(), self.func));
         }
         match e {
+            _ if self.err_response(e).is_some() => {
+                // `getattr(e, "response", None)`: aiohttp's ClientResponseError
+                // stands for the response (a ClientResponseError is what
+                // carries one: raise_for_status, too many redirects).
+                let exc = self.err_response(e).unwrap_or_default();
+                if self.aiohttp() {
+                    self.facts.exc_attrs.insert(
+                        e.range(),
+                        format!("{exc} if isinstance({exc}, aiohttp.ClientResponseError) else None"),
+                    );
+                }
+                return;
+            }
             Expr::Call(c)
                 if matches!(&*c.func, Expr::Attribute(a) if self.response_origins(&a.value).is_some()
                     && self.tables.http.attribute.iter().any(|t| t.call && t.name == a.attr.as_str())) =>
@@ -804,16 +894,41 @@ impl<'a> Visitor<'a> for Collector<'_> {
             Expr::Attribute(a) if self.exc_response(a).is_some() => {
                 // `e.response.status_code` on a caught HTTP error.
                 let (exc, attr) = self.exc_response(a).unwrap_or_default();
-                if self.aiohttp() {
-                    if attr == "status_code" {
-                        self.facts.exc_attrs.insert(a.range, format!("{exc}.status"));
-                    } else {
-                        self.unsupported(
-                            a.range,
-                            &format!("`.response.{attr}` of an HTTP error has no aiohttp equivalent"),
-                        );
+                match self.err_response_attr(&format!("{exc}.response"), &exc, &attr) {
+                    Ok(Some(new)) => {
+                        self.facts.exc_attrs.insert(a.range, new);
                     }
+                    Ok(None) => {}
+                    Err(why) => self.unsupported(a.range, &why),
                 }
+                return;
+            }
+            Expr::Attribute(a) if self.is_err_response_var(&a.value) => {
+                // `response.status_code` where `response = getattr(e, "response", None)`.
+                let Expr::Name(v) = &*a.value else { unreachable!("checked by is_err_response_var") };
+                match self.err_response_attr(v.id.as_str(), v.id.as_str(), a.attr.as_str()) {
+                    Ok(Some(new)) => {
+                        self.facts.exc_attrs.insert(a.range, new);
+                    }
+                    Ok(None) => {}
+                    Err(why) => self.unsupported(a.range, &why),
+                }
+                return;
+            }
+            Expr::Compare(c)
+                if self.is_err_response_var(&c.left)
+                    && matches!(c.ops[..], [ast::CmpOp::Is | ast::CmpOp::IsNot])
+                    && matches!(&c.comparators[..], [Expr::Constant(x)] if x.value == Constant::None) =>
+            {
+                // `response is None`: the same test with aiohttp's stand-in.
+                return;
+            }
+            Expr::Name(n) if self.aiohttp() && self.is_err_response_var(e) => {
+                self.facts.names.insert(n.id.to_string());
+                self.unsupported(
+                    e.range(),
+                    "the response of an HTTP error is used other than by `is None` or its status, reason or headers (aiohttp's error has no response object)",
+                );
                 return;
             }
             Expr::Attribute(a) => {
@@ -922,6 +1037,8 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
     let mut response_funcs: HashMap<FuncId, Vec<TextRange>> = HashMap::new();
     let mut response_params: HashMap<(FuncId, String), Vec<TextRange>> = HashMap::new();
     let mut derived: HashMap<TextRange, Vec<TextRange>> = HashMap::new();
+    // Parameters every call passes a caught requests error to.
+    let mut exc_params: HashSet<(FuncId, String)> = HashSet::new();
     let mut rounds = 0;
     let mut c = loop {
         rounds += 1;
@@ -937,6 +1054,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         c.derived = derived.clone();
         c.response_funcs = response_funcs.clone();
         c.response_params = response_params.clone();
+        c.exc_names = exc_params.clone();
         c.visit_body(body);
         let returns: HashMap<FuncId, Vec<TextRange>> = c
             .returns
@@ -955,6 +1073,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         }
         let mut found = vec![];
         let mut found_responses = vec![];
+        let mut found_excs = vec![];
         for (f, sites) in &per_func {
             let total = info.calls_of(*f).count();
             if sites.len() != total {
@@ -962,7 +1081,10 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
             }
             let Some((pos, kw)) = c.params.get(f) else { continue };
             for p in pos.iter().chain(kw) {
-                if session_params.contains(&(*f, p.clone())) || response_params.contains_key(&(*f, p.clone())) {
+                if session_params.contains(&(*f, p.clone()))
+                    || response_params.contains_key(&(*f, p.clone()))
+                    || exc_params.contains(&(*f, p.clone()))
+                {
                     continue;
                 }
                 let groups: Option<Vec<String>> = sites.iter().map(|m| m.get(p).and_then(|x| x.0.clone())).collect();
@@ -971,6 +1093,10 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
                 // The parameter itself is its only binding.
                 let rebound = c.binds.get(&(Some(*f), p.clone())).is_none_or(|b| b.len() > 1);
                 if rebound {
+                    continue;
+                }
+                if sites.iter().all(|m| m.get(p).is_some_and(|x| x.2)) {
+                    found_excs.push((*f, p.clone()));
                     continue;
                 }
                 if let Some(groups) = groups {
@@ -982,9 +1108,10 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
                 }
             }
         }
-        if (found.is_empty() && found_responses.is_empty() && !new_returns) || rounds > 16 {
+        if (found.is_empty() && found_responses.is_empty() && found_excs.is_empty() && !new_returns) || rounds > 16 {
             break c;
         }
+        exc_params.extend(found_excs);
         for (f, p, origins) in found_responses {
             response_params.insert((f, p), origins);
         }
@@ -1024,6 +1151,16 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
             None => {
                 f.unsupported.push((r, "a session the pass cannot follow (not kept in a variable or attribute)".into()))
             }
+        }
+    }
+    // A read where an `await` can go, in the function of every request it
+    // reads from, turns async with them; any other read is a seed.
+    let func_of = |c: &TextRange| info.call(*c).and_then(|cs| cs.ctx.func);
+    for (r, (t, origins)) in &f.attrs {
+        let ctx = info.site_ctx(*r);
+        let with_requests = ctx.is_some_and(|x| x.awaitable() && origins.iter().all(|o| func_of(o) == x.func));
+        if t.contains("await ") && !with_requests {
+            f.read_seeds.insert(*r);
         }
     }
     // Module constants (for `timeout=TIMEOUT` with aiohttp).
@@ -1105,12 +1242,39 @@ impl Pass for Http {
             return vec![];
         }
         let mut out = vec![];
+        // A response read with `await` (aiohttp's `await r.text()`) makes the
+        // function that reads it async: the read is a seed too, converted
+        // together with the requests its response may come from.
+        let call_key = |r: &TextRange| format!("call:{}", u32::from(r.start()));
+        let mut unions = vec![];
+        let mut awaited: Vec<(TextRange, String, String)> = vec![];
+        for (r, (t, origins)) in &f.attrs {
+            if !f.read_seeds.contains(r) {
+                continue;
+            }
+            let key = format!("read:{}", u32::from(r.start()));
+            for o in origins {
+                unions
+                    .push((key.clone(), f.session_calls.get(o).map(|(_, g)| g.clone()).unwrap_or_else(|| call_key(o))));
+            }
+            let what = t.split('.').nth(1).unwrap_or_default().trim_end_matches("()").to_string();
+            awaited.push((*r, key, format!("response.{what}")));
+        }
+        let canon = canonical_groups(&unions);
+        let group = |g: String| canon.get(&g).cloned().unwrap_or(g);
         for (r, m) in &f.module_calls {
-            out.push(Seed { call: *r, pass: "http", what: format!("requests.{m}"), group: None, veto: false });
+            let group = canon.get(&call_key(r)).cloned();
+            out.push(Seed { call: *r, pass: "http", what: format!("requests.{m}"), group, veto: false });
         }
         for (r, (m, g)) in &f.session_calls {
             let veto = f.escaped_groups.contains(g);
-            out.push(Seed { call: *r, pass: "http", what: format!("session.{m}"), group: Some(g.clone()), veto });
+            out.push(Seed {
+                call: *r,
+                pass: "http",
+                what: format!("session.{m}"),
+                group: Some(group(g.clone())),
+                veto,
+            });
         }
         for r in &f.session_with {
             if let Some(g) = f.session_new.get(r) {
@@ -1119,11 +1283,15 @@ impl Pass for Http {
                     call: *r,
                     pass: "http",
                     what: "requests.Session".into(),
-                    group: Some(g.clone()),
+                    group: Some(group(g.clone())),
                     veto,
                 });
             }
         }
+        for (r, key, what) in awaited {
+            out.push(Seed { call: r, pass: "http", what, group: Some(group(key)), veto: false });
+        }
+        out.sort_by_key(|s| (s.call.start(), s.call.end()));
         // A session whose object escapes cannot convert: report and block.
         for g in &f.escaped_groups {
             let first_call =
@@ -1554,13 +1722,15 @@ impl Fold<TextRange> for Folder<'_, '_> {
             Stmt::FunctionDef(mut f) if self.current().is_some_and(|id| self.client_funcs.contains(&id)) => {
                 let id = self.current().unwrap_or_default();
                 let client = self.client_for(id);
-                f.body = wrap_body(std::mem::take(&mut f.body), &client, self.cx.tables.http.backend);
+                let body = self.read_before_returns(std::mem::take(&mut f.body));
+                f.body = wrap_body(body, &client, self.cx.tables.http.backend);
                 Stmt::FunctionDef(f)
             }
             Stmt::AsyncFunctionDef(mut f) if self.current().is_some_and(|id| self.client_funcs.contains(&id)) => {
                 let id = self.current().unwrap_or_default();
                 let client = self.client_for(id);
-                f.body = wrap_body(std::mem::take(&mut f.body), &client, self.cx.tables.http.backend);
+                let body = self.read_before_returns(std::mem::take(&mut f.body));
+                f.body = wrap_body(body, &client, self.cx.tables.http.backend);
                 Stmt::AsyncFunctionDef(f)
             }
             Stmt::With(w) if enter_async => to_async_kind(Stmt::With(w)),
@@ -1600,15 +1770,82 @@ impl Fold<TextRange> for Folder<'_, '_> {
 }
 
 impl Folder<'_, '_> {
+    /// aiohttp: `return r` of a response made on this function's client ->
+    /// `await r.read()` first (`return <request>` goes through a variable),
+    /// so the body stays readable once the client is closed.
+    fn read_before_returns(&mut self, body: Vec<Stmt>) -> Vec<Stmt> {
+        let mut out = vec![];
+        for mut s in body {
+            match s {
+                Stmt::Return(ast::StmtReturn { range, value: Some(v) })
+                    if self.facts.read_returns.get(&range).is_some_and(|o| o.iter().all(|c| self.ok(*c))) =>
+                {
+                    let r = ast::StmtReturn { range, value: None };
+                    self.cx.sites.push(r.range);
+                    let value = match *v {
+                        Expr::Name(n) => Expr::Name(n),
+                        other => {
+                            let tmp = self.fresh_name("response");
+                            out.push(Stmt::Assign(ast::StmtAssign {
+                                range: synth(),
+                                targets: vec![store(&tmp)],
+                                value: Box::new(other),
+                                type_comment: None,
+                            }));
+                            name(&tmp)
+                        }
+                    };
+                    let read = Expr::Attribute(ast::ExprAttribute {
+                        range: synth(),
+                        value: Box::new(value.clone()),
+                        attr: ast::Identifier::new("read"),
+                        ctx: ast::ExprContext::Load,
+                    });
+                    out.push(Stmt::Expr(ast::StmtExpr {
+                        range: synth(),
+                        value: Box::new(await_(crate::syntax::call(read, vec![], vec![], synth()))),
+                    }));
+                    out.push(Stmt::Return(ast::StmtReturn { range: r.range, value: Some(Box::new(value)) }));
+                }
+                Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => out.push(s),
+                _ => {
+                    for block in blocks_mut(&mut s) {
+                        let b = std::mem::take(block);
+                        *block = self.read_before_returns(b);
+                    }
+                    out.push(s);
+                }
+            }
+        }
+        out
+    }
+
+    /// `base`, or `base_2`, `base_3`... : a name the module does not use.
+    fn fresh_name(&self, base: &str) -> String {
+        let mut n = base.to_string();
+        let mut i = 1;
+        while self.facts.names.contains(&n) {
+            i += 1;
+            n = format!("{base}_{i}");
+        }
+        n
+    }
+
     fn fold_expr_inner(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {
         let range = e.range();
-        if let Some(new) = self.facts.exceptions.get(&range).or_else(|| self.facts.exc_attrs.get(&range)) {
+        if let Some(new) = self.facts.exceptions.get(&range) {
             if self.all_converted {
                 let module = new.split('.').next().unwrap_or_default();
-                if !matches!(module, "httpx" | "aiohttp") && self.facts.exceptions.contains_key(&range) {
+                if !matches!(module, "httpx" | "aiohttp") {
                     self.extra_imports.insert(module.to_string());
                 }
                 return Ok(dotted(new));
+            }
+            return Ok(e);
+        }
+        if let Some(new) = self.facts.exc_attrs.get(&range) {
+            if self.all_converted {
+                return Ok(from_template(new, e).expect("error-response replacements parse"));
             }
             return Ok(e);
         }
@@ -1628,7 +1865,9 @@ impl Folder<'_, '_> {
             return Ok(from_template(&positive, recv).expect("templates in http.toml parse"));
         }
         if let Some((template, origins)) = self.facts.attrs.get(&range) {
-            if origins.iter().all(|r| self.ok(*r)) {
+            let awaits = template.contains("await ");
+            let seeded = awaits && self.facts.read_seeds.contains(&range);
+            if origins.iter().all(|r| self.ok(*r)) && (!seeded || self.cx.colour.seeds_ok.contains(&range)) {
                 let attr = match e {
                     Expr::Attribute(a) => a,
                     Expr::Call(c) => match *c.func {
@@ -1729,4 +1968,30 @@ fn wrap_body(mut body: Vec<Stmt>, client: &str, b: HttpBackend) -> Vec<Stmt> {
         type_comment: None,
     }));
     body
+}
+
+/// The statement blocks of a compound statement, mutably (see
+/// [`crate::syntax::blocks`]).
+fn blocks_mut(s: &mut Stmt) -> Vec<&mut Vec<Stmt>> {
+    match s {
+        Stmt::For(f) => vec![&mut f.body, &mut f.orelse],
+        Stmt::AsyncFor(f) => vec![&mut f.body, &mut f.orelse],
+        Stmt::While(w) => vec![&mut w.body, &mut w.orelse],
+        Stmt::If(i) => vec![&mut i.body, &mut i.orelse],
+        Stmt::With(w) => vec![&mut w.body],
+        Stmt::AsyncWith(w) => vec![&mut w.body],
+        Stmt::Match(m) => m.cases.iter_mut().map(|c| &mut c.body).collect(),
+        Stmt::Try(ast::StmtTry { body, handlers, orelse, finalbody, .. })
+        | Stmt::TryStar(ast::StmtTryStar { body, handlers, orelse, finalbody, .. }) => {
+            let mut v = vec![body];
+            for h in handlers.iter_mut() {
+                let ast::ExceptHandler::ExceptHandler(h) = h;
+                v.push(&mut h.body);
+            }
+            v.push(orelse);
+            v.push(finalbody);
+            v
+        }
+        _ => vec![],
+    }
 }
