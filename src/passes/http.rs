@@ -146,7 +146,7 @@ struct Facts {
     read_returns: HashMap<TextRange, Vec<TextRange>>,
     /// Response reads that become `await ...` away from the requests they
     /// read (another function, or where `await` cannot go): seeds of their own.
-    read_seeds: HashSet<TextRange>,
+    read_seeds: HashMap<TextRange, String>,
     unsupported: Vec<(TextRange, String)>,
     escaped_groups: BTreeSet<String>,
     /// Every name used in the module (to pick a free client name).
@@ -474,6 +474,19 @@ impl Collector<'_> {
     }
     /// A request's result must be held in a variable or used at once as a
     /// response (aiohttp: read while the session is open).
+    /// A response attribute (`r.text`) or method call (`r.json()`) that
+    /// becomes `template`.
+    fn response_attr(&mut self, r: TextRange, template: &str, origins: Vec<TextRange>, attr: &str) {
+        // A read where an `await` can go, in the function of every request it
+        // reads from, turns async with them; any other read is a seed.
+        let func_of = |c: &TextRange| self.info.call(*c).and_then(|cs| cs.ctx.func);
+        let ctx = self.info.site_ctx(r);
+        let with_requests = ctx.is_some_and(|x| x.awaitable() && origins.iter().all(|o| func_of(o) == x.func));
+        if template.contains("await ") && !with_requests {
+            self.facts.read_seeds.insert(r, format!("response.{attr}"));
+        }
+        self.facts.attrs.insert(r, (template.to_string(), origins));
+    }
     fn check_response_use(&mut self, call: TextRange) {
         if self.aiohttp() && !self.receivers.contains(&call) {
             self.unsupported(call, ESCAPED_RESPONSE);
@@ -818,6 +831,10 @@ impl<'a> Visitor<'a> for Collector<'_> {
                         e.range(),
                         format!("{exc} if isinstance({exc}, aiohttp.ClientResponseError) else None"),
                     );
+                } else if matches!(e, Expr::Attribute(_)) {
+                    // Every requests error has `.response`; of httpx's, only
+                    // HTTPStatusError has one.
+                    self.facts.exc_attrs.insert(e.range(), format!("getattr({exc}, \"response\", None)"));
                 }
                 return;
             }
@@ -831,7 +848,8 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 let t = self.tables.http.attribute.iter().find(|t| t.call && t.name == a.attr.as_str());
                 if let Some(template) = t.and_then(|t| t.template(self.tables.http.backend)) {
                     if c.args.is_empty() && c.keywords.is_empty() {
-                        self.facts.attrs.insert(c.range, (template.to_string(), origins));
+                        let (template, attr) = (template.to_string(), a.attr.to_string());
+                        self.response_attr(c.range, &template, origins, &attr);
                     } else {
                         self.unsupported(c.range, &format!("`.{}()` with arguments is not converted", a.attr));
                     }
@@ -943,7 +961,8 @@ impl<'a> Visitor<'a> for Collector<'_> {
                                 );
                             }
                         } else if let Some(template) = t.template(self.tables.http.backend) {
-                            self.facts.attrs.insert(a.range, (template.to_string(), origins));
+                            let template = template.to_string();
+                            self.response_attr(a.range, &template, origins, attr);
                         }
                     } else if let Some(why) = self.unsupported_rule(attr) {
                         self.unsupported(a.range, &why);
@@ -1153,16 +1172,6 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
             }
         }
     }
-    // A read where an `await` can go, in the function of every request it
-    // reads from, turns async with them; any other read is a seed.
-    let func_of = |c: &TextRange| info.call(*c).and_then(|cs| cs.ctx.func);
-    for (r, (t, origins)) in &f.attrs {
-        let ctx = info.site_ctx(*r);
-        let with_requests = ctx.is_some_and(|x| x.awaitable() && origins.iter().all(|o| func_of(o) == x.func));
-        if t.contains("await ") && !with_requests {
-            f.read_seeds.insert(*r);
-        }
-    }
     // Module constants (for `timeout=TIMEOUT` with aiohttp).
     let module = crate::analysis::scope::collect(body);
     for st in body {
@@ -1248,17 +1257,14 @@ impl Pass for Http {
         let call_key = |r: &TextRange| format!("call:{}", u32::from(r.start()));
         let mut unions = vec![];
         let mut awaited: Vec<(TextRange, String, String)> = vec![];
-        for (r, (t, origins)) in &f.attrs {
-            if !f.read_seeds.contains(r) {
-                continue;
-            }
-            let key = format!("read:{}", u32::from(r.start()));
+        for (r, (_, origins)) in &f.attrs {
+            let Some(what) = f.read_seeds.get(r) else { continue };
+            let key = format!("read:{}-{}", u32::from(r.start()), u32::from(r.end()));
             for o in origins {
                 unions
                     .push((key.clone(), f.session_calls.get(o).map(|(_, g)| g.clone()).unwrap_or_else(|| call_key(o))));
             }
-            let what = t.split('.').nth(1).unwrap_or_default().trim_end_matches("()").to_string();
-            awaited.push((*r, key, format!("response.{what}")));
+            awaited.push((*r, key, what.clone()));
         }
         let canon = canonical_groups(&unions);
         let group = |g: String| canon.get(&g).cloned().unwrap_or(g);
@@ -1866,7 +1872,7 @@ impl Folder<'_, '_> {
         }
         if let Some((template, origins)) = self.facts.attrs.get(&range) {
             let awaits = template.contains("await ");
-            let seeded = awaits && self.facts.read_seeds.contains(&range);
+            let seeded = awaits && self.facts.read_seeds.contains_key(&range);
             if origins.iter().all(|r| self.ok(*r)) && (!seeded || self.cx.colour.seeds_ok.contains(&range)) {
                 let attr = match e {
                     Expr::Attribute(a) => a,
