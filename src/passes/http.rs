@@ -147,6 +147,10 @@ struct Facts {
     /// Response reads that become `await ...` away from the requests they
     /// read (another function, or where `await` cannot go): seeds of their own.
     read_seeds: HashMap<TextRange, String>,
+    /// `with requests.get(..., stream=True) as r`: requests opened as streams.
+    streams: HashSet<TextRange>,
+    /// `for chunk in r.iter_content(n)` on a stream -> the requests of `r`.
+    stream_fors: HashMap<TextRange, Vec<TextRange>>,
     unsupported: Vec<(TextRange, String)>,
     escaped_groups: BTreeSet<String>,
     /// Every name used in the module (to pick a free client name).
@@ -163,6 +167,10 @@ const ESCAPED_RESPONSE: &str = "the response is used where the pass cannot follo
 type Flow = (Option<String>, Option<Vec<TextRange>>, bool);
 
 const SESSION_ATTRS: &[&str] = &["headers", "auth", "params", "cookies"];
+
+/// What the pass follows on a streamed response (the body is read by
+/// `iter_content` in a `for` only).
+const STREAM_ATTRS: &[&str] = &["status_code", "headers", "ok", "reason", "url", "raise_for_status"];
 
 fn is_string_literal(e: &Expr) -> bool {
     matches!(e, Expr::JoinedStr(_))
@@ -487,6 +495,45 @@ impl Collector<'_> {
         }
         self.facts.attrs.insert(r, (template.to_string(), origins));
     }
+    /// A request call with `stream=True`.
+    fn stream_request(&self, e: &Expr) -> bool {
+        let Expr::Call(c) = e else { return false };
+        let request = self.module_method(e).is_some()
+            || matches!(&*c.func, Expr::Attribute(a) if self.session_group(&a.value).is_some()
+                && self.tables.http.method.iter().any(|m| m.name == a.attr.as_str() && !m.closes));
+        request
+            && c.keywords.iter().any(|k| {
+                k.arg.as_ref().is_some_and(|a| a.as_str() == "stream")
+                    && matches!(&k.value, Expr::Constant(x) if x.value == Constant::Bool(true))
+            })
+    }
+    /// `for x in r.iter_content(...)` on a stream opened in this function:
+    /// the requests of `r`, or why it is not converted.
+    fn stream_for(&self, iter: &Expr) -> Option<Result<Vec<TextRange>, String>> {
+        let Expr::Call(c) = iter else { return None };
+        let Expr::Attribute(a) = &*c.func else { return None };
+        if a.attr.as_str() != "iter_content" {
+            return None;
+        }
+        let origins = self.response_origins(&a.value)?;
+        if !origins.iter().all(|o| self.facts.streams.contains(o)) {
+            return None;
+        }
+        let here = origins.iter().all(|o| self.info.call(*o).is_some_and(|cs| cs.ctx.func == self.func));
+        let size = match (&c.args[..], &c.keywords[..]) {
+            ([], []) => None,
+            ([n], []) => Some(n),
+            ([], [k]) if k.arg.as_ref().is_some_and(|a| a.as_str() == "chunk_size") => Some(&k.value),
+            _ => return Some(Err("`iter_content` with arguments other than the chunk size is not converted".into())),
+        };
+        if !here {
+            return Some(Err("a stream iterated outside the function that opened it is not converted".into()));
+        }
+        if self.aiohttp() && size.is_some_and(|n| matches!(n, Expr::Constant(x) if x.value == Constant::None)) {
+            return Some(Err("`iter_content(None)` has no aiohttp equivalent the tool writes".into()));
+        }
+        Some(Ok(origins))
+    }
     fn check_response_use(&mut self, call: TextRange) {
         if self.aiohttp() && !self.receivers.contains(&call) {
             self.unsupported(call, ESCAPED_RESPONSE);
@@ -563,6 +610,9 @@ impl Collector<'_> {
     fn check_keywords(&mut self, c: &ast::ExprCall) {
         for k in &c.keywords {
             let Some(a) = &k.arg else { continue };
+            if a.as_str() == "stream" && self.facts.streams.contains(&c.range) {
+                continue;
+            }
             if let Some(why) = self.unsupported_rule(a.as_str()) {
                 self.unsupported(k.range, &why);
             } else if self.aiohttp() {
@@ -667,6 +717,23 @@ impl<'a> Visitor<'a> for Collector<'_> {
                     }
                 }
             }
+            Stmt::For(f) if self.second && self.stream_for(&f.iter).is_some() => {
+                match self.stream_for(&f.iter) {
+                    Some(Ok(origins)) => {
+                        self.facts.stream_fors.insert(s.range(), origins);
+                        if let Expr::Call(c) = &*f.iter {
+                            c.args.iter().for_each(|x| self.visit_expr(x));
+                            c.keywords.iter().for_each(|k| self.visit_expr(&k.value));
+                        }
+                    }
+                    Some(Err(why)) => self.unsupported(f.iter.range(), &why),
+                    None => {}
+                }
+                self.visit_target(&f.target);
+                self.visit_body(&f.body);
+                self.visit_body(&f.orelse);
+                return;
+            }
             Stmt::For(ast::StmtFor { target, iter, .. }) | Stmt::AsyncFor(ast::StmtAsyncFor { target, iter, .. })
                 if !self.second =>
             {
@@ -680,10 +747,16 @@ impl<'a> Visitor<'a> for Collector<'_> {
                     if self.is_session_new(&it.context_expr) {
                         self.facts.session_with.insert(it.context_expr.range());
                     }
-                    if self.response_origins(&it.context_expr).is_some() {
+                    if self.stream_request(&it.context_expr)
+                        && it.optional_vars.as_deref().is_none_or(|v| matches!(v, Expr::Name(_)))
+                    {
+                        // `with requests.get(u, stream=True) as r`: a stream.
+                        self.facts.streams.insert(it.context_expr.range());
+                        self.receivers.insert(it.context_expr.range());
+                    } else if self.response_origins(&it.context_expr).is_some() {
                         self.unsupported(
                             it.context_expr.range(),
-                            "a response used as a context manager is not converted yet",
+                            "a response used as a context manager is not converted yet (only a `stream=True` request is)",
                         );
                         self.receivers.insert(it.context_expr.range());
                     }
@@ -839,6 +912,16 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 return;
             }
             Expr::Call(c)
+                if matches!(&*c.func, Expr::Attribute(a) if self.response_origins(&a.value).is_some_and(|o| o.iter().any(|o| self.facts.streams.contains(o)))
+                    && !STREAM_ATTRS.contains(&a.attr.as_str())) =>
+            {
+                self.unsupported(
+                    c.range,
+                    "reading a streamed response other than by `iter_content` in a `for` is not converted",
+                );
+                return;
+            }
+            Expr::Call(c)
                 if matches!(&*c.func, Expr::Attribute(a) if self.response_origins(&a.value).is_some()
                     && self.tables.http.attribute.iter().any(|t| t.call && t.name == a.attr.as_str())) =>
             {
@@ -946,6 +1029,18 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 self.unsupported(
                     e.range(),
                     "the response of an HTTP error is used other than by `is None` or its status, reason or headers (aiohttp's error has no response object)",
+                );
+                return;
+            }
+            Expr::Attribute(a)
+                if self
+                    .response_origins(&a.value)
+                    .is_some_and(|o| o.iter().any(|o| self.facts.streams.contains(o)))
+                    && !STREAM_ATTRS.contains(&a.attr.as_str()) =>
+            {
+                self.unsupported(
+                    a.range,
+                    &format!("`.{}` of a streamed response is not converted (only its status, headers and `iter_content` in a `for`)", a.attr),
                 );
                 return;
             }
@@ -1715,8 +1810,13 @@ impl Fold<TextRange> for Folder<'_, '_> {
             self.func_stack.push(self.cx.info.func_at(range.start().into()));
         }
         let enter_async = matches!(&s, Stmt::With(w) if w.items.iter().any(|it| {
-            self.facts.session_with.contains(&it.context_expr.range()) && self.ok(it.context_expr.range())
+            let r = it.context_expr.range();
+            (self.facts.session_with.contains(&r) || self.facts.streams.contains(&r)) && self.ok(r)
         }));
+        let stream_for = self.facts.stream_fors.get(&range).is_some_and(|o| o.iter().all(|r| self.ok(*r)));
+        if stream_for {
+            self.cx.sites.push(range);
+        }
         let s = ast::fold::fold_stmt(self, s)?;
         if (is_def && self.current().is_some_and(|id| self.client_funcs.contains(&id))) || enter_async {
             self.cx.sites.push(range);
@@ -1740,6 +1840,12 @@ impl Fold<TextRange> for Folder<'_, '_> {
                 Stmt::AsyncFunctionDef(f)
             }
             Stmt::With(w) if enter_async => to_async_kind(Stmt::With(w)),
+            Stmt::For(mut f) if stream_for => {
+                // `r.iter_content(n)` -> `r.aiter_bytes(n)` / `r.content.iter_chunked(n)`
+                // (requests' default chunk size is 1).
+                f.iter = Box::new(self.stream_iter(*f.iter));
+                to_async_kind(Stmt::For(f))
+            }
             Stmt::Expr(e) if self.facts.raises.get(&range).is_some_and(|o| o.iter().all(|r| self.ok(*r))) => {
                 // requests raises for 4xx/5xx only; httpx for every non-2xx.
                 let Expr::Call(c) = &*e.value else { return Ok(Stmt::Expr(e)) };
@@ -1776,6 +1882,65 @@ impl Fold<TextRange> for Folder<'_, '_> {
 }
 
 impl Folder<'_, '_> {
+    /// `r.iter_content(n)` -> `r.aiter_bytes(n)` / `r.content.iter_chunked(n)`
+    /// (requests' default chunk size is 1).
+    fn stream_iter(&self, e: Expr) -> Expr {
+        let Expr::Call(c) = e else { return e };
+        let Expr::Attribute(a) = *c.func else { return Expr::Call(c) };
+        let size = c
+            .args
+            .into_iter()
+            .chain(c.keywords.into_iter().map(|k| k.value))
+            .next()
+            .unwrap_or_else(|| constant(Constant::Int(1.into())));
+        let attr = |value: Expr, attr: &str| {
+            Expr::Attribute(ast::ExprAttribute {
+                range: synth(),
+                value: Box::new(value),
+                attr: ast::Identifier::new(attr),
+                ctx: ast::ExprContext::Load,
+            })
+        };
+        let func = match self.cx.tables.http.backend {
+            HttpBackend::Httpx => attr(*a.value, "aiter_bytes"),
+            HttpBackend::Aiohttp => attr(attr(*a.value, "content"), "iter_chunked"),
+        };
+        crate::syntax::call(func, vec![size], vec![], synth())
+    }
+
+    /// `await <client>.<method>(...)`; a stream (`stream=True` in a `with`)
+    /// is entered, not awaited: httpx `<client>.stream("GET", ...)`,
+    /// aiohttp `<client>.get(...)`.
+    fn request(
+        &mut self,
+        client: Expr,
+        method: &str,
+        range: TextRange,
+        mut args: Vec<Expr>,
+        keywords: Vec<ast::Keyword>,
+    ) -> Expr {
+        let stream = self.facts.streams.contains(&range);
+        let mut keywords = self.keywords(method, keywords);
+        let mut method = method.to_string();
+        if stream {
+            keywords.retain(|k| k.arg.as_ref().is_none_or(|a| a.as_str() != "stream"));
+            if self.cx.tables.http.backend == HttpBackend::Httpx {
+                if method != "request" {
+                    args.insert(0, constant(Constant::Str(method.to_uppercase())));
+                }
+                method = "stream".into();
+            }
+        }
+        let func = Expr::Attribute(ast::ExprAttribute {
+            range: synth(),
+            value: Box::new(client),
+            attr: ast::Identifier::new(&method),
+            ctx: ast::ExprContext::Load,
+        });
+        let call = Expr::Call(ast::ExprCall { range, func: Box::new(func), args, keywords });
+        if stream { call } else { await_(call) }
+    }
+
     /// aiohttp: `return r` of a response made on this function's client ->
     /// `await r.read()` first (`return <request>` goes through a variable),
     /// so the body stays readable once the client is closed.
@@ -1899,14 +2064,7 @@ impl Folder<'_, '_> {
             && let Some(f) = self.current()
         {
             let client = self.client_for(f);
-            let func = Expr::Attribute(ast::ExprAttribute {
-                range: synth(),
-                value: Box::new(name(&client)),
-                attr: ast::Identifier::new(method),
-                ctx: ast::ExprContext::Load,
-            });
-            let keywords = self.keywords(method, c.keywords);
-            return Ok(await_(Expr::Call(ast::ExprCall { range, func: Box::new(func), args: c.args, keywords })));
+            return Ok(self.request(name(&client), method, range, c.args, c.keywords));
         }
         if let Some(g) = self.facts.session_new.get(&range)
             && self.live_groups.contains(g)
@@ -1924,6 +2082,9 @@ impl Folder<'_, '_> {
                 Expr::Attribute(ast::ExprAttribute { range: synth(), attr: ast::Identifier::new(to), ..a })
             };
             let closes = self.cx.tables.http.method.iter().any(|m| m.closes && m.to(self.cx.tables.http.backend) == to);
+            if !closes && let Expr::Attribute(a) = func {
+                return Ok(self.request(*a.value, to, range, c.args, c.keywords));
+            }
             let keywords = if closes { c.keywords } else { self.keywords(to, c.keywords) };
             return Ok(await_(Expr::Call(ast::ExprCall { range, func: Box::new(func), args: c.args, keywords })));
         }
