@@ -151,6 +151,11 @@ struct Facts {
     streams: HashSet<TextRange>,
     /// `for chunk in r.iter_content(n)` on a stream -> the requests of `r`.
     stream_fors: HashMap<TextRange, Vec<TextRange>>,
+    /// httpx: `verify=` of each request (request -> (client scope, value)).
+    verify: Vec<(TextRange, String, Expr)>,
+    /// httpx: `verify=` every request of a client agrees on: client scope
+    /// (`func:<id>` or a session group) -> the value, set on the client.
+    client_verify: HashMap<String, Expr>,
     unsupported: Vec<(TextRange, String)>,
     escaped_groups: BTreeSet<String>,
     /// Every name used in the module (to pick a free client name).
@@ -611,6 +616,31 @@ impl Collector<'_> {
         for k in &c.keywords {
             let Some(a) = &k.arg else { continue };
             if a.as_str() == "stream" && self.facts.streams.contains(&c.range) {
+                continue;
+            }
+            if a.as_str() == "verify" && !self.aiohttp() {
+                // httpx takes `verify=` on the client only: moved there when
+                // every request of the client agrees (see `collect`).
+                let scope = match &*c.func {
+                    Expr::Attribute(x) if self.module_method(&Expr::Call(c.clone())).is_none() => {
+                        self.session_group(&x.value)
+                    }
+                    _ => self.func.map(|f| format!("func:{f}")),
+                };
+                let global = |n: &str| !self.binds.contains_key(&(self.func, n.to_string()));
+                let stable = matches!(&k.value, Expr::Constant(x) if matches!(x.value, Constant::Bool(_) | Constant::Str(_)))
+                    || matches!(&k.value, Expr::Name(n) if global(n.id.as_str()));
+                match scope {
+                    Some(scope) if stable => {
+                        if self.second {
+                            self.facts.verify.push((c.range, scope, k.value.clone()));
+                        }
+                    }
+                    _ => self.unsupported(
+                        k.range,
+                        "`verify=` must move to the httpx client, and this value cannot (only a literal or a module-level name can)",
+                    ),
+                }
                 continue;
             }
             if let Some(why) = self.unsupported_rule(a.as_str()) {
@@ -1298,6 +1328,38 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         *g = c(g);
     }
     f.escaped_groups = f.escaped_groups.iter().map(c).collect();
+    // httpx: `verify=` moves to the client when every request of the client
+    // passes the same value (requests' default is True).
+    let mut scopes: HashMap<String, Vec<TextRange>> = HashMap::new();
+    for (r, _) in &f.module_calls {
+        if let Some(func) = info.call(*r).and_then(|cs| cs.ctx.func) {
+            scopes.entry(format!("func:{func}")).or_default().push(*r);
+        }
+    }
+    for (r, (to, g)) in &f.session_calls {
+        if !tables.http.method.iter().any(|m| m.closes && m.to(tables.http.backend) == to) {
+            scopes.entry(g.clone()).or_default().push(*r);
+        }
+    }
+    let key = |e: &Expr| format!("{:?}", fold_ok(crate::syntax::EraseRanges.fold_expr(e.clone())));
+    let mut verify = std::mem::take(&mut f.verify);
+    verify.sort_by_key(|(r, _, _)| r.start());
+    for (_, scope, _) in &mut verify {
+        *scope = c(scope);
+    }
+    for (r, scope, v) in &verify {
+        let all = scopes.get(scope).map(Vec::as_slice).unwrap_or_default();
+        let agree = all.iter().all(|q| verify.iter().any(|(x, s, w)| x == q && s == scope && key(w) == key(v)));
+        if agree {
+            f.client_verify.insert(scope.clone(), v.clone());
+        } else {
+            f.unsupported.push((
+                *r,
+                "`verify=` must move to the httpx client, and the requests made with this client do not all pass the same value".into(),
+            ));
+        }
+    }
+    f.verify = verify;
     f
 }
 
@@ -1530,15 +1592,15 @@ fn constant(v: Constant) -> Expr {
 /// A client with requests' defaults: `httpx.AsyncClient(follow_redirects=True,
 /// timeout=None)` or `aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))`
 /// (aiohttp follows redirects by default, except for HEAD, as requests does).
-fn new_client(b: HttpBackend) -> Expr {
+fn new_client(b: HttpBackend, verify: Option<&Expr>) -> Expr {
     match b {
         HttpBackend::Httpx => crate::syntax::call(
             dotted("httpx.AsyncClient"),
             vec![],
-            vec![
-                keyword("follow_redirects", constant(Constant::Bool(true))),
-                keyword("timeout", constant(Constant::None)),
-            ],
+            [keyword("follow_redirects", constant(Constant::Bool(true))), keyword("timeout", constant(Constant::None))]
+                .into_iter()
+                .chain(verify.map(|v| keyword("verify", v.clone())))
+                .collect(),
             synth(),
         ),
         HttpBackend::Aiohttp => crate::syntax::call(
@@ -1829,14 +1891,16 @@ impl Fold<TextRange> for Folder<'_, '_> {
                 let id = self.current().unwrap_or_default();
                 let client = self.client_for(id);
                 let body = self.read_before_returns(std::mem::take(&mut f.body));
-                f.body = wrap_body(body, &client, self.cx.tables.http.backend);
+                let verify = self.facts.client_verify.get(&format!("func:{id}"));
+                f.body = wrap_body(body, &client, self.cx.tables.http.backend, verify);
                 Stmt::FunctionDef(f)
             }
             Stmt::AsyncFunctionDef(mut f) if self.current().is_some_and(|id| self.client_funcs.contains(&id)) => {
                 let id = self.current().unwrap_or_default();
                 let client = self.client_for(id);
                 let body = self.read_before_returns(std::mem::take(&mut f.body));
-                f.body = wrap_body(body, &client, self.cx.tables.http.backend);
+                let verify = self.facts.client_verify.get(&format!("func:{id}"));
+                f.body = wrap_body(body, &client, self.cx.tables.http.backend, verify);
                 Stmt::AsyncFunctionDef(f)
             }
             Stmt::With(w) if enter_async => to_async_kind(Stmt::With(w)),
@@ -1921,6 +1985,9 @@ impl Folder<'_, '_> {
     ) -> Expr {
         let stream = self.facts.streams.contains(&range);
         let mut keywords = self.keywords(method, keywords);
+        if self.facts.verify.iter().any(|(r, scope, _)| *r == range && self.facts.client_verify.contains_key(scope)) {
+            keywords.retain(|k| k.arg.as_ref().is_none_or(|a| a.as_str() != "verify"));
+        }
         let mut method = method.to_string();
         if stream {
             keywords.retain(|k| k.arg.as_ref().is_none_or(|a| a.as_str() != "stream"));
@@ -2069,7 +2136,7 @@ impl Folder<'_, '_> {
         if let Some(g) = self.facts.session_new.get(&range)
             && self.live_groups.contains(g)
         {
-            return Ok(new_client(self.cx.tables.http.backend));
+            return Ok(new_client(self.cx.tables.http.backend, self.facts.client_verify.get(g)));
         }
         if let Some((to, g)) = self.facts.session_calls.get(&range)
             && self.ok(range)
@@ -2117,7 +2184,7 @@ impl Folder<'_, '_> {
 }
 
 /// `[docstring] + async with httpx.AsyncClient(...) as <client>: <rest>`.
-fn wrap_body(mut body: Vec<Stmt>, client: &str, b: HttpBackend) -> Vec<Stmt> {
+fn wrap_body(mut body: Vec<Stmt>, client: &str, b: HttpBackend, verify: Option<&Expr>) -> Vec<Stmt> {
     let doc = matches!(body.first(), Some(Stmt::Expr(e)) if matches!(&*e.value, Expr::Constant(c) if matches!(c.value, Constant::Str(_))));
     let rest = if doc { body.split_off(1) } else { std::mem::take(&mut body) };
     if rest.is_empty() {
@@ -2125,7 +2192,7 @@ fn wrap_body(mut body: Vec<Stmt>, client: &str, b: HttpBackend) -> Vec<Stmt> {
     }
     let item = ast::WithItem {
         range: Default::default(),
-        context_expr: new_client(b),
+        context_expr: new_client(b, verify),
         optional_vars: Some(Box::new(store(client))),
     };
     body.push(Stmt::AsyncWith(ast::StmtAsyncWith {
