@@ -38,7 +38,17 @@ Rewrites HTTP done with `requests` (any import spelling: `import requests`,
 * `import httpx` is added once; `requests` imports nothing uses any more are
   removed (the first one becomes `import httpx` where it stood).
 * sessions passed to functions are followed into their parameters when every
-  call passes one.
+  call passes one;
+* the response a caught requests error carries (`e.response`,
+  `getattr(e, \"response\", None)`, also in a helper every call passes the
+  error to): httpx's `HTTPStatusError` has one, its other errors do not, so
+  `e.response` becomes `getattr(e, \"response\", None)`;
+* streams: `with requests.get(u, stream=True) as r:` becomes
+  `async with client.stream(\"GET\", u) as r:`, and
+  `for chunk in r.iter_content(n)` (in the same function) `async for chunk in
+  r.aiter_bytes(n)` (no `n`: requests' default, 1);
+* a per-request `verify=` (a literal or a module-level name) moves to the
+  client when every request made with that client passes the same value.
 
 With `--http aiohttp`: clients are `aiohttp.ClientSession(timeout=
 aiohttp.ClientTimeout(total=None))` (aiohttp, like requests, follows
@@ -51,9 +61,18 @@ same); `verify=False` -> `ssl=False`; `auth=(u, p)` ->
 `aiohttp.BasicAuth(u, p)`; `e.response.status_code` on a caught HTTP error ->
 `e.status`; exceptions map to `aiohttp.ClientError` and friends
 (`ConnectionError` -> `aiohttp.ClientConnectorError`, since aiohttp's read
-timeouts are connection errors). A response must be read while its session is
-open, so a response returned from a function-local client, or an attribute not
-in the map, keeps the module's requests code as it is. A `ClientSession` needs
+timeouts are connection errors). A caught error's response becomes the error
+itself when it is an `aiohttp.ClientResponseError` (else None): its
+`status_code` -> `status`, `reason` -> `message`, `headers`; its body is gone
+(not converted). A response must be read while its session is open: a
+response returned from the function's own client is read first (`await
+r.read()`, as requests reads it at once), after which aiohttp still serves
+`text()` / `json()`; one returned from a function-local session, or an
+attribute not in the map, keeps the module's requests code as it is. A
+function that reads a body (`await r.text()`) becomes async, together with
+the requests the response may come from. Streams: `async with
+client.get(u) as r` and `r.content.iter_chunked(n)`; `verify=` stays per
+request (`ssl=`). A `ClientSession` needs
 a running event loop: a session created at module level, or in a function
 that may run outside the loop, is not converted.
 
@@ -87,9 +106,11 @@ async def status(url):
 
 ## Not converted
 A module that uses a requests feature with no faithful rewrite (adapters via
-`mount`, hooks, `stream=True`, `r.raw`, per-request `verify`/`cert`/
-`proxies`), or passes a session somewhere the pass cannot follow, keeps all
-its HTTP code as it is, with a diagnostic per site. Calls in functions that
+`mount`, hooks, `r.raw`, `cert=`, `proxies=`, `stream=True` outside a `with`
+statement, `iter_lines` (bytes lines in requests, str in httpx), a stream read
+other than by `iter_content` in a `for`, per-request `verify=` values the
+requests of one client disagree on), or passes a session somewhere the pass
+cannot follow, keeps all its HTTP code as it is, with a diagnostic per site. Calls in functions that
 cannot become async stay as they are (see `colour`); the calls on one
 session convert all together or not at all; if a call that cannot convert
 would end up in an async function, the module's HTTP code is left as it is.
@@ -101,7 +122,10 @@ are reported. Residual differences: the redirect limit is httpx's 20 and
 aiohttp's 10 (requests: 30); error messages (`str(e)`) differ; a `params`
 mapping that is not a dict literal is passed as it is (requests drops
 `None` values); httpx decodes a `text/*` body without charset as UTF-8 where
-requests uses ISO-8859-1; with aiohttp a connect timeout is not a
+requests uses ISO-8859-1 (aiohttp: its fallback charset resolver, UTF-8);
+streamed chunks: httpx's `aiter_bytes(n)` gives exactly `n` bytes like
+requests, aiohttp's `iter_chunked(n)` up to `n`; httpx warns (hidden by
+default) that `verify=<str>` is deprecated; with aiohttp a connect timeout is not a
 `ConnectionError`, and a `timeout=` given as an expression other than a name,
 attribute or number becomes a total timeout.
 "
@@ -1331,7 +1355,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
     // httpx: `verify=` moves to the client when every request of the client
     // passes the same value (requests' default is True).
     let mut scopes: HashMap<String, Vec<TextRange>> = HashMap::new();
-    for (r, _) in &f.module_calls {
+    for r in f.module_calls.keys() {
         if let Some(func) = info.call(*r).and_then(|cs| cs.ctx.func) {
             scopes.entry(format!("func:{func}")).or_default().push(*r);
         }
