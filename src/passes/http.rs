@@ -655,6 +655,8 @@ impl Collector<'_> {
                 let stable = matches!(&k.value, Expr::Constant(x) if matches!(x.value, Constant::Bool(_) | Constant::Str(_)))
                     || matches!(&k.value, Expr::Name(n) if global(n.id.as_str()));
                 match scope {
+                    // Module-level calls stay as they are.
+                    None if self.func.is_none() => {}
                     Some(scope) if stable => {
                         if self.second {
                             self.facts.verify.push((c.range, scope, k.value.clone()));
@@ -802,6 +804,7 @@ impl<'a> Visitor<'a> for Collector<'_> {
                         self.facts.session_with.insert(it.context_expr.range());
                     }
                     if self.stream_request(&it.context_expr)
+                        && items.len() == 1
                         && it.optional_vars.as_deref().is_none_or(|v| matches!(v, Expr::Name(_)))
                     {
                         // `with requests.get(u, stream=True) as r`: a stream.
@@ -810,7 +813,7 @@ impl<'a> Visitor<'a> for Collector<'_> {
                     } else if self.response_origins(&it.context_expr).is_some() {
                         self.unsupported(
                             it.context_expr.range(),
-                            "a response used as a context manager is not converted yet (only a `stream=True` request is)",
+                            "a response used as a context manager is not converted yet (only a `stream=True` request, alone in its `with`, is)",
                         );
                         self.receivers.insert(it.context_expr.range());
                     }
