@@ -152,6 +152,9 @@ struct Facts {
     session_new: HashMap<TextRange, String>,
     /// Session creations entered with `with` (awaited when async).
     session_with: HashSet<TextRange>,
+    /// Calls of session factories (functions returning the session they
+    /// create) -> the group of that session.
+    factory_calls: HashMap<TextRange, String>,
     /// `s.get(...)`: call -> (new method name, group).
     session_calls: HashMap<TextRange, (String, String)>,
     /// `r.ok`...: attribute expression -> (template, calls that made `r`).
@@ -240,6 +243,12 @@ struct Collector<'a> {
     /// What this round finds: per function, the origins of its returns
     /// (None: some return is not a response).
     returns: HashMap<FuncId, Option<Vec<TextRange>>>,
+    /// Functions whose every `return` gives the session they create (a
+    /// factory) -> that session's group (from the previous round).
+    session_funcs: HashMap<FuncId, String>,
+    /// What this round finds: per function, the group of the session every
+    /// return gives (None: some return gives something else).
+    session_returns: HashMap<FuncId, Option<String>>,
     /// Request calls -> the session group they use (None: a module call).
     request_group: HashMap<TextRange, Option<String>>,
 }
@@ -250,6 +259,12 @@ impl Collector<'_> {
             Expr::Call(c) => self.info.call(c.range).and_then(|c| c.qualname.as_deref()),
             _ => None,
         }
+    }
+    /// A call of a function that returns the session it creates.
+    fn factory_group(&self, e: &Expr) -> Option<String> {
+        let Expr::Call(c) = e else { return None };
+        let f = self.info.call(c.range)?.target?;
+        self.session_funcs.get(&f).cloned()
     }
     fn is_session_new(&self, e: &Expr) -> bool {
         self.qual(e).is_some_and(|q| self.tables.http.session.iter().any(|s| s.sync == q))
@@ -262,7 +277,7 @@ impl Collector<'_> {
         if self.err_response(value).is_some() {
             return Bind::ErrResponse;
         }
-        if self.is_session_new(value) {
+        if self.is_session_new(value) || self.factory_group(value).is_some() {
             return Bind::Session(value.range());
         }
         if self.returned_by(value.range()).is_some() {
@@ -744,6 +759,15 @@ impl<'a> Visitor<'a> for Collector<'_> {
             Stmt::AugAssign(a) if !self.second => self.bind_target(&a.target, Bind::Other),
             Stmt::Return(r) if !self.second => {
                 if let Some(f) = self.func {
+                    let g = r.value.as_ref().and_then(|v| match &**v {
+                        // A session this function creates and keeps in a local.
+                        Expr::Name(_) => self.session_group(v).filter(|g| g.starts_with(&format!("{:?}:", Some(f)))),
+                        _ => None,
+                    });
+                    let entry = self.session_returns.entry(f).or_insert_with(|| g.clone());
+                    if *entry != g {
+                        *entry = None;
+                    }
                     let o = r.value.as_ref().and_then(|v| self.response_origins(v));
                     let entry = self.returns.entry(f).or_insert_with(|| Some(vec![]));
                     match (entry.as_mut(), o) {
@@ -751,6 +775,15 @@ impl<'a> Visitor<'a> for Collector<'_> {
                         _ => *entry = None,
                     }
                 }
+            }
+            Stmt::Return(ast::StmtReturn { value: Some(v), .. })
+                if self.second
+                    && matches!(&**v, Expr::Name(_))
+                    && self.func.is_some_and(|f| self.session_funcs.contains_key(&f)) =>
+            {
+                // A session factory hands its session to its callers, which
+                // the pass follows.
+                return;
             }
             Stmt::Return(r) if self.second => {
                 // A function that returns responses hands them to its callers,
@@ -800,7 +833,7 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 if self.second =>
             {
                 for it in items {
-                    if self.is_session_new(&it.context_expr) {
+                    if self.is_session_new(&it.context_expr) || self.factory_group(&it.context_expr).is_some() {
                         self.facts.session_with.insert(it.context_expr.range());
                     }
                     if self.stream_request(&it.context_expr)
@@ -1025,6 +1058,8 @@ impl<'a> Visitor<'a> for Collector<'_> {
                     self.facts.module_calls.insert(c.range, method);
                 } else if self.is_session_new(e) {
                     self.facts.session_new.insert(c.range, String::new());
+                } else if let Some(g) = self.factory_group(e) {
+                    self.facts.factory_calls.insert(c.range, g);
                 } else if let Expr::Attribute(a) = &*c.func
                     && let Some(g) = self.session_group(&a.value)
                 {
@@ -1190,6 +1225,8 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         exc_names: HashSet::new(),
         response_funcs: HashMap::new(),
         returns: HashMap::new(),
+        session_funcs: HashMap::new(),
+        session_returns: HashMap::new(),
         request_group: HashMap::new(),
         response_params: HashMap::new(),
         derived: HashMap::new(),
@@ -1206,6 +1243,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
     let mut session_params: HashSet<(FuncId, String)> = HashSet::new();
     let mut unions: Vec<(String, String)> = vec![];
     let mut response_funcs: HashMap<FuncId, Vec<TextRange>> = HashMap::new();
+    let mut session_funcs: HashMap<FuncId, String> = HashMap::new();
     let mut response_params: HashMap<(FuncId, String), Vec<TextRange>> = HashMap::new();
     let mut derived: HashMap<TextRange, Vec<TextRange>> = HashMap::new();
     // Parameters every call passes a caught requests error to.
@@ -1224,6 +1262,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         let mut c = new(seeded, attr_sessions.clone(), session_params.clone());
         c.derived = derived.clone();
         c.response_funcs = response_funcs.clone();
+        c.session_funcs = session_funcs.clone();
         c.response_params = response_params.clone();
         c.exc_names = exc_params.clone();
         c.visit_body(body);
@@ -1233,7 +1272,10 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
             .filter_map(|(f, o)| Some((*f, o.clone().filter(|o| !o.is_empty())?)))
             .filter(|(f, _)| info.funcs[*f].boundary.is_none())
             .collect();
-        let new_returns = returns != response_funcs || c.derived != derived;
+        let factories: HashMap<FuncId, String> =
+            c.session_returns.iter().filter_map(|(f, g)| Some((*f, g.clone()?))).collect();
+        let new_returns = returns != response_funcs || c.derived != derived || factories != session_funcs;
+        session_funcs = factories;
         response_funcs = returns;
         derived = c.derived.clone();
         // A parameter holds a session when every call of its function passes
@@ -1312,6 +1354,17 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
             }
         }
     }
+    // A factory's session is the session of what its call is bound to.
+    let mut factory_calls: Vec<(&TextRange, &String)> = f.factory_calls.iter().collect();
+    factory_calls.sort_by_key(|(r, _)| r.start());
+    for (r, g) in factory_calls {
+        match groups.get(r) {
+            Some(bound) => unions.push((bound.clone(), g.clone())),
+            None => {
+                f.escaped_groups.insert(g.clone());
+            }
+        }
+    }
     let mut news: Vec<TextRange> = f.session_new.keys().copied().collect();
     news.sort_by_key(|r| (r.start(), r.end()));
     for r in news {
@@ -1352,6 +1405,9 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         *g = c(g);
     }
     for g in f.session_new.values_mut() {
+        *g = c(g);
+    }
+    for g in f.factory_calls.values_mut() {
         *g = c(g);
     }
     f.escaped_groups = f.escaped_groups.iter().map(c).collect();
@@ -1467,7 +1523,7 @@ impl Pass for Http {
             });
         }
         for r in &f.session_with {
-            if let Some(g) = f.session_new.get(r) {
+            if let Some(g) = f.session_new.get(r).or_else(|| f.factory_calls.get(r)) {
                 let veto = f.escaped_groups.contains(g);
                 out.push(Seed {
                     call: *r,
@@ -1507,7 +1563,13 @@ impl Pass for Http {
             .iter()
             .filter(|(r, _)| ok(r))
             .map(|(_, (_, g))| g.clone())
-            .chain(facts.session_with.iter().filter(|r| ok(r)).filter_map(|r| facts.session_new.get(r).cloned()))
+            .chain(
+                facts
+                    .session_with
+                    .iter()
+                    .filter(|r| ok(r))
+                    .filter_map(|r| facts.session_new.get(r).or_else(|| facts.factory_calls.get(r)).cloned()),
+            )
             .filter(|g| !facts.escaped_groups.contains(g))
             .collect();
         // aiohttp: a ClientSession needs a running event loop when it is
@@ -1523,8 +1585,15 @@ impl Pass for Http {
                     continue;
                 }
                 let f = cx.info.call(*r).and_then(|c| c.ctx.func);
+                // Called only where an `await` could go in async functions
+                // (a session factory): created while the loop runs.
+                let called_async = |f: FuncId| {
+                    let mut calls = cx.info.calls_of(f).peekable();
+                    calls.peek().is_some() && calls.all(|c| c.ctx.awaitable() && c.ctx.func.is_some_and(async_now))
+                };
                 let fine = f.is_some_and(|f| {
                     async_now(f)
+                        || (facts.factory_calls.values().any(|fg| fg == g) && called_async(f))
                         || (cx.info.funcs[f].name == "__init__"
                             && cx.info.funcs[f].class.is_some_and(|k| {
                                 let name = &cx.info.classes[k].name;
