@@ -38,7 +38,8 @@ Rewrites HTTP done with `requests` (any import spelling: `import requests`,
 * `import httpx` is added once; `requests` imports nothing uses any more are
   removed (the first one becomes `import httpx` where it stood).
 * sessions passed to functions are followed into their parameters when every
-  call passes one;
+  call passes one, and out of a factory (a function whose every `return`
+  gives the session it creates) into what its calls are bound to;
 * the response a caught requests error carries (`e.response`,
   `getattr(e, \"response\", None)`, also in a helper every call passes the
   error to): httpx's `HTTPStatusError` has one, its other errors do not, so
@@ -74,7 +75,8 @@ the requests the response may come from. Streams: `async with
 client.get(u) as r` and `r.content.iter_chunked(n)`; `verify=` stays per
 request (`ssl=`). A `ClientSession` needs
 a running event loop: a session created at module level, or in a function
-that may run outside the loop, is not converted.
+that may run outside the loop (not async, nor an `__init__` or factory
+called only from async functions), is not converted.
 
 Calls that stay requests but end up in an async function (because of those
 limits, or another pass) run in `asyncio.to_thread`, with a diagnostic.
