@@ -114,7 +114,7 @@ pub fn candidates(text: &str, body: &[Stmt], opts: &Options) -> (Vec<String>, Op
     }
     let info = analysis::refine(body, info);
     let seeds = seeds_of(&info);
-    let funcs = seeds.iter().filter_map(|s| info.call(s.call).and_then(|c| c.ctx.func));
+    let funcs = seeds.iter().filter_map(|s| info.site_ctx(s.call).and_then(|c| c.func));
     let names = colour::closure(&info, funcs)
         .into_iter()
         .filter(|&f| info.funcs[f].exported)
@@ -214,7 +214,7 @@ pub fn convert_body(
         let col = colour::colour(&info, &active, &lc);
         let mut more = false;
         for s in seeds.iter().filter(|s| s.veto) {
-            let f = info.call(s.call).and_then(|c| c.ctx.func);
+            let f = info.site_ctx(s.call).and_then(|c| c.func);
             if !vetoed.contains_key(s.pass) && f.is_some_and(|f| col.is_async(&info, f)) {
                 vetoed.insert(s.pass, s.call);
                 more = true;

@@ -52,9 +52,9 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
     // Seeds per function; seeds outside an awaitable context stay sync.
     let mut seeded: BTreeMap<FuncId, Vec<TextRange>> = BTreeMap::new();
     for &s in seeds {
-        let Some(cs) = m.call(s) else { continue };
-        match cs.ctx.func {
-            Some(f) if cs.ctx.awaitable() => seeded.entry(f).or_default().push(s),
+        let Some(ctx) = m.site_ctx(s) else { continue };
+        match ctx.func {
+            Some(f) if ctx.awaitable() => seeded.entry(f).or_default().push(s),
             Some(_) => out.seeds_blocked.push((
                 s,
                 "it is inside a lambda, a generator expression or a class body, where `await` cannot go".into(),

@@ -139,11 +139,19 @@ pub struct ModuleInfo {
     /// Qualified names (through imports) of Name/Attribute expressions.
     pub refs: HashMap<TextRange, String>,
     pub main_guard: Option<TextRange>,
+    /// Where each attribute expression (other than a called one) appears:
+    /// a pass may seed one it turns into an awaitable (`r.text` ->
+    /// `await r.text()`).
+    pub attr_ctx: HashMap<TextRange, Ctx>,
 }
 
 impl ModuleInfo {
     pub fn call(&self, r: TextRange) -> Option<&CallSite> {
         self.call_index.get(&r).map(|&i| &self.calls[i])
+    }
+    /// Where a seed appears: a call, or an attribute a pass awaits.
+    pub fn site_ctx(&self, r: TextRange) -> Option<Ctx> {
+        self.call(r).map(|c| c.ctx).or_else(|| self.attr_ctx.get(&r).copied())
     }
     pub fn func_at(&self, start: u32) -> Option<FuncId> {
         self.funcs.iter().position(|f| u32::from(f.range.start()) == start)
@@ -1094,6 +1102,7 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                 }
             }
             Expr::Attribute(a) => {
+                self.info.attr_ctx.insert(e.range(), self.ctx);
                 if self.qualname(e).is_none() {
                     self.info.loose_attrs.entry(a.attr.to_string()).or_default().push(a.range);
                 }

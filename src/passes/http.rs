@@ -38,7 +38,18 @@ Rewrites HTTP done with `requests` (any import spelling: `import requests`,
 * `import httpx` is added once; `requests` imports nothing uses any more are
   removed (the first one becomes `import httpx` where it stood).
 * sessions passed to functions are followed into their parameters when every
-  call passes one.
+  call passes one, and out of a factory (a function whose every `return`
+  gives the session it creates) into what its calls are bound to;
+* the response a caught requests error carries (`e.response`,
+  `getattr(e, \"response\", None)`, also in a helper every call passes the
+  error to): httpx's `HTTPStatusError` has one, its other errors do not, so
+  `e.response` becomes `getattr(e, \"response\", None)`;
+* streams: `with requests.get(u, stream=True) as r:` becomes
+  `async with client.stream(\"GET\", u) as r:`, and
+  `for chunk in r.iter_content(n)` (in the same function) `async for chunk in
+  r.aiter_bytes(n)` (no `n`: requests' default, 1);
+* a per-request `verify=` (a literal or a module-level name) moves to the
+  client when every request made with that client passes the same value.
 
 With `--http aiohttp`: clients are `aiohttp.ClientSession(timeout=
 aiohttp.ClientTimeout(total=None))` (aiohttp, like requests, follows
@@ -51,11 +62,21 @@ same); `verify=False` -> `ssl=False`; `auth=(u, p)` ->
 `aiohttp.BasicAuth(u, p)`; `e.response.status_code` on a caught HTTP error ->
 `e.status`; exceptions map to `aiohttp.ClientError` and friends
 (`ConnectionError` -> `aiohttp.ClientConnectorError`, since aiohttp's read
-timeouts are connection errors). A response must be read while its session is
-open, so a response returned from a function-local client, or an attribute not
-in the map, keeps the module's requests code as it is. A `ClientSession` needs
+timeouts are connection errors). A caught error's response becomes the error
+itself when it is an `aiohttp.ClientResponseError` (else None): its
+`status_code` -> `status`, `reason` -> `message`, `headers`; its body is gone
+(not converted). A response must be read while its session is open: a
+response returned from the function's own client is read first (`await
+r.read()`, as requests reads it at once), after which aiohttp still serves
+`text()` / `json()`; one returned from a function-local session, or an
+attribute not in the map, keeps the module's requests code as it is. A
+function that reads a body (`await r.text()`) becomes async, together with
+the requests the response may come from. Streams: `async with
+client.get(u) as r` and `r.content.iter_chunked(n)`; `verify=` stays per
+request (`ssl=`). A `ClientSession` needs
 a running event loop: a session created at module level, or in a function
-that may run outside the loop, is not converted.
+that may run outside the loop (not async, nor an `__init__` or factory
+called only from async functions), is not converted.
 
 Calls that stay requests but end up in an async function (because of those
 limits, or another pass) run in `asyncio.to_thread`, with a diagnostic.
@@ -87,9 +108,11 @@ async def status(url):
 
 ## Not converted
 A module that uses a requests feature with no faithful rewrite (adapters via
-`mount`, hooks, `stream=True`, `r.raw`, per-request `verify`/`cert`/
-`proxies`), or passes a session somewhere the pass cannot follow, keeps all
-its HTTP code as it is, with a diagnostic per site. Calls in functions that
+`mount`, hooks, `r.raw`, `cert=`, `proxies=`, `stream=True` outside a `with`
+statement, `iter_lines` (bytes lines in requests, str in httpx), a stream read
+other than by `iter_content` in a `for`, per-request `verify=` values the
+requests of one client disagree on), or passes a session somewhere the pass
+cannot follow, keeps all its HTTP code as it is, with a diagnostic per site. Calls in functions that
 cannot become async stay as they are (see `colour`); the calls on one
 session convert all together or not at all; if a call that cannot convert
 would end up in an async function, the module's HTTP code is left as it is.
@@ -101,7 +124,10 @@ are reported. Residual differences: the redirect limit is httpx's 20 and
 aiohttp's 10 (requests: 30); error messages (`str(e)`) differ; a `params`
 mapping that is not a dict literal is passed as it is (requests drops
 `None` values); httpx decodes a `text/*` body without charset as UTF-8 where
-requests uses ISO-8859-1; with aiohttp a connect timeout is not a
+requests uses ISO-8859-1 (aiohttp: its fallback charset resolver, UTF-8);
+streamed chunks: httpx's `aiter_bytes(n)` gives exactly `n` bytes like
+requests, aiohttp's `iter_chunked(n)` up to `n`; httpx warns (hidden by
+default) that `verify=<str>` is deprecated; with aiohttp a connect timeout is not a
 `ConnectionError`, and a `timeout=` given as an expression other than a name,
 attribute or number becomes a total timeout.
 "
@@ -114,6 +140,9 @@ pub struct Http;
 enum Bind {
     Session(TextRange),
     Response(TextRange),
+    /// `getattr(e, "response", None)` / `e.response` of a caught requests
+    /// error: the response it carries, if any.
+    ErrResponse,
     Other,
 }
 
@@ -125,6 +154,9 @@ struct Facts {
     session_new: HashMap<TextRange, String>,
     /// Session creations entered with `with` (awaited when async).
     session_with: HashSet<TextRange>,
+    /// Calls of session factories (functions returning the session they
+    /// create) -> the group of that session.
+    factory_calls: HashMap<TextRange, String>,
     /// `s.get(...)`: call -> (new method name, group).
     session_calls: HashMap<TextRange, (String, String)>,
     /// `r.ok`...: attribute expression -> (template, calls that made `r`).
@@ -137,6 +169,22 @@ struct Facts {
     instantiations: Vec<(String, Option<FuncId>)>,
     /// `e.response.status_code` on a caught error -> new expression.
     exc_attrs: HashMap<TextRange, String>,
+    /// aiohttp: `return r` statements that hand a response made in this
+    /// function (on its own client) to the caller -> the requests it may
+    /// come from; the body is read before the client closes.
+    read_returns: HashMap<TextRange, Vec<TextRange>>,
+    /// Response reads that become `await ...` away from the requests they
+    /// read (another function, or where `await` cannot go): seeds of their own.
+    read_seeds: HashMap<TextRange, String>,
+    /// `with requests.get(..., stream=True) as r`: requests opened as streams.
+    streams: HashSet<TextRange>,
+    /// `for chunk in r.iter_content(n)` on a stream -> the requests of `r`.
+    stream_fors: HashMap<TextRange, Vec<TextRange>>,
+    /// httpx: `verify=` of each request (request -> (client scope, value)).
+    verify: Vec<(TextRange, String, Expr)>,
+    /// httpx: `verify=` every request of a client agrees on: client scope
+    /// (`func:<id>` or a session group) -> the value, set on the client.
+    client_verify: HashMap<String, Expr>,
     unsupported: Vec<(TextRange, String)>,
     escaped_groups: BTreeSet<String>,
     /// Every name used in the module (to pick a free client name).
@@ -148,10 +196,15 @@ struct Facts {
 /// Why an aiohttp response that escapes is not converted.
 const ESCAPED_RESPONSE: &str = "the response is used where the pass cannot follow it (an aiohttp response must be read inside the code that holds its session)";
 
-/// What a call passes to one parameter: a session group, response origins.
-type Flow = (Option<String>, Option<Vec<TextRange>>);
+/// What a call passes to one parameter: a session group, response origins,
+/// whether it is a caught requests error.
+type Flow = (Option<String>, Option<Vec<TextRange>>, bool);
 
 const SESSION_ATTRS: &[&str] = &["headers", "auth", "params", "cookies"];
+
+/// What the pass follows on a streamed response (the body is read by
+/// `iter_content` in a `for` only).
+const STREAM_ATTRS: &[&str] = &["status_code", "headers", "ok", "reason", "url", "raise_for_status"];
 
 fn is_string_literal(e: &Expr) -> bool {
     matches!(e, Expr::JoinedStr(_))
@@ -192,6 +245,12 @@ struct Collector<'a> {
     /// What this round finds: per function, the origins of its returns
     /// (None: some return is not a response).
     returns: HashMap<FuncId, Option<Vec<TextRange>>>,
+    /// Functions whose every `return` gives the session they create (a
+    /// factory) -> that session's group (from the previous round).
+    session_funcs: HashMap<FuncId, String>,
+    /// What this round finds: per function, the group of the session every
+    /// return gives (None: some return gives something else).
+    session_returns: HashMap<FuncId, Option<String>>,
     /// Request calls -> the session group they use (None: a module call).
     request_group: HashMap<TextRange, Option<String>>,
 }
@@ -203,6 +262,12 @@ impl Collector<'_> {
             _ => None,
         }
     }
+    /// A call of a function that returns the session it creates.
+    fn factory_group(&self, e: &Expr) -> Option<String> {
+        let Expr::Call(c) = e else { return None };
+        let f = self.info.call(c.range)?.target?;
+        self.session_funcs.get(&f).cloned()
+    }
     fn is_session_new(&self, e: &Expr) -> bool {
         self.qual(e).is_some_and(|q| self.tables.http.session.iter().any(|s| s.sync == q))
     }
@@ -211,7 +276,10 @@ impl Collector<'_> {
         self.tables.http.function.iter().find(|f| f.sync == q).map(|f| f.method.clone())
     }
     fn classify(&self, value: &Expr) -> Bind {
-        if self.is_session_new(value) {
+        if self.err_response(value).is_some() {
+            return Bind::ErrResponse;
+        }
+        if self.is_session_new(value) || self.factory_group(value).is_some() {
             return Bind::Session(value.range());
         }
         if self.returned_by(value.range()).is_some() {
@@ -329,6 +397,12 @@ impl Collector<'_> {
                 .is_some_and(|g| g.as_ref().is_some_and(|g| g.starts_with("class") || g.starts_with("None:")))
         })
     }
+    /// Responses that all come from module-level calls (`requests.get`),
+    /// each made on the client of the function it is in: a function returns
+    /// such a response only after reading it (see `read_returns`).
+    fn module_requests(&self, origins: &[TextRange]) -> bool {
+        !origins.is_empty() && origins.iter().all(|r| self.request_group.get(r).is_some_and(|g| g.is_none()))
+    }
     fn bind_target(&mut self, target: &Expr, bind: Bind) {
         match target {
             Expr::Name(n) => self.binds.entry((self.func, n.id.to_string())).or_default().push(bind),
@@ -413,14 +487,17 @@ impl Collector<'_> {
         if !starred {
             for (i, a) in c.args.iter().enumerate() {
                 if let Some(p) = pos.get(i) {
-                    m.insert(p.clone(), (self.session_group(a), self.response_origins(a)));
+                    m.insert(p.clone(), (self.session_group(a), self.response_origins(a), self.is_exc(a)));
                 }
             }
             for k in &c.keywords {
                 if let Some(a) = &k.arg
                     && (pos.iter().any(|p| p == a.as_str()) || kw.iter().any(|p| p == a.as_str()))
                 {
-                    m.insert(a.to_string(), (self.session_group(&k.value), self.response_origins(&k.value)));
+                    m.insert(
+                        a.to_string(),
+                        (self.session_group(&k.value), self.response_origins(&k.value), self.is_exc(&k.value)),
+                    );
                 }
             }
         }
@@ -451,12 +528,111 @@ impl Collector<'_> {
     }
     /// A request's result must be held in a variable or used at once as a
     /// response (aiohttp: read while the session is open).
+    /// A response attribute (`r.text`) or method call (`r.json()`) that
+    /// becomes `template`.
+    fn response_attr(&mut self, r: TextRange, template: &str, origins: Vec<TextRange>, attr: &str) {
+        // A read where an `await` can go, in the function of every request it
+        // reads from, turns async with them; any other read is a seed.
+        let func_of = |c: &TextRange| self.info.call(*c).and_then(|cs| cs.ctx.func);
+        let ctx = self.info.site_ctx(r);
+        let with_requests = ctx.is_some_and(|x| x.awaitable() && origins.iter().all(|o| func_of(o) == x.func));
+        if template.contains("await ") && !with_requests {
+            self.facts.read_seeds.insert(r, format!("response.{attr}"));
+        }
+        self.facts.attrs.insert(r, (template.to_string(), origins));
+    }
+    /// A request call with `stream=True`.
+    fn stream_request(&self, e: &Expr) -> bool {
+        let Expr::Call(c) = e else { return false };
+        let request = self.module_method(e).is_some()
+            || matches!(&*c.func, Expr::Attribute(a) if self.session_group(&a.value).is_some()
+                && self.tables.http.method.iter().any(|m| m.name == a.attr.as_str() && !m.closes));
+        request
+            && c.keywords.iter().any(|k| {
+                k.arg.as_ref().is_some_and(|a| a.as_str() == "stream")
+                    && matches!(&k.value, Expr::Constant(x) if x.value == Constant::Bool(true))
+            })
+    }
+    /// `for x in r.iter_content(...)` on a stream opened in this function:
+    /// the requests of `r`, or why it is not converted.
+    fn stream_for(&self, iter: &Expr) -> Option<Result<Vec<TextRange>, String>> {
+        let Expr::Call(c) = iter else { return None };
+        let Expr::Attribute(a) = &*c.func else { return None };
+        if a.attr.as_str() != "iter_content" {
+            return None;
+        }
+        let origins = self.response_origins(&a.value)?;
+        if !origins.iter().all(|o| self.facts.streams.contains(o)) {
+            return None;
+        }
+        let here = origins.iter().all(|o| self.info.call(*o).is_some_and(|cs| cs.ctx.func == self.func));
+        let size = match (&c.args[..], &c.keywords[..]) {
+            ([], []) => None,
+            ([n], []) => Some(n),
+            ([], [k]) if k.arg.as_ref().is_some_and(|a| a.as_str() == "chunk_size") => Some(&k.value),
+            _ => return Some(Err("`iter_content` with arguments other than the chunk size is not converted".into())),
+        };
+        if !here {
+            return Some(Err("a stream iterated outside the function that opened it is not converted".into()));
+        }
+        if self.aiohttp() && size.is_some_and(|n| matches!(n, Expr::Constant(x) if x.value == Constant::None)) {
+            return Some(Err("`iter_content(None)` has no aiohttp equivalent the tool writes".into()));
+        }
+        Some(Ok(origins))
+    }
     fn check_response_use(&mut self, call: TextRange) {
         if self.aiohttp() && !self.receivers.contains(&call) {
             self.unsupported(call, ESCAPED_RESPONSE);
         }
     }
     /// `e.response.<attr>` where `e` holds a caught requests error.
+    /// A name holding a caught requests error (an `except ... as e` name,
+    /// or a parameter every call passes one to).
+    fn is_exc(&self, e: &Expr) -> bool {
+        matches!(e, Expr::Name(n) if self.func.is_some_and(|f| self.exc_names.contains(&(f, n.id.to_string()))))
+    }
+    /// `getattr(e, "response", None)` or `e.response` on a caught requests
+    /// error: the error's name.
+    fn err_response(&self, e: &Expr) -> Option<String> {
+        let exc = match e {
+            Expr::Attribute(a) if a.attr.as_str() == "response" => &*a.value,
+            Expr::Call(c)
+                if self.qual(e) == Some("builtins.getattr")
+                    && c.keywords.is_empty()
+                    && c.args.len() == 3
+                    && matches!(&c.args[1], Expr::Constant(x) if x.value == Constant::Str("response".into()))
+                    && matches!(&c.args[2], Expr::Constant(x) if x.value == Constant::None) =>
+            {
+                &c.args[0]
+            }
+            _ => return None,
+        };
+        let Expr::Name(n) = exc else { return None };
+        self.is_exc(exc).then(|| n.id.to_string())
+    }
+    /// A variable that surely holds a caught error's response (or None).
+    fn is_err_response_var(&self, e: &Expr) -> bool {
+        let Expr::Name(n) = e else { return false };
+        self.binds
+            .get(&(self.func, n.id.to_string()))
+            .is_some_and(|b| !b.is_empty() && b.iter().all(|b| *b == Bind::ErrResponse))
+    }
+    /// The replacement of `<err response>.<attr>` (`recv` its source text,
+    /// `exc` the error's), or why there is none.
+    fn err_response_attr(&self, recv: &str, exc: &str, attr: &str) -> Result<Option<String>, String> {
+        if self.aiohttp() {
+            // aiohttp's ClientResponseError is the response's stand-in: it
+            // keeps the status, reason and headers, not the body.
+            return match attr {
+                "status_code" => Ok(Some(format!("{exc}.status"))),
+                "reason" => Ok(Some(format!("{exc}.message"))),
+                "headers" => Ok(Some(format!("{exc}.headers"))),
+                _ => Err(format!("`.response.{attr}` of an HTTP error has no aiohttp equivalent")),
+            };
+        }
+        let t = self.tables.http.attribute.iter().find(|t| t.name == attr && !t.call);
+        Ok(t.and_then(|t| t.template(self.tables.http.backend)).map(|t| t.replace("{r}", recv)))
+    }
     fn exc_response(&self, a: &ast::ExprAttribute) -> Option<(String, String)> {
         let Expr::Attribute(inner) = &*a.value else { return None };
         let Expr::Name(n) = &*inner.value else { return None };
@@ -480,6 +656,36 @@ impl Collector<'_> {
     fn check_keywords(&mut self, c: &ast::ExprCall) {
         for k in &c.keywords {
             let Some(a) = &k.arg else { continue };
+            if a.as_str() == "stream" && self.facts.streams.contains(&c.range) {
+                continue;
+            }
+            if a.as_str() == "verify" && !self.aiohttp() {
+                // httpx takes `verify=` on the client only: moved there when
+                // every request of the client agrees (see `collect`).
+                let scope = match &*c.func {
+                    Expr::Attribute(x) if self.module_method(&Expr::Call(c.clone())).is_none() => {
+                        self.session_group(&x.value)
+                    }
+                    _ => self.func.map(|f| format!("func:{f}")),
+                };
+                let global = |n: &str| !self.binds.contains_key(&(self.func, n.to_string()));
+                let stable = matches!(&k.value, Expr::Constant(x) if matches!(x.value, Constant::Bool(_) | Constant::Str(_)))
+                    || matches!(&k.value, Expr::Name(n) if global(n.id.as_str()));
+                match scope {
+                    // Module-level calls stay as they are.
+                    None if self.func.is_none() => {}
+                    Some(scope) if stable => {
+                        if self.second {
+                            self.facts.verify.push((c.range, scope, k.value.clone()));
+                        }
+                    }
+                    _ => self.unsupported(
+                        k.range,
+                        "`verify=` must move to the httpx client, and this value cannot (only a literal or a module-level name can)",
+                    ),
+                }
+                continue;
+            }
             if let Some(why) = self.unsupported_rule(a.as_str()) {
                 self.unsupported(k.range, &why);
             } else if self.aiohttp() {
@@ -555,6 +761,15 @@ impl<'a> Visitor<'a> for Collector<'_> {
             Stmt::AugAssign(a) if !self.second => self.bind_target(&a.target, Bind::Other),
             Stmt::Return(r) if !self.second => {
                 if let Some(f) = self.func {
+                    let g = r.value.as_ref().and_then(|v| match &**v {
+                        // A session this function creates and keeps in a local.
+                        Expr::Name(_) => self.session_group(v).filter(|g| g.starts_with(&format!("{:?}:", Some(f)))),
+                        _ => None,
+                    });
+                    let entry = self.session_returns.entry(f).or_insert_with(|| g.clone());
+                    if *entry != g {
+                        *entry = None;
+                    }
                     let o = r.value.as_ref().and_then(|v| self.response_origins(v));
                     let entry = self.returns.entry(f).or_insert_with(|| Some(vec![]));
                     match (entry.as_mut(), o) {
@@ -562,6 +777,15 @@ impl<'a> Visitor<'a> for Collector<'_> {
                         _ => *entry = None,
                     }
                 }
+            }
+            Stmt::Return(ast::StmtReturn { value: Some(v), .. })
+                if self.second
+                    && matches!(&**v, Expr::Name(_))
+                    && self.func.is_some_and(|f| self.session_funcs.contains_key(&f)) =>
+            {
+                // A session factory hands its session to its callers, which
+                // the pass follows.
+                return;
             }
             Stmt::Return(r) if self.second => {
                 // A function that returns responses hands them to its callers,
@@ -572,8 +796,34 @@ impl<'a> Visitor<'a> for Collector<'_> {
                     let o = self.response_origins(v).unwrap_or_default();
                     if !self.aiohttp() || self.long_lived(&o) {
                         self.receivers.insert(v.range());
+                    } else if self.module_requests(&o) {
+                        // aiohttp: read the body while the function's client is
+                        // open (requests reads it at once too); a read response
+                        // stays readable after its session closes.
+                        self.receivers.insert(v.range());
+                        let here = o.iter().any(|c| self.info.call(*c).is_some_and(|cs| cs.ctx.func == Some(f)));
+                        if here {
+                            self.facts.read_returns.insert(s.range(), o);
+                        }
                     }
                 }
+            }
+            Stmt::For(f) if self.second && self.stream_for(&f.iter).is_some() => {
+                match self.stream_for(&f.iter) {
+                    Some(Ok(origins)) => {
+                        self.facts.stream_fors.insert(s.range(), origins);
+                        if let Expr::Call(c) = &*f.iter {
+                            c.args.iter().for_each(|x| self.visit_expr(x));
+                            c.keywords.iter().for_each(|k| self.visit_expr(&k.value));
+                        }
+                    }
+                    Some(Err(why)) => self.unsupported(f.iter.range(), &why),
+                    None => {}
+                }
+                self.visit_target(&f.target);
+                self.visit_body(&f.body);
+                self.visit_body(&f.orelse);
+                return;
             }
             Stmt::For(ast::StmtFor { target, iter, .. }) | Stmt::AsyncFor(ast::StmtAsyncFor { target, iter, .. })
                 if !self.second =>
@@ -585,13 +835,20 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 if self.second =>
             {
                 for it in items {
-                    if self.is_session_new(&it.context_expr) {
+                    if self.is_session_new(&it.context_expr) || self.factory_group(&it.context_expr).is_some() {
                         self.facts.session_with.insert(it.context_expr.range());
                     }
-                    if self.response_origins(&it.context_expr).is_some() {
+                    if self.stream_request(&it.context_expr)
+                        && items.len() == 1
+                        && it.optional_vars.as_deref().is_none_or(|v| matches!(v, Expr::Name(_)))
+                    {
+                        // `with requests.get(u, stream=True) as r`: a stream.
+                        self.facts.streams.insert(it.context_expr.range());
+                        self.receivers.insert(it.context_expr.range());
+                    } else if self.response_origins(&it.context_expr).is_some() {
                         self.unsupported(
                             it.context_expr.range(),
-                            "a response used as a context manager is not converted yet",
+                            "a response used as a context manager is not converted yet (only a `stream=True` request, alone in its `with`, is)",
                         );
                         self.receivers.insert(it.context_expr.range());
                     }
@@ -669,9 +926,7 @@ impl<'a> Visitor<'a> for Collector<'_> {
         {
             self.binds.entry((self.func, n.to_string())).or_default().push(Bind::Other);
         }
-        if self.second
-            && let (Some(n), Some(t), Some(f)) = (&hh.name, &hh.type_, self.func)
-        {
+        if let (Some(n), Some(t), Some(f)) = (&hh.name, &hh.type_, self.func) {
             let types: Vec<&Expr> = match &**t {
                 Expr::Tuple(t) => t.elts.iter().collect(),
                 e => vec![e],
@@ -731,6 +986,33 @@ impl<'a> Visitor<'a> for Collector<'_> {
             self.facts.instantiations.push((k.id.to_string(), self.func));
         }
         match e {
+            _ if self.err_response(e).is_some() => {
+                // `getattr(e, "response", None)`: aiohttp's ClientResponseError
+                // stands for the response (a ClientResponseError is what
+                // carries one: raise_for_status, too many redirects).
+                let exc = self.err_response(e).unwrap_or_default();
+                if self.aiohttp() {
+                    self.facts.exc_attrs.insert(
+                        e.range(),
+                        format!("{exc} if isinstance({exc}, aiohttp.ClientResponseError) else None"),
+                    );
+                } else if matches!(e, Expr::Attribute(_)) {
+                    // Every requests error has `.response`; of httpx's, only
+                    // HTTPStatusError has one.
+                    self.facts.exc_attrs.insert(e.range(), format!("getattr({exc}, \"response\", None)"));
+                }
+                return;
+            }
+            Expr::Call(c)
+                if matches!(&*c.func, Expr::Attribute(a) if self.response_origins(&a.value).is_some_and(|o| o.iter().any(|o| self.facts.streams.contains(o)))
+                    && !STREAM_ATTRS.contains(&a.attr.as_str())) =>
+            {
+                self.unsupported(
+                    c.range,
+                    "reading a streamed response other than by `iter_content` in a `for` is not converted",
+                );
+                return;
+            }
             Expr::Call(c)
                 if matches!(&*c.func, Expr::Attribute(a) if self.response_origins(&a.value).is_some()
                     && self.tables.http.attribute.iter().any(|t| t.call && t.name == a.attr.as_str())) =>
@@ -741,7 +1023,8 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 let t = self.tables.http.attribute.iter().find(|t| t.call && t.name == a.attr.as_str());
                 if let Some(template) = t.and_then(|t| t.template(self.tables.http.backend)) {
                     if c.args.is_empty() && c.keywords.is_empty() {
-                        self.facts.attrs.insert(c.range, (template.to_string(), origins));
+                        let (template, attr) = (template.to_string(), a.attr.to_string());
+                        self.response_attr(c.range, &template, origins, &attr);
                     } else {
                         self.unsupported(c.range, &format!("`.{}()` with arguments is not converted", a.attr));
                     }
@@ -777,6 +1060,8 @@ impl<'a> Visitor<'a> for Collector<'_> {
                     self.facts.module_calls.insert(c.range, method);
                 } else if self.is_session_new(e) {
                     self.facts.session_new.insert(c.range, String::new());
+                } else if let Some(g) = self.factory_group(e) {
+                    self.facts.factory_calls.insert(c.range, g);
                 } else if let Expr::Attribute(a) = &*c.func
                     && let Some(g) = self.session_group(&a.value)
                 {
@@ -804,16 +1089,53 @@ impl<'a> Visitor<'a> for Collector<'_> {
             Expr::Attribute(a) if self.exc_response(a).is_some() => {
                 // `e.response.status_code` on a caught HTTP error.
                 let (exc, attr) = self.exc_response(a).unwrap_or_default();
-                if self.aiohttp() {
-                    if attr == "status_code" {
-                        self.facts.exc_attrs.insert(a.range, format!("{exc}.status"));
-                    } else {
-                        self.unsupported(
-                            a.range,
-                            &format!("`.response.{attr}` of an HTTP error has no aiohttp equivalent"),
-                        );
+                match self.err_response_attr(&format!("{exc}.response"), &exc, &attr) {
+                    Ok(Some(new)) => {
+                        self.facts.exc_attrs.insert(a.range, new);
                     }
+                    Ok(None) => {}
+                    Err(why) => self.unsupported(a.range, &why),
                 }
+                return;
+            }
+            Expr::Attribute(a) if self.is_err_response_var(&a.value) => {
+                // `response.status_code` where `response = getattr(e, "response", None)`.
+                let Expr::Name(v) = &*a.value else { unreachable!("checked by is_err_response_var") };
+                match self.err_response_attr(v.id.as_str(), v.id.as_str(), a.attr.as_str()) {
+                    Ok(Some(new)) => {
+                        self.facts.exc_attrs.insert(a.range, new);
+                    }
+                    Ok(None) => {}
+                    Err(why) => self.unsupported(a.range, &why),
+                }
+                return;
+            }
+            Expr::Compare(c)
+                if self.is_err_response_var(&c.left)
+                    && matches!(c.ops[..], [ast::CmpOp::Is | ast::CmpOp::IsNot])
+                    && matches!(&c.comparators[..], [Expr::Constant(x)] if x.value == Constant::None) =>
+            {
+                // `response is None`: the same test with aiohttp's stand-in.
+                return;
+            }
+            Expr::Name(n) if self.aiohttp() && self.is_err_response_var(e) => {
+                self.facts.names.insert(n.id.to_string());
+                self.unsupported(
+                    e.range(),
+                    "the response of an HTTP error is used other than by `is None` or its status, reason or headers (aiohttp's error has no response object)",
+                );
+                return;
+            }
+            Expr::Attribute(a)
+                if self
+                    .response_origins(&a.value)
+                    .is_some_and(|o| o.iter().any(|o| self.facts.streams.contains(o)))
+                    && !STREAM_ATTRS.contains(&a.attr.as_str()) =>
+            {
+                self.unsupported(
+                    a.range,
+                    &format!("`.{}` of a streamed response is not converted (only its status, headers and `iter_content` in a `for`)", a.attr),
+                );
                 return;
             }
             Expr::Attribute(a) => {
@@ -828,7 +1150,8 @@ impl<'a> Visitor<'a> for Collector<'_> {
                                 );
                             }
                         } else if let Some(template) = t.template(self.tables.http.backend) {
-                            self.facts.attrs.insert(a.range, (template.to_string(), origins));
+                            let template = template.to_string();
+                            self.response_attr(a.range, &template, origins, attr);
                         }
                     } else if let Some(why) = self.unsupported_rule(attr) {
                         self.unsupported(a.range, &why);
@@ -904,6 +1227,8 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         exc_names: HashSet::new(),
         response_funcs: HashMap::new(),
         returns: HashMap::new(),
+        session_funcs: HashMap::new(),
+        session_returns: HashMap::new(),
         request_group: HashMap::new(),
         response_params: HashMap::new(),
         derived: HashMap::new(),
@@ -920,8 +1245,11 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
     let mut session_params: HashSet<(FuncId, String)> = HashSet::new();
     let mut unions: Vec<(String, String)> = vec![];
     let mut response_funcs: HashMap<FuncId, Vec<TextRange>> = HashMap::new();
+    let mut session_funcs: HashMap<FuncId, String> = HashMap::new();
     let mut response_params: HashMap<(FuncId, String), Vec<TextRange>> = HashMap::new();
     let mut derived: HashMap<TextRange, Vec<TextRange>> = HashMap::new();
+    // Parameters every call passes a caught requests error to.
+    let mut exc_params: HashSet<(FuncId, String)> = HashSet::new();
     let mut rounds = 0;
     let mut c = loop {
         rounds += 1;
@@ -936,7 +1264,9 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         let mut c = new(seeded, attr_sessions.clone(), session_params.clone());
         c.derived = derived.clone();
         c.response_funcs = response_funcs.clone();
+        c.session_funcs = session_funcs.clone();
         c.response_params = response_params.clone();
+        c.exc_names = exc_params.clone();
         c.visit_body(body);
         let returns: HashMap<FuncId, Vec<TextRange>> = c
             .returns
@@ -944,7 +1274,10 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
             .filter_map(|(f, o)| Some((*f, o.clone().filter(|o| !o.is_empty())?)))
             .filter(|(f, _)| info.funcs[*f].boundary.is_none())
             .collect();
-        let new_returns = returns != response_funcs || c.derived != derived;
+        let factories: HashMap<FuncId, String> =
+            c.session_returns.iter().filter_map(|(f, g)| Some((*f, g.clone()?))).collect();
+        let new_returns = returns != response_funcs || c.derived != derived || factories != session_funcs;
+        session_funcs = factories;
         response_funcs = returns;
         derived = c.derived.clone();
         // A parameter holds a session when every call of its function passes
@@ -955,6 +1288,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         }
         let mut found = vec![];
         let mut found_responses = vec![];
+        let mut found_excs = vec![];
         for (f, sites) in &per_func {
             let total = info.calls_of(*f).count();
             if sites.len() != total {
@@ -962,7 +1296,10 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
             }
             let Some((pos, kw)) = c.params.get(f) else { continue };
             for p in pos.iter().chain(kw) {
-                if session_params.contains(&(*f, p.clone())) || response_params.contains_key(&(*f, p.clone())) {
+                if session_params.contains(&(*f, p.clone()))
+                    || response_params.contains_key(&(*f, p.clone()))
+                    || exc_params.contains(&(*f, p.clone()))
+                {
                     continue;
                 }
                 let groups: Option<Vec<String>> = sites.iter().map(|m| m.get(p).and_then(|x| x.0.clone())).collect();
@@ -971,6 +1308,10 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
                 // The parameter itself is its only binding.
                 let rebound = c.binds.get(&(Some(*f), p.clone())).is_none_or(|b| b.len() > 1);
                 if rebound {
+                    continue;
+                }
+                if sites.iter().all(|m| m.get(p).is_some_and(|x| x.2)) {
+                    found_excs.push((*f, p.clone()));
                     continue;
                 }
                 if let Some(groups) = groups {
@@ -982,9 +1323,10 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
                 }
             }
         }
-        if (found.is_empty() && found_responses.is_empty() && !new_returns) || rounds > 16 {
+        if (found.is_empty() && found_responses.is_empty() && found_excs.is_empty() && !new_returns) || rounds > 16 {
             break c;
         }
+        exc_params.extend(found_excs);
         for (f, p, origins) in found_responses {
             response_params.insert((f, p), origins);
         }
@@ -1011,6 +1353,17 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         for b in binds {
             if let Bind::Session(r) = b {
                 groups.insert(*r, format!("class{class}.{n}"));
+            }
+        }
+    }
+    // A factory's session is the session of what its call is bound to.
+    let mut factory_calls: Vec<(&TextRange, &String)> = f.factory_calls.iter().collect();
+    factory_calls.sort_by_key(|(r, _)| r.start());
+    for (r, g) in factory_calls {
+        match groups.get(r) {
+            Some(bound) => unions.push((bound.clone(), g.clone())),
+            None => {
+                f.escaped_groups.insert(g.clone());
             }
         }
     }
@@ -1056,7 +1409,42 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
     for g in f.session_new.values_mut() {
         *g = c(g);
     }
+    for g in f.factory_calls.values_mut() {
+        *g = c(g);
+    }
     f.escaped_groups = f.escaped_groups.iter().map(c).collect();
+    // httpx: `verify=` moves to the client when every request of the client
+    // passes the same value (requests' default is True).
+    let mut scopes: HashMap<String, Vec<TextRange>> = HashMap::new();
+    for r in f.module_calls.keys() {
+        if let Some(func) = info.call(*r).and_then(|cs| cs.ctx.func) {
+            scopes.entry(format!("func:{func}")).or_default().push(*r);
+        }
+    }
+    for (r, (to, g)) in &f.session_calls {
+        if !tables.http.method.iter().any(|m| m.closes && m.to(tables.http.backend) == to) {
+            scopes.entry(g.clone()).or_default().push(*r);
+        }
+    }
+    let key = |e: &Expr| format!("{:?}", fold_ok(crate::syntax::EraseRanges.fold_expr(e.clone())));
+    let mut verify = std::mem::take(&mut f.verify);
+    verify.sort_by_key(|(r, _, _)| r.start());
+    for (_, scope, _) in &mut verify {
+        *scope = c(scope);
+    }
+    for (r, scope, v) in &verify {
+        let all = scopes.get(scope).map(Vec::as_slice).unwrap_or_default();
+        let agree = all.iter().all(|q| verify.iter().any(|(x, s, w)| x == q && s == scope && key(w) == key(v)));
+        if agree {
+            f.client_verify.insert(scope.clone(), v.clone());
+        } else {
+            f.unsupported.push((
+                *r,
+                "`verify=` must move to the httpx client, and the requests made with this client do not all pass the same value".into(),
+            ));
+        }
+    }
+    f.verify = verify;
     f
 }
 
@@ -1105,25 +1493,53 @@ impl Pass for Http {
             return vec![];
         }
         let mut out = vec![];
+        // A response read with `await` (aiohttp's `await r.text()`) makes the
+        // function that reads it async: the read is a seed too, converted
+        // together with the requests its response may come from.
+        let call_key = |r: &TextRange| format!("call:{}", u32::from(r.start()));
+        let mut unions = vec![];
+        let mut awaited: Vec<(TextRange, String, String)> = vec![];
+        for (r, (_, origins)) in &f.attrs {
+            let Some(what) = f.read_seeds.get(r) else { continue };
+            let key = format!("read:{}-{}", u32::from(r.start()), u32::from(r.end()));
+            for o in origins {
+                unions
+                    .push((key.clone(), f.session_calls.get(o).map(|(_, g)| g.clone()).unwrap_or_else(|| call_key(o))));
+            }
+            awaited.push((*r, key, what.clone()));
+        }
+        let canon = canonical_groups(&unions);
+        let group = |g: String| canon.get(&g).cloned().unwrap_or(g);
         for (r, m) in &f.module_calls {
-            out.push(Seed { call: *r, pass: "http", what: format!("requests.{m}"), group: None, veto: false });
+            let group = canon.get(&call_key(r)).cloned();
+            out.push(Seed { call: *r, pass: "http", what: format!("requests.{m}"), group, veto: false });
         }
         for (r, (m, g)) in &f.session_calls {
             let veto = f.escaped_groups.contains(g);
-            out.push(Seed { call: *r, pass: "http", what: format!("session.{m}"), group: Some(g.clone()), veto });
+            out.push(Seed {
+                call: *r,
+                pass: "http",
+                what: format!("session.{m}"),
+                group: Some(group(g.clone())),
+                veto,
+            });
         }
         for r in &f.session_with {
-            if let Some(g) = f.session_new.get(r) {
+            if let Some(g) = f.session_new.get(r).or_else(|| f.factory_calls.get(r)) {
                 let veto = f.escaped_groups.contains(g);
                 out.push(Seed {
                     call: *r,
                     pass: "http",
                     what: "requests.Session".into(),
-                    group: Some(g.clone()),
+                    group: Some(group(g.clone())),
                     veto,
                 });
             }
         }
+        for (r, key, what) in awaited {
+            out.push(Seed { call: r, pass: "http", what, group: Some(group(key)), veto: false });
+        }
+        out.sort_by_key(|s| (s.call.start(), s.call.end()));
         // A session whose object escapes cannot convert: report and block.
         for g in &f.escaped_groups {
             let first_call =
@@ -1149,7 +1565,13 @@ impl Pass for Http {
             .iter()
             .filter(|(r, _)| ok(r))
             .map(|(_, (_, g))| g.clone())
-            .chain(facts.session_with.iter().filter(|r| ok(r)).filter_map(|r| facts.session_new.get(r).cloned()))
+            .chain(
+                facts
+                    .session_with
+                    .iter()
+                    .filter(|r| ok(r))
+                    .filter_map(|r| facts.session_new.get(r).or_else(|| facts.factory_calls.get(r)).cloned()),
+            )
             .filter(|g| !facts.escaped_groups.contains(g))
             .collect();
         // aiohttp: a ClientSession needs a running event loop when it is
@@ -1165,8 +1587,15 @@ impl Pass for Http {
                     continue;
                 }
                 let f = cx.info.call(*r).and_then(|c| c.ctx.func);
+                // Called only where an `await` could go in async functions
+                // (a session factory): created while the loop runs.
+                let called_async = |f: FuncId| {
+                    let mut calls = cx.info.calls_of(f).peekable();
+                    calls.peek().is_some() && calls.all(|c| c.ctx.awaitable() && c.ctx.func.is_some_and(async_now))
+                };
                 let fine = f.is_some_and(|f| {
                     async_now(f)
+                        || (facts.factory_calls.values().any(|fg| fg == g) && called_async(f))
                         || (cx.info.funcs[f].name == "__init__"
                             && cx.info.funcs[f].class.is_some_and(|k| {
                                 let name = &cx.info.classes[k].name;
@@ -1261,15 +1690,15 @@ fn constant(v: Constant) -> Expr {
 /// A client with requests' defaults: `httpx.AsyncClient(follow_redirects=True,
 /// timeout=None)` or `aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))`
 /// (aiohttp follows redirects by default, except for HEAD, as requests does).
-fn new_client(b: HttpBackend) -> Expr {
+fn new_client(b: HttpBackend, verify: Option<&Expr>) -> Expr {
     match b {
         HttpBackend::Httpx => crate::syntax::call(
             dotted("httpx.AsyncClient"),
             vec![],
-            vec![
-                keyword("follow_redirects", constant(Constant::Bool(true))),
-                keyword("timeout", constant(Constant::None)),
-            ],
+            [keyword("follow_redirects", constant(Constant::Bool(true))), keyword("timeout", constant(Constant::None))]
+                .into_iter()
+                .chain(verify.map(|v| keyword("verify", v.clone())))
+                .collect(),
             synth(),
         ),
         HttpBackend::Aiohttp => crate::syntax::call(
@@ -1541,8 +1970,13 @@ impl Fold<TextRange> for Folder<'_, '_> {
             self.func_stack.push(self.cx.info.func_at(range.start().into()));
         }
         let enter_async = matches!(&s, Stmt::With(w) if w.items.iter().any(|it| {
-            self.facts.session_with.contains(&it.context_expr.range()) && self.ok(it.context_expr.range())
+            let r = it.context_expr.range();
+            (self.facts.session_with.contains(&r) || self.facts.streams.contains(&r)) && self.ok(r)
         }));
+        let stream_for = self.facts.stream_fors.get(&range).is_some_and(|o| o.iter().all(|r| self.ok(*r)));
+        if stream_for {
+            self.cx.sites.push(range);
+        }
         let s = ast::fold::fold_stmt(self, s)?;
         if (is_def && self.current().is_some_and(|id| self.client_funcs.contains(&id))) || enter_async {
             self.cx.sites.push(range);
@@ -1554,16 +1988,26 @@ impl Fold<TextRange> for Folder<'_, '_> {
             Stmt::FunctionDef(mut f) if self.current().is_some_and(|id| self.client_funcs.contains(&id)) => {
                 let id = self.current().unwrap_or_default();
                 let client = self.client_for(id);
-                f.body = wrap_body(std::mem::take(&mut f.body), &client, self.cx.tables.http.backend);
+                let body = self.read_before_returns(std::mem::take(&mut f.body));
+                let verify = self.facts.client_verify.get(&format!("func:{id}"));
+                f.body = wrap_body(body, &client, self.cx.tables.http.backend, verify);
                 Stmt::FunctionDef(f)
             }
             Stmt::AsyncFunctionDef(mut f) if self.current().is_some_and(|id| self.client_funcs.contains(&id)) => {
                 let id = self.current().unwrap_or_default();
                 let client = self.client_for(id);
-                f.body = wrap_body(std::mem::take(&mut f.body), &client, self.cx.tables.http.backend);
+                let body = self.read_before_returns(std::mem::take(&mut f.body));
+                let verify = self.facts.client_verify.get(&format!("func:{id}"));
+                f.body = wrap_body(body, &client, self.cx.tables.http.backend, verify);
                 Stmt::AsyncFunctionDef(f)
             }
             Stmt::With(w) if enter_async => to_async_kind(Stmt::With(w)),
+            Stmt::For(mut f) if stream_for => {
+                // `r.iter_content(n)` -> `r.aiter_bytes(n)` / `r.content.iter_chunked(n)`
+                // (requests' default chunk size is 1).
+                f.iter = Box::new(self.stream_iter(*f.iter));
+                to_async_kind(Stmt::For(f))
+            }
             Stmt::Expr(e) if self.facts.raises.get(&range).is_some_and(|o| o.iter().all(|r| self.ok(*r))) => {
                 // requests raises for 4xx/5xx only; httpx for every non-2xx.
                 let Expr::Call(c) = &*e.value else { return Ok(Stmt::Expr(e)) };
@@ -1600,15 +2044,144 @@ impl Fold<TextRange> for Folder<'_, '_> {
 }
 
 impl Folder<'_, '_> {
+    /// `r.iter_content(n)` -> `r.aiter_bytes(n)` / `r.content.iter_chunked(n)`
+    /// (requests' default chunk size is 1).
+    fn stream_iter(&self, e: Expr) -> Expr {
+        let Expr::Call(c) = e else { return e };
+        let Expr::Attribute(a) = *c.func else { return Expr::Call(c) };
+        let size = c
+            .args
+            .into_iter()
+            .chain(c.keywords.into_iter().map(|k| k.value))
+            .next()
+            .unwrap_or_else(|| constant(Constant::Int(1.into())));
+        let attr = |value: Expr, attr: &str| {
+            Expr::Attribute(ast::ExprAttribute {
+                range: synth(),
+                value: Box::new(value),
+                attr: ast::Identifier::new(attr),
+                ctx: ast::ExprContext::Load,
+            })
+        };
+        let func = match self.cx.tables.http.backend {
+            HttpBackend::Httpx => attr(*a.value, "aiter_bytes"),
+            HttpBackend::Aiohttp => attr(attr(*a.value, "content"), "iter_chunked"),
+        };
+        crate::syntax::call(func, vec![size], vec![], synth())
+    }
+
+    /// `await <client>.<method>(...)`; a stream (`stream=True` in a `with`)
+    /// is entered, not awaited: httpx `<client>.stream("GET", ...)`,
+    /// aiohttp `<client>.get(...)`.
+    fn request(
+        &mut self,
+        client: Expr,
+        method: &str,
+        range: TextRange,
+        mut args: Vec<Expr>,
+        keywords: Vec<ast::Keyword>,
+    ) -> Expr {
+        let stream = self.facts.streams.contains(&range);
+        let mut keywords = self.keywords(method, keywords);
+        if self.facts.verify.iter().any(|(r, scope, _)| *r == range && self.facts.client_verify.contains_key(scope)) {
+            keywords.retain(|k| k.arg.as_ref().is_none_or(|a| a.as_str() != "verify"));
+        }
+        let mut method = method.to_string();
+        if stream {
+            keywords.retain(|k| k.arg.as_ref().is_none_or(|a| a.as_str() != "stream"));
+            if self.cx.tables.http.backend == HttpBackend::Httpx {
+                if method != "request" {
+                    args.insert(0, constant(Constant::Str(method.to_uppercase())));
+                }
+                method = "stream".into();
+            }
+        }
+        let func = Expr::Attribute(ast::ExprAttribute {
+            range: synth(),
+            value: Box::new(client),
+            attr: ast::Identifier::new(&method),
+            ctx: ast::ExprContext::Load,
+        });
+        let call = Expr::Call(ast::ExprCall { range, func: Box::new(func), args, keywords });
+        if stream { call } else { await_(call) }
+    }
+
+    /// aiohttp: `return r` of a response made on this function's client ->
+    /// `await r.read()` first (`return <request>` goes through a variable),
+    /// so the body stays readable once the client is closed.
+    fn read_before_returns(&mut self, body: Vec<Stmt>) -> Vec<Stmt> {
+        let mut out = vec![];
+        for mut s in body {
+            match s {
+                Stmt::Return(ast::StmtReturn { range, value: Some(v) })
+                    if self.facts.read_returns.get(&range).is_some_and(|o| o.iter().all(|c| self.ok(*c))) =>
+                {
+                    let r = ast::StmtReturn { range, value: None };
+                    self.cx.sites.push(r.range);
+                    let value = match *v {
+                        Expr::Name(n) => Expr::Name(n),
+                        other => {
+                            let tmp = self.fresh_name("response");
+                            out.push(Stmt::Assign(ast::StmtAssign {
+                                range: synth(),
+                                targets: vec![store(&tmp)],
+                                value: Box::new(other),
+                                type_comment: None,
+                            }));
+                            name(&tmp)
+                        }
+                    };
+                    let read = Expr::Attribute(ast::ExprAttribute {
+                        range: synth(),
+                        value: Box::new(value.clone()),
+                        attr: ast::Identifier::new("read"),
+                        ctx: ast::ExprContext::Load,
+                    });
+                    out.push(Stmt::Expr(ast::StmtExpr {
+                        range: synth(),
+                        value: Box::new(await_(crate::syntax::call(read, vec![], vec![], synth()))),
+                    }));
+                    out.push(Stmt::Return(ast::StmtReturn { range: r.range, value: Some(Box::new(value)) }));
+                }
+                Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => out.push(s),
+                _ => {
+                    for block in blocks_mut(&mut s) {
+                        let b = std::mem::take(block);
+                        *block = self.read_before_returns(b);
+                    }
+                    out.push(s);
+                }
+            }
+        }
+        out
+    }
+
+    /// `base`, or `base_2`, `base_3`... : a name the module does not use.
+    fn fresh_name(&self, base: &str) -> String {
+        let mut n = base.to_string();
+        let mut i = 1;
+        while self.facts.names.contains(&n) {
+            i += 1;
+            n = format!("{base}_{i}");
+        }
+        n
+    }
+
     fn fold_expr_inner(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {
         let range = e.range();
-        if let Some(new) = self.facts.exceptions.get(&range).or_else(|| self.facts.exc_attrs.get(&range)) {
+        if let Some(new) = self.facts.exceptions.get(&range) {
             if self.all_converted {
                 let module = new.split('.').next().unwrap_or_default();
-                if !matches!(module, "httpx" | "aiohttp") && self.facts.exceptions.contains_key(&range) {
+                if !matches!(module, "httpx" | "aiohttp") {
                     self.extra_imports.insert(module.to_string());
                 }
                 return Ok(dotted(new));
+            }
+            return Ok(e);
+        }
+        if let Some(new) = self.facts.exc_attrs.get(&range) {
+            if self.all_converted {
+                return Ok(from_template(new, e).expect("error-response replacements parse"));
             }
             return Ok(e);
         }
@@ -1628,7 +2201,9 @@ impl Folder<'_, '_> {
             return Ok(from_template(&positive, recv).expect("templates in http.toml parse"));
         }
         if let Some((template, origins)) = self.facts.attrs.get(&range) {
-            if origins.iter().all(|r| self.ok(*r)) {
+            let awaits = template.contains("await ");
+            let seeded = awaits && self.facts.read_seeds.contains_key(&range);
+            if origins.iter().all(|r| self.ok(*r)) && (!seeded || self.cx.colour.seeds_ok.contains(&range)) {
                 let attr = match e {
                     Expr::Attribute(a) => a,
                     Expr::Call(c) => match *c.func {
@@ -1654,19 +2229,12 @@ impl Folder<'_, '_> {
             && let Some(f) = self.current()
         {
             let client = self.client_for(f);
-            let func = Expr::Attribute(ast::ExprAttribute {
-                range: synth(),
-                value: Box::new(name(&client)),
-                attr: ast::Identifier::new(method),
-                ctx: ast::ExprContext::Load,
-            });
-            let keywords = self.keywords(method, c.keywords);
-            return Ok(await_(Expr::Call(ast::ExprCall { range, func: Box::new(func), args: c.args, keywords })));
+            return Ok(self.request(name(&client), method, range, c.args, c.keywords));
         }
         if let Some(g) = self.facts.session_new.get(&range)
             && self.live_groups.contains(g)
         {
-            return Ok(new_client(self.cx.tables.http.backend));
+            return Ok(new_client(self.cx.tables.http.backend, self.facts.client_verify.get(g)));
         }
         if let Some((to, g)) = self.facts.session_calls.get(&range)
             && self.ok(range)
@@ -1679,6 +2247,9 @@ impl Folder<'_, '_> {
                 Expr::Attribute(ast::ExprAttribute { range: synth(), attr: ast::Identifier::new(to), ..a })
             };
             let closes = self.cx.tables.http.method.iter().any(|m| m.closes && m.to(self.cx.tables.http.backend) == to);
+            if !closes && let Expr::Attribute(a) = func {
+                return Ok(self.request(*a.value, to, range, c.args, c.keywords));
+            }
             let keywords = if closes { c.keywords } else { self.keywords(to, c.keywords) };
             return Ok(await_(Expr::Call(ast::ExprCall { range, func: Box::new(func), args: c.args, keywords })));
         }
@@ -1712,7 +2283,7 @@ impl Folder<'_, '_> {
 }
 
 /// `[docstring] + async with httpx.AsyncClient(...) as <client>: <rest>`.
-fn wrap_body(mut body: Vec<Stmt>, client: &str, b: HttpBackend) -> Vec<Stmt> {
+fn wrap_body(mut body: Vec<Stmt>, client: &str, b: HttpBackend, verify: Option<&Expr>) -> Vec<Stmt> {
     let doc = matches!(body.first(), Some(Stmt::Expr(e)) if matches!(&*e.value, Expr::Constant(c) if matches!(c.value, Constant::Str(_))));
     let rest = if doc { body.split_off(1) } else { std::mem::take(&mut body) };
     if rest.is_empty() {
@@ -1720,7 +2291,7 @@ fn wrap_body(mut body: Vec<Stmt>, client: &str, b: HttpBackend) -> Vec<Stmt> {
     }
     let item = ast::WithItem {
         range: Default::default(),
-        context_expr: new_client(b),
+        context_expr: new_client(b, verify),
         optional_vars: Some(Box::new(store(client))),
     };
     body.push(Stmt::AsyncWith(ast::StmtAsyncWith {
@@ -1730,4 +2301,30 @@ fn wrap_body(mut body: Vec<Stmt>, client: &str, b: HttpBackend) -> Vec<Stmt> {
         type_comment: None,
     }));
     body
+}
+
+/// The statement blocks of a compound statement, mutably (see
+/// [`crate::syntax::blocks`]).
+fn blocks_mut(s: &mut Stmt) -> Vec<&mut Vec<Stmt>> {
+    match s {
+        Stmt::For(f) => vec![&mut f.body, &mut f.orelse],
+        Stmt::AsyncFor(f) => vec![&mut f.body, &mut f.orelse],
+        Stmt::While(w) => vec![&mut w.body, &mut w.orelse],
+        Stmt::If(i) => vec![&mut i.body, &mut i.orelse],
+        Stmt::With(w) => vec![&mut w.body],
+        Stmt::AsyncWith(w) => vec![&mut w.body],
+        Stmt::Match(m) => m.cases.iter_mut().map(|c| &mut c.body).collect(),
+        Stmt::Try(ast::StmtTry { body, handlers, orelse, finalbody, .. })
+        | Stmt::TryStar(ast::StmtTryStar { body, handlers, orelse, finalbody, .. }) => {
+            let mut v = vec![body];
+            for h in handlers.iter_mut() {
+                let ast::ExceptHandler::ExceptHandler(h) = h;
+                v.push(&mut h.body);
+            }
+            v.push(orelse);
+            v.push(finalbody);
+            v
+        }
+        _ => vec![],
+    }
 }

@@ -31,6 +31,8 @@ macro_rules! pass_doc {
 /// A call site a pass will turn into an awaitable, if colouring allows.
 #[derive(Clone, Debug)]
 pub struct Seed {
+    /// The call, or an attribute the pass turns into an awaited call
+    /// (`r.text` -> `await r.text()`, see `ModuleInfo::site_ctx`).
     pub call: TextRange,
     pub pass: &'static str,
     /// What is being converted, for diagnostics (`time.sleep`).
