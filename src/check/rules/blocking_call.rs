@@ -3,7 +3,7 @@
 use crate::check::{Hit, Module, Rule, Scope, ScopedVisitor, walk_scoped};
 use crate::syntax::dotted_name;
 use rustpython_parser::ast::{self, Expr, Stmt};
-use rustpython_parser::text_size::TextSize;
+use rustpython_parser::text_size::{TextRange, TextSize};
 use std::collections::HashMap;
 
 crate::rule_doc!(
@@ -74,7 +74,14 @@ impl Rule for BlockingCall {
 /// scope (the def's start; None: module level). A name bound to two types
 /// has none.
 struct Types {
-    names: HashMap<(Option<TextSize>, String), Option<String>>,
+    names: HashMap<(Option<TextSize>, String), Option<Typed>>,
+}
+
+/// A type, and the call that made the object (`open(...)` for a file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Typed {
+    ty: String,
+    from: TextRange,
 }
 
 impl Types {
@@ -91,7 +98,7 @@ impl Types {
                         let ty = t.type_of(self.m, value, at);
                         let key = (at, n.id.to_string());
                         match t.names.get(&key) {
-                            Some(old) if *old != ty => {
+                            Some(old) if old.as_ref().map(|o| &o.ty) != ty.as_ref().map(|t| &t.ty) => {
                                 t.names.insert(key, None);
                             }
                             Some(_) => {}
@@ -122,7 +129,7 @@ impl Types {
         c.t
     }
 
-    fn lookup(&self, at: Option<TextSize>, name: &str) -> Option<String> {
+    fn lookup(&self, at: Option<TextSize>, name: &str) -> Option<Typed> {
         if let Some(t) = self.names.get(&(at, name.to_string())) {
             return t.clone();
         }
@@ -130,25 +137,27 @@ impl Types {
     }
 
     /// The type of an expression, as far as the tables tell.
-    fn type_of(&self, m: &Module, e: &Expr, at: Option<TextSize>) -> Option<String> {
+    fn type_of(&self, m: &Module, e: &Expr, at: Option<TextSize>) -> Option<Typed> {
         match e {
             Expr::Name(n) => self.lookup(at, n.id.as_str()),
             // `path / "x"` is a path again.
             Expr::BinOp(b) if b.op == ast::Operator::Div => {
-                self.type_of(m, &b.left, at).filter(|t| t == "pathlib.Path")
+                self.type_of(m, &b.left, at).filter(|t| t.ty == "pathlib.Path")
             }
             Expr::Call(c) => {
                 let q = match &*c.func {
                     Expr::Attribute(a) => match self.type_of(m, &a.value, at) {
-                        Some(t) => Some(format!("{t}.{}", a.attr)),
+                        Some(t) => Some(format!("{}.{}", t.ty, a.attr)),
                         None => m.call_qualname(c),
                     },
                     _ => m.call_qualname(c),
                 }?;
-                if m.tables.http.session.iter().any(|s| s.sync == q) {
-                    return Some("requests.Session".into());
-                }
-                m.tables.blocking.iter().find(|r| r.sync == q).and_then(|r| r.returns.clone())
+                let ty = if m.tables.http.session.iter().any(|s| s.sync == q) {
+                    "requests.Session".to_string()
+                } else {
+                    m.tables.blocking.iter().find(|r| r.sync == q).and_then(|r| r.returns.clone())?
+                };
+                Some(Typed { ty, from: c.range })
             }
             _ => None,
         }
@@ -212,12 +221,16 @@ impl V<'_, '_, '_> {
         }
         // A method of an object whose type the tables know.
         let Expr::Attribute(a) = &*c.func else { return None };
-        let ty = self.types.type_of(m, &a.value, Some(def))?;
-        let method = format!("{ty}.{}", a.attr);
-        if ty == "requests.Session" && t.http.method.iter().any(|r| r.name == a.attr.as_str() && !r.closes) {
-            return Some((method, kind("HTTP"), None));
+        let typed = self.types.type_of(m, &a.value, Some(def))?;
+        let method = format!("{}.{}", typed.ty, a.attr);
+        // The pass that rewrites the object's making rewrites its methods
+        // too (`f.read()` in `with open(...) as f`).
+        let fix = m.seeds.iter().find(|s| s.call == typed.from).map(|s| s.pass);
+        let shown = dotted_name(&c.func).unwrap_or_else(|| method.clone());
+        if typed.ty == "requests.Session" && t.http.method.iter().any(|r| r.name == a.attr.as_str() && !r.closes) {
+            return Some((shown, kind("HTTP"), fix));
         }
         let r = t.blocking.iter().find(|r| r.sync == method && r.blocks)?;
-        Some((method, kind(&r.what), None))
+        Some((shown, kind(&r.what), fix))
     }
 }
