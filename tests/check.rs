@@ -15,10 +15,12 @@
 //!   output;
 //! * the command line: formats, exit codes, suppressions, `--fix`.
 
+mod common;
+
 use awaitify::check::{self, CheckOptions, Report, check_sources, module_name};
 use awaitify::engine::{Options, parse};
 use awaitify::source::decode;
-use rustpython_parser::ast::{Ranged, Stmt};
+use rustpython_parser::ast::Stmt;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -220,30 +222,6 @@ fn rule_docs_have_the_sections_and_their_examples_hold() {
 // ---------------------------------------------------------------------------
 // check and convert agree
 
-/// The program with every `def` made `async def` (only the `def` keyword
-/// changes, so lines stay where they were).
-fn async_by_hand(text: &str, body: &[Stmt]) -> String {
-    use awaitify::syntax::visit::{Visitor, walk_stmt};
-    struct D(Vec<usize>);
-    impl<'a> Visitor<'a> for D {
-        fn visit_stmt(&mut self, s: &'a Stmt) {
-            if let Stmt::FunctionDef(_) = s {
-                self.0.push(s.range().start().into());
-            }
-            walk_stmt(self, s);
-        }
-    }
-    let mut d = D(vec![]);
-    d.visit_body(body);
-    d.0.sort();
-    let mut out = text.to_string();
-    for at in d.0.into_iter().rev() {
-        assert!(out[at..].starts_with("def"), "a def starts at its keyword");
-        out.insert_str(at, "async ");
-    }
-    out
-}
-
 /// (line, pass) of every call `convert` would rewrite in a function:
 /// the seeds of the passes, and the calls of the `to_thread` table.
 fn rewritten_calls(text: &str, body: &[Stmt], opts: &Options) -> BTreeSet<(usize, &'static str)> {
@@ -302,7 +280,7 @@ fn check_reports_what_convert_rewrites_and_nothing_after() {
         let d = decode(&std::fs::read(path).unwrap()).unwrap();
         let body = parse(&d.text, &display).unwrap();
         // Before: the program made async by hand, blocking calls left in.
-        let by_hand = async_by_hand(&d.text, &body);
+        let by_hand = common::async_by_hand(&d.text, &body);
         let before = check_text(&display, &by_hand);
         for (backend, opts) in &backends {
             for (line, pass) in rewritten_calls(&d.text, &body, opts) {
