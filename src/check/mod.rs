@@ -83,6 +83,7 @@ pub struct Module<'a> {
     pub seeds: &'a [Seed],
     /// Module-level names bound by relative imports, to absolute names.
     pub relative: &'a HashMap<String, String>,
+    pub index: &'a LineIndex<'a>,
 }
 
 /// Facts about every module of the run.
@@ -128,7 +129,7 @@ impl Module<'_> {
         {
             let f = &self.info.funcs[t];
             if f.is_async && !f.generator {
-                let (l, col) = LineIndex::new(self.text).line_col(f.range.start());
+                let (l, col) = self.index.line_col(f.range.start());
                 return Some((f.name.clone(), format!("{}:{l}:{col}", self.path)));
             }
             return None;
@@ -387,13 +388,16 @@ pub fn check_files(files: &[PathBuf], opts: &CheckOptions, threads: Option<usize
                 })
             })
             .collect();
-        let sources: Vec<(String, String, bool, String, Vec<Stmt>)> = parsed
-            .iter()
-            .filter_map(|p| p.as_ref().ok())
-            .map(|p| (p.display.clone(), p.name.clone(), p.is_package, p.text.clone(), p.body.clone()))
-            .collect();
+        let mut sources = vec![];
+        let mut errors = vec![];
+        for p in parsed {
+            match p {
+                Ok(p) => sources.push((p.display, p.name, p.is_package, p.text, p.body)),
+                Err(e) => errors.push(e),
+            }
+        }
         let mut report = check_sources(&sources, opts);
-        report.errors.extend(parsed.into_iter().filter_map(|p| p.err()));
+        report.errors.extend(errors);
         report.errors.sort_by(|a, b| a.path.cmp(&b.path));
         report.files = files.len();
         report
@@ -403,7 +407,31 @@ pub fn check_files(files: &[PathBuf], opts: &CheckOptions, threads: Option<usize
 /// Checks parsed modules: (display path, module name, is a package's
 /// `__init__`, text, body).
 pub fn check_sources(modules: &[(String, String, bool, String, Vec<Stmt>)], opts: &CheckOptions) -> Report {
-    let infos: Vec<ModuleInfo> = modules.par_iter().map(|(_, _, _, _, body)| analysis::analyse(body)).collect();
+    // The analysis and seeds as `convert` makes them (engine::candidates):
+    // the cheap analysis, completed with typed parameters where a pass has
+    // seeds, so both see the same calls.
+    let seeds_of = |text: &str, body: &[Stmt], info: &ModuleInfo| -> Vec<Seed> {
+        let mut sink = vec![];
+        passes::registry()
+            .iter()
+            .filter(|p| p.interested(text, &opts.tables))
+            .flat_map(|p| p.seeds(body, info, &opts.tables, &mut sink))
+            .collect()
+    };
+    let analysed: Vec<(ModuleInfo, Vec<Seed>)> = modules
+        .par_iter()
+        .map(|(_, _, _, text, body)| {
+            let info = analysis::analyse_fast(body);
+            let seeds = seeds_of(text, body, &info);
+            if seeds.is_empty() {
+                return (info, seeds);
+            }
+            let info = analysis::refine(body, info);
+            let seeds = seeds_of(text, body, &info);
+            (info, seeds)
+        })
+        .collect();
+    let (infos, seeds): (Vec<ModuleInfo>, Vec<Vec<Seed>>) = analysed.into_iter().unzip();
     let mut project = Project::default();
     for ((display, name, _, text, _), info) in modules.iter().zip(&infos) {
         let index = LineIndex::new(text);
@@ -418,16 +446,12 @@ pub fn check_sources(modules: &[(String, String, bool, String, Vec<Stmt>)], opts
     }
     let per_module: Vec<Vec<Finding>> = modules
         .par_iter()
-        .zip(infos.par_iter())
-        .map(|((display, name, is_package, text, body), info)| {
-            let mut sink = vec![];
-            let seeds: Vec<Seed> = passes::registry()
-                .iter()
-                .filter(|p| p.interested(text, &opts.tables))
-                .flat_map(|p| p.seeds(body, info, &opts.tables, &mut sink))
-                .collect();
+        .zip(infos.par_iter().zip(seeds.par_iter()))
+        .map(|((display, name, is_package, text, body), (info, seeds))| {
             let relative = relative_imports(body, name, *is_package);
+            let index = LineIndex::new(text);
             let m = Module {
+                index: &index,
                 path: display,
                 name,
                 text,
@@ -435,7 +459,7 @@ pub fn check_sources(modules: &[(String, String, bool, String, Vec<Stmt>)], opts
                 info,
                 tables: &opts.tables,
                 project: &project,
-                seeds: &seeds,
+                seeds,
                 relative: &relative,
             };
             check_module(&m, opts)
@@ -453,7 +477,7 @@ pub fn check_module(m: &Module, opts: &CheckOptions) -> Vec<Finding> {
         .flat_map(|(_, codes)| codes.iter().map(|c| c.as_str()))
         .collect();
     let quiet = suppressions(m.text);
-    let index = LineIndex::new(m.text);
+    let index = m.index;
     let mut out: BTreeMap<(usize, usize, &str), Finding> = BTreeMap::new();
     for rule in rules::registry() {
         let code = rule.code();

@@ -2,7 +2,7 @@
 
 use crate::check::{Hit, Module, Rule, Scope, ScopedVisitor, walk_scoped};
 use crate::syntax::dotted_name;
-use crate::syntax::visit::{Visitor, walk_stmt};
+use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
 use rustpython_parser::ast::{self, Expr, Stmt};
 
 crate::rule_doc!(
@@ -12,7 +12,11 @@ crate::rule_doc!(
 Inside an `async def`, reports an `except` clause that catches
 `asyncio.CancelledError`: a bare `except:` or `except BaseException:` (also
 in a tuple) whose body neither raises nor returns, and an `except
-asyncio.CancelledError:` (any spelling) whose body does not raise.
+asyncio.CancelledError:` (any spelling) whose body does not raise. A
+handler that uses the exception it names (`except BaseException as e:
+future.set_exception(e)`) hands it on and is not reported. A cancellation
+re-raised later, after the handler (a flag set, then `raise` after a
+loop), is not seen: suppress that line with `# awaitify: ignore[AWT301]`.
 
 ## Why is this bad
 `asyncio` cancels a task by raising `CancelledError` at its current
@@ -99,6 +103,31 @@ fn exits(body: &[Stmt]) -> (bool, bool) {
     (e.0, e.1)
 }
 
+/// The body reads `name` (outside nested scopes).
+fn uses_name(body: &[Stmt], name: &str) -> bool {
+    struct U<'n>(&'n str, bool);
+    impl<'a> Visitor<'a> for U<'_> {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => {}
+                _ => walk_stmt(self, s),
+            }
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Name(n) = e
+                && n.id.as_str() == self.0
+                && matches!(n.ctx, ast::ExprContext::Load)
+            {
+                self.1 = true;
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut u = U(name, false);
+    u.visit_body(body);
+    u.1
+}
+
 impl Rule for SwallowedCancel {
     fn code(&self) -> &'static str {
         "AWT301"
@@ -122,6 +151,11 @@ impl Rule for SwallowedCancel {
                 for h in handlers {
                     let ast::ExceptHandler::ExceptHandler(h) = h;
                     let (raises, returns) = exits(&h.body);
+                    if let Some(n) = &h.name
+                        && uses_name(&h.body, n.as_str())
+                    {
+                        continue;
+                    }
                     let what = match catches(self.0, h.type_.as_deref()) {
                         Catches::Everything if !raises && !returns => match &h.type_ {
                             None => "bare `except:`",
