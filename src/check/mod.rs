@@ -84,6 +84,10 @@ pub struct Module<'a> {
     /// Module-level names bound by relative imports, to absolute names.
     pub relative: &'a HashMap<String, String>,
     pub index: &'a LineIndex<'a>,
+    /// Names bound to an instance of a class of another module
+    /// (`c = Client()`), per scope (the def's start; None: module level),
+    /// to the class's qualified name. A name bound otherwise too has none.
+    pub instances: HashMap<(Option<TextSize>, String), Option<String>>,
 }
 
 /// Facts about every module of the run.
@@ -92,6 +96,8 @@ pub struct Project {
     /// Coroutine functions (`async def`, not generators) reachable from
     /// other modules: `pkg.mod.f` and `pkg.mod.Class.m`, with where they are.
     pub coroutines: HashMap<String, String>,
+    /// Module-level classes: `pkg.mod.Class`.
+    pub classes: BTreeSet<String>,
 }
 
 impl Module<'_> {
@@ -134,9 +140,66 @@ impl Module<'_> {
             }
             return None;
         }
-        let q = self.call_qualname(c)?;
+        let q = match self.call_qualname(c) {
+            Some(q) => q,
+            None => {
+                // `c = Client(); c.get()` with `Client` from another module.
+                let Expr::Attribute(a) = &*c.func else { return None };
+                let Expr::Name(n) = &*a.value else { return None };
+                let scope = self.info.call(c.range)?.ctx.func.map(|f| self.info.funcs[f].range.start());
+                let class = match self.instances.get(&(scope, n.id.to_string())) {
+                    Some(k) => k.clone(),
+                    None if scope.is_some() => self.instances.get(&(None, n.id.to_string())).cloned().flatten(),
+                    None => None,
+                }?;
+                format!("{class}.{}", a.attr)
+            }
+        };
         let at = self.project.coroutines.get(&q)?;
         Some((q, at.clone()))
+    }
+
+    /// See [`Module::instances`].
+    fn find_instances(&self) -> HashMap<(Option<TextSize>, String), Option<String>> {
+        struct C<'m, 'a> {
+            m: &'m Module<'a>,
+            out: HashMap<(Option<TextSize>, String), Option<String>>,
+        }
+        impl<'a> ScopedVisitor<'a> for C<'_, '_> {
+            fn stmt(&mut self, s: &'a Stmt, scope: &Scope<'a>) {
+                let at = scope.defs.last().map(|d| d.start);
+                let mut bind = |t: &Expr, class: Option<String>| {
+                    if let Expr::Name(n) = t {
+                        let e = self.out.entry((at, n.id.to_string())).or_insert(class.clone());
+                        if *e != class {
+                            *e = None;
+                        }
+                    }
+                };
+                match s {
+                    Stmt::Assign(a) => {
+                        let class = match &*a.value {
+                            Expr::Call(c) => self.m.qualname(&c.func).filter(|q| self.m.project.classes.contains(q)),
+                            _ => None,
+                        };
+                        for t in &a.targets {
+                            bind(t, if a.targets.len() == 1 { class.clone() } else { None });
+                        }
+                    }
+                    Stmt::AugAssign(a) => bind(&a.target, None),
+                    Stmt::AnnAssign(a) => bind(&a.target, None),
+                    Stmt::For(f) => bind(&f.target, None),
+                    Stmt::AsyncFor(f) => bind(&f.target, None),
+                    Stmt::With(w) => {
+                        w.items.iter().filter_map(|i| i.optional_vars.as_deref()).for_each(|t| bind(t, None))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut c = C { m: self, out: HashMap::new() };
+        walk_scoped(self.body, &mut c);
+        c.out
     }
 }
 
@@ -443,6 +506,11 @@ pub fn check_sources(modules: &[(String, String, bool, String, Vec<Stmt>)], opts
             let (l, c) = index.line_col(f.range.start());
             project.coroutines.entry(q).or_insert_with(|| format!("{display}:{l}:{c}"));
         }
+        for c in &info.classes {
+            if info.funcs.iter().any(|f| f.class.is_some_and(|k| info.classes[k].name == c.name) && f.exported) {
+                project.classes.insert(format!("{name}.{}", c.name));
+            }
+        }
     }
     let per_module: Vec<Vec<Finding>> = modules
         .par_iter()
@@ -450,7 +518,8 @@ pub fn check_sources(modules: &[(String, String, bool, String, Vec<Stmt>)], opts
         .map(|((display, name, is_package, text, body), (info, seeds))| {
             let relative = relative_imports(body, name, *is_package);
             let index = LineIndex::new(text);
-            let m = Module {
+            let mut m = Module {
+                instances: HashMap::new(),
                 index: &index,
                 path: display,
                 name,
@@ -462,6 +531,7 @@ pub fn check_sources(modules: &[(String, String, bool, String, Vec<Stmt>)], opts
                 seeds,
                 relative: &relative,
             };
+            m.instances = m.find_instances();
             check_module(&m, opts)
         })
         .collect();
