@@ -338,7 +338,7 @@ fn cli_exit_codes_and_nothing_to_check() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(
         out,
-        "a.py:7:5: AWT101 blocking call `time.sleep` in async function `poll`; `convert` rewrites it (pass `sleep`) [fix: sleep]\n  |\n7 |     time.sleep(1)\n  |     ^\n"
+        "a.py:7:5: AWT101 blocking call `time.sleep` in async function `poll`; `convert` rewrites it (pass `sleep`)\n  |\n7 |     time.sleep(1)\n  |     ^\n"
     );
     assert_eq!(err, "1 finding in 1 of 1 files (1 fixable with `--fix`)\n");
 

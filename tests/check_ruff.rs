@@ -2,7 +2,7 @@
 //! the end-to-end tests (`tests/e2e/programs/`):
 //!
 //! * made async by hand (every `def` becomes `async def`, the blocking calls
-//!   stay), every blocking call ruff reports (its `ASYNC2xx` rules: HTTP,
+//!   stay; the convert fixtures too), every blocking call ruff reports (its `ASYNC2xx` rules: HTTP,
 //!   subprocess, `open`, `time.sleep`, paths...) must be reported by `check`
 //!   as AWT101 on the same line. ruff's other ASYNC rules are about other
 //!   things (ASYNC109: a `timeout` parameter) and are not compared. The
@@ -69,16 +69,34 @@ fn file_name(p: &str) -> String {
     Path::new(p).file_name().unwrap().to_string_lossy().to_string()
 }
 
-#[test]
-fn check_covers_ruff_async_on_async_by_hand_programs() {
-    let py = python();
-    let dir = tempfile::tempdir().unwrap();
-    for p in programs() {
-        let text = std::fs::read_to_string(&p).unwrap();
-        let body = awaitify::engine::parse(&text, "p").unwrap();
-        std::fs::write(dir.path().join(p.file_name().unwrap()), common::async_by_hand(&text, &body)).unwrap();
+/// The convert fixtures whose passes rewrite blocking calls.
+fn convert_fixtures() -> Vec<PathBuf> {
+    let mut out = vec![];
+    for dir in ["sleep", "http", "http_aiohttp", "files", "to_thread", "colour"] {
+        for e in std::fs::read_dir(root().join("tests/fixtures").join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "py") {
+                out.push(p);
+            }
+        }
     }
-    let out = Command::new(&py)
+    out.sort();
+    out
+}
+
+/// Writes the files made async by hand (named `<dir>__<file>`), runs ruff
+/// and check on them; returns (ruff's blocking findings, those check
+/// misses, check's AWT101 count, check's AWT201 count).
+fn compare_with_ruff(py: &Path, files: &[PathBuf]) -> (usize, Vec<String>, usize, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    for p in files {
+        let text = std::fs::read_to_string(p).unwrap();
+        let body = awaitify::engine::parse(&text, "p").unwrap();
+        let parent = p.parent().unwrap().file_name().unwrap().to_string_lossy();
+        let name = format!("{parent}__{}", p.file_name().unwrap().to_string_lossy());
+        std::fs::write(dir.path().join(name), common::async_by_hand(&text, &body)).unwrap();
+    }
+    let out = Command::new(py)
         .args(["-m", "ruff", "check", "--isolated", "--select", "ASYNC", "--output-format", "json", "--exit-zero"])
         .arg(dir.path())
         .output()
@@ -108,16 +126,23 @@ fn check_covers_ruff_async_on_async_by_hand_programs() {
         .map(|(f, l, c)| format!("{f}:{l}: ruff {c}"))
         .collect();
     let awaits = findings.iter().filter(|f| f["code"] == "AWT201").count();
-    eprintln!(
-        "ruff ASYNC2xx blocking calls: {} ({} ASYNC findings in all); covered by AWT101: {}; AWT101 findings: {}; missing awaits (AWT201): {awaits}",
-        blocking.len(),
-        ruff.len(),
-        blocking.len() - missed.len(),
-        ours.len()
-    );
-    assert!(!blocking.is_empty(), "ruff found no blocking call: the comparison tests nothing");
-    assert!(missed.is_empty(), "check misses blocking calls ruff reports:\n{}", missed.join("\n"));
-    assert!(awaits > 0, "the async-by-hand programs drop coroutines; check found none");
+    (blocking.len(), missed, ours.len(), awaits)
+}
+
+#[test]
+fn check_covers_ruff_async_on_async_by_hand_programs() {
+    let py = python();
+    for (what, files) in [("e2e programs", programs()), ("convert fixtures", convert_fixtures())] {
+        let (blocking, missed, ours, awaits) = compare_with_ruff(&py, &files);
+        eprintln!(
+            "{what} ({} files) made async by hand: ruff ASYNC2xx blocking calls {blocking}, covered by AWT101 {}; AWT101 findings {ours}; missing awaits (AWT201) {awaits}",
+            files.len(),
+            blocking - missed.len(),
+        );
+        assert!(blocking > 0, "{what}: ruff found no blocking call: the comparison tests nothing");
+        assert!(missed.is_empty(), "{what}: check misses blocking calls ruff reports:\n{}", missed.join("\n"));
+        assert!(awaits > 0, "{what}: the async-by-hand programs drop coroutines; check found none");
+    }
 }
 
 #[test]

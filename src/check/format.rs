@@ -11,20 +11,7 @@ pub fn text(report: &Report, sources: &HashMap<String, String>, colour: bool) ->
     let paint = |code: &str, s: &str| if colour { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() };
     let mut out = String::new();
     for f in &report.findings {
-        let fix = match f.fix {
-            Some(p) => format!(" [fix: {p}]"),
-            None => String::new(),
-        };
-        let _ = writeln!(
-            out,
-            "{}:{}:{}: {} {}{}",
-            paint("1", &f.path),
-            f.line,
-            f.col,
-            paint("1;31", f.code),
-            f.message,
-            paint("2", &fix)
-        );
+        let _ = writeln!(out, "{}:{}:{}: {} {}", paint("1", &f.path), f.line, f.col, paint("1;31", f.code), f.message);
         if let Some(line) = sources.get(&f.path).and_then(|t| t.lines().nth(f.line - 1)) {
             let line = line.trim_end_matches('\r');
             let gutter = f.line.to_string();

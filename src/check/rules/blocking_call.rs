@@ -179,11 +179,12 @@ impl<'a> ScopedVisitor<'a> for V<'_, 'a, '_> {
             Some(p) => format!("; `convert` rewrites it (pass `{p}`)"),
             None => String::new(),
         };
-        self.out.push(Hit {
-            offset: c.range.start(),
-            message: format!("blocking {kind}call `{what}` in async function `{}`{fix_text}", def.name),
-            fix,
-        });
+        let message = if self.m.tables.http.session.iter().any(|s| s.sync == what) {
+            format!("sync HTTP session `{what}` in async function `{}`: its requests block{fix_text}", def.name)
+        } else {
+            format!("blocking {kind}call `{what}` in async function `{}`{fix_text}", def.name)
+        };
+        self.out.push(Hit { offset: c.range.start(), message, fix });
     }
 }
 
