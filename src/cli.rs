@@ -507,9 +507,10 @@ fn render(args: &CheckArgs, report: &check::Report, sources: &std::collections::
 }
 
 /// `check --fix`: `convert` with the passes the findings name (and
-/// `colour`, which makes the functions async), written only to the files
-/// with a fixable finding. The other files of the run still inform the
-/// cross-module guard. Returns the number of files written.
+/// `colour`, which awaits what turned async), restricted to the call sites
+/// found (and the rest of their groups: one session, one `with`), written
+/// only to the files with a fixable finding. The other files of the run
+/// still inform the cross-module guard. Returns the number of files written.
 fn fix(args: &CheckArgs, files: &[PathBuf], report: &check::Report) -> anyhow::Result<usize> {
     let mut wanted: Vec<&'static str> = report.findings.iter().filter_map(|f| f.fix).collect();
     if wanted.is_empty() {
@@ -518,7 +519,11 @@ fn fix(args: &CheckArgs, files: &[PathBuf], report: &check::Report) -> anyhow::R
     wanted.push("colour");
     let targets: std::collections::BTreeSet<&str> =
         report.findings.iter().filter(|f| f.fix.is_some()).map(|f| f.path.as_str()).collect();
-    let mut opts = Options::default();
+    let mut only = crate::engine::Sites::default();
+    for f in report.findings.iter().filter(|f| f.fix.is_some()) {
+        only.entry(f.path.clone()).or_default().insert((f.line, f.col));
+    }
+    let mut opts = Options { only: Some(std::sync::Arc::new(only)), ..Options::default() };
     opts.passes.retain(|p| wanted.contains(p));
     opts.target = match args.target_version {
         Target::Py39 => TargetVersion::Py39,

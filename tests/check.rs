@@ -428,6 +428,21 @@ fn cli_fix_runs_the_named_passes_then_checks_again() {
     assert_eq!(std::fs::read_to_string(dir.path().join("b.py")).unwrap(), untouched, "no finding, not touched");
 }
 
+/// `--fix` rewrites what was found, not everything `convert` would: a
+/// blocking call in a sync function (not a finding) and a suppressed one stay.
+#[test]
+fn cli_fix_is_restricted_to_the_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = "import asyncio\nimport os\nimport subprocess\nimport time\n\n\ndef sync_only():\n    time.sleep(1)\n\n\nasync def poll():\n    await asyncio.sleep(0)\n    time.sleep(1)\n    subprocess.run([\"true\"])\n    os.remove(\"x\")  # awaitify: ignore[AWT101]\n    time.sleep(2)  # awaitify: ignore\n";
+    std::fs::write(dir.path().join("a.py"), src).unwrap();
+    let (code, _, err) = awaitify(&["check", "--fix", "a.py"], dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("a.py")).unwrap(),
+        "import asyncio\nimport os\nimport subprocess\nimport time\n\n\ndef sync_only():\n    time.sleep(1)\n\n\nasync def poll():\n    await asyncio.sleep(0)\n    await asyncio.sleep(1)\n    await asyncio.to_thread(subprocess.run, [\"true\"])\n    os.remove(\"x\")  # awaitify: ignore[AWT101]\n    time.sleep(2)  # awaitify: ignore\n"
+    );
+}
+
 #[test]
 fn cli_rules_and_explain() {
     let dir = tempfile::tempdir().unwrap();

@@ -107,7 +107,7 @@ impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
             .call(range)
             .and_then(|c| c.qualname.as_deref())
             .is_some_and(|q| is_blocking(self.cx.tables, q));
-        if !blocking {
+        if !blocking || self.cx.allowed.is_some_and(|a| !a.contains(&range.start().into())) {
             return Ok(Expr::Call(call));
         }
         let site = self.async_function(&call).map(|s| s.ctx.awaitable());
