@@ -469,11 +469,16 @@ fn check_command(args: CheckArgs) -> anyhow::Result<i32> {
         let n = report.findings.len();
         let fixable = report.findings.iter().filter(|f| f.fix.is_some()).count();
         let files: std::collections::BTreeSet<&str> = report.findings.iter().map(|f| f.path.as_str()).collect();
+        let errors = match report.errors.len() {
+            0 => String::new(),
+            1 => ", 1 error".to_string(),
+            e => format!(", {e} errors"),
+        };
         if n == 0 {
-            eprintln!("no findings in {} files", report.files);
+            eprintln!("no findings in {} files{errors}", report.files);
         } else {
             eprintln!(
-                "{n} finding{} in {} of {} files ({fixable} fixable with `--fix`)",
+                "{n} finding{} in {} of {} files ({fixable} fixable with `--fix`){errors}",
                 if n == 1 { "" } else { "s" },
                 files.len(),
                 report.files

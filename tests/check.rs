@@ -345,7 +345,8 @@ fn cli_exit_codes_and_nothing_to_check() {
     std::fs::write(dir.path().join("bad.py"), "def f(:\n").unwrap();
     let (code, _, err) = awaitify(&["check", "bad.py", "a.py"], dir.path());
     assert_eq!(code, 2, "an unparsable file is an error: {err}");
-    assert!(err.contains("bad.py:1:"), "{err}");
+    assert!(err.starts_with("bad.py:1:"), "{err}");
+    assert!(err.ends_with("1 finding in 1 of 2 files (1 fixable with `--fix`), 1 error\n"), "{err}");
 
     let (code, _, err) = awaitify(&["check", "--select", "XYZ1", "a.py"], dir.path());
     assert_eq!(code, 2);
