@@ -406,7 +406,8 @@ fn cli_formats() {
         serde_json::json!({"artifactLocation": {"uri": "a.py"}, "region": {"startLine": 7, "startColumn": 5}})
     );
 
-    let (_, out, _) = awaitify(&["check", "--output-format", "github", "a.py"], dir.path());
+    // Walked from `.`, the path is `./a.py`; annotations name it `a.py`.
+    let (_, out, _) = awaitify(&["check", "--output-format", "github", "."], dir.path());
     assert_eq!(
         out,
         "::warning file=a.py,line=7,col=5,title=AWT101::AWT101 blocking call `time.sleep` in async function `poll`; `convert` rewrites it (pass `sleep`)\n"

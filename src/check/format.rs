@@ -116,7 +116,7 @@ pub fn github(report: &Report) -> String {
         let _ = writeln!(
             out,
             "::warning file={},line={},col={},title={}::{} {}",
-            escape_property(&f.path),
+            escape_property(&uri(&f.path)),
             f.line,
             f.col,
             f.code,
@@ -125,7 +125,7 @@ pub fn github(report: &Report) -> String {
         );
     }
     for e in &report.errors {
-        let _ = writeln!(out, "::error file={}::{}", escape_property(&e.path), escape_data(&e.message));
+        let _ = writeln!(out, "::error file={}::{}", escape_property(&uri(&e.path)), escape_data(&e.message));
     }
     out
 }
