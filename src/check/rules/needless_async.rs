@@ -14,8 +14,10 @@ has no `await`, `async for`, `async with` or async comprehension. Left
 alone: async generators, special methods (`__aenter__`...), decorated
 functions (frameworks register them and may require a coroutine), methods
 of classes with a base class (they may override or implement a protocol),
-functions used as values (an API may require a coroutine function), and
-stubs (a body of `pass`, `...`, a docstring or `raise`).
+functions used as values (an API may require a coroutine function), stubs
+(a body of `pass`, `...`, a docstring or `raise`), and functions with a
+blocking call that `convert` turns into an `await` (AWT101 reports it, and
+the fix is to await it, not to drop the `async`).
 
 ## Why is this bad
 Every caller must `await` it, and every call pays for a coroutine object,
@@ -111,6 +113,18 @@ impl Rule for NeedlessAsync {
                 }
                 let info = self.0.info;
                 if let Some(id) = info.func_at(s.range().start().into()) {
+                    // A blocking call that `convert` turns into an `await`
+                    // (AWT101 reports it): await it, do not drop the `async`.
+                    let here = |r| info.call(r).is_some_and(|c| c.ctx.func == Some(id) && c.ctx.awaitable());
+                    let tables = self.0.tables;
+                    if self.0.seeds.iter().any(|sd| here(sd.call))
+                        || info.calls.iter().any(|c| {
+                            here(c.range)
+                                && c.qualname.as_ref().is_some_and(|q| tables.to_thread.iter().any(|r| &r.sync == q))
+                        })
+                    {
+                        return;
+                    }
                     if info.funcs[id].class.is_some_and(|c| !info.classes[c].bases.iter().all(|b| b == "object")) {
                         return;
                     }
