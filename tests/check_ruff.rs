@@ -172,3 +172,41 @@ fn check_finds_nothing_convert_fixes_in_converted_programs() {
         );
     }
 }
+
+/// The missing awaits across modules (`tests/fixtures/check_projects/`):
+/// `check` reports them; ruff's ASYNC rules report nothing on those lines.
+#[test]
+fn cross_module_missing_awaits_ruff_cannot_see() {
+    let py = python();
+    let dir = root().join("tests/fixtures/check_projects");
+    let findings = check(&dir);
+    let awaits: BTreeSet<(String, u64)> = findings
+        .iter()
+        .filter(|f| f["code"] == "AWT201" || f["code"] == "AWT202")
+        .map(|f| (f["path"].as_str().unwrap().to_string(), f["line"].as_u64().unwrap()))
+        .collect();
+    let out = Command::new(&py)
+        .args(["-m", "ruff", "check", "--isolated", "--select", "ASYNC", "--output-format", "json", "--exit-zero"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ruff failed: {}", String::from_utf8_lossy(&out.stderr));
+    let ruff: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let seen: Vec<String> = ruff
+        .iter()
+        .filter(|f| {
+            let file = f["filename"].as_str().unwrap();
+            let row = f["location"]["row"].as_u64().unwrap();
+            awaits.iter().any(|(p, l)| file.ends_with(p.trim_start_matches(dir.to_str().unwrap())) && *l == row)
+        })
+        .map(|f| f.to_string())
+        .collect();
+    eprintln!(
+        "cross-module project: {} missing awaits / coroutines as truth values found by check, {} of them seen by ruff ASYNC ({} ruff findings in all)",
+        awaits.len(),
+        seen.len(),
+        ruff.len()
+    );
+    assert!(awaits.len() >= 10, "check finds the project's missing awaits: {awaits:?}");
+    assert!(seen.is_empty(), "{seen:?}");
+}
