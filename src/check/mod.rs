@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
 use rustpython_parser::text_size::TextSize;
 use rustpython_parser::{Mode, Tok, lexer};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Declares a rule's documentation: a rustdoc comment and the text that
@@ -88,6 +88,9 @@ pub struct Module<'a> {
     /// (`c = Client()`), per scope (the def's start; None: module level),
     /// to the class's qualified name. A name bound otherwise too has none.
     pub instances: HashMap<(Option<TextSize>, String), Option<String>>,
+    /// Names each function binds (the def's start, the name): they shadow
+    /// the module's relative imports.
+    pub locals: HashSet<(TextSize, String)>,
 }
 
 /// Facts about every module of the run.
@@ -113,6 +116,16 @@ impl Module<'_> {
             None => (d.as_str(), None),
         };
         let base = self.relative.get(first)?;
+        // A function around `e` that binds the name shadows the import.
+        let at = e.range().start();
+        if self
+            .info
+            .funcs
+            .iter()
+            .any(|f| f.range.contains(at) && self.locals.contains(&(f.range.start(), first.to_string())))
+        {
+            return None;
+        }
         Some(match rest {
             Some(r) => format!("{base}.{r}"),
             None => base.clone(),
@@ -157,6 +170,28 @@ impl Module<'_> {
         };
         let at = self.project.coroutines.get(&q)?;
         Some((q, at.clone()))
+    }
+
+    /// See [`Module::locals`].
+    fn find_locals(&self) -> HashSet<(TextSize, String)> {
+        struct C(HashSet<(TextSize, String)>);
+        impl<'a> ScopedVisitor<'a> for C {
+            fn stmt(&mut self, s: &'a Stmt, _scope: &Scope<'a>) {
+                let (args, body) = match s {
+                    Stmt::FunctionDef(f) => (&f.args, &f.body),
+                    Stmt::AsyncFunctionDef(f) => (&f.args, &f.body),
+                    _ => return,
+                };
+                let mut b = analysis::scope::collect(body);
+                analysis::scope::collect_args(args, &mut b);
+                for n in b.names.keys().filter(|n| !b.globals.contains(n)) {
+                    self.0.insert((s.range().start(), n.clone()));
+                }
+            }
+        }
+        let mut c = C(HashSet::new());
+        walk_scoped(self.body, &mut c);
+        c.0
     }
 
     /// See [`Module::instances`].
@@ -520,6 +555,7 @@ pub fn check_sources(modules: &[(String, String, bool, String, Vec<Stmt>)], opts
             let index = LineIndex::new(text);
             let mut m = Module {
                 instances: HashMap::new(),
+                locals: HashSet::new(),
                 index: &index,
                 path: display,
                 name,
@@ -531,6 +567,7 @@ pub fn check_sources(modules: &[(String, String, bool, String, Vec<Stmt>)], opts
                 seeds,
                 relative: &relative,
             };
+            m.locals = m.find_locals();
             m.instances = m.find_instances();
             check_module(&m, opts)
         })
