@@ -1,6 +1,7 @@
 //! The `to_thread` pass.
 
-use super::{Pass, PassCx};
+use super::{Pass, PassCx, Seed};
+use crate::analysis::ModuleInfo;
 use crate::syntax::{await_, dotted, fold_ok};
 use crate::transforms::Tables;
 use rustpython_parser::ast::{self, Expr, Fold, Ranged, Stmt};
@@ -15,8 +16,9 @@ another pass, rewrites calls of known blocking functions (`subprocess.run`,
 `os.path.exists`, `input`, `socket.create_connection`, ...) into
 `await asyncio.to_thread(func, *args, **kwargs)`, with the arguments as they
 were. Every import spelling is recognised (`from os.path import exists`).
-This pass never makes a function async by itself: a function with only such
-calls stays as it is. The table is `transforms/blocking.toml`.
+This pass never makes a function async by itself: a sync function with only
+such calls stays as it is (in an `async def` they are converted even when
+nothing else in the module is). The table is `transforms/blocking.toml`.
 
 ## Why is this bad
 These calls block the event loop until the disk, the child process or the
@@ -68,6 +70,25 @@ impl Pass for ToThread {
     }
     fn doc(&self) -> &'static str {
         DOC
+    }
+    fn interested(&self, src: &str, tables: &Tables) -> bool {
+        // Seeds only in functions already async (below); every import
+        // spelling names the function's last segment somewhere.
+        src.contains("async def")
+            && tables.to_thread.iter().any(|r| src.contains(r.sync.rsplit('.').next().unwrap_or(&r.sync)))
+    }
+    /// Blocking calls in functions that are already async: their module
+    /// converts even when no other pass has work in it. (Calls in sync
+    /// functions are no seeds: this pass never makes a function async.)
+    fn seeds(&self, _body: &[Stmt], info: &ModuleInfo, tables: &Tables, _d: &mut Vec<super::Diagnostic>) -> Vec<Seed> {
+        info.calls
+            .iter()
+            .filter(|c| c.ctx.awaitable() && c.ctx.func.is_some_and(|f| info.funcs[f].is_async))
+            .filter_map(|c| {
+                let q = c.qualname.as_ref().filter(|q| is_blocking(tables, q))?;
+                Some(Seed { call: c.range, pass: "to_thread", what: q.clone(), group: None, veto: false })
+            })
+            .collect()
     }
     fn run(&self, body: Vec<Stmt>, cx: &mut PassCx) -> Vec<Stmt> {
         if cx.tables.to_thread.is_empty() {
