@@ -445,6 +445,28 @@ fn cli_fix_is_restricted_to_the_findings() {
     );
 }
 
+/// A module whose only work is a blocking call in a function already
+/// async: `check` says `to_thread` fixes it, and `--fix` does.
+#[test]
+fn cli_fix_to_thread_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let src =
+        "import asyncio\nimport os\n\n\nasync def clean(path):\n    await asyncio.sleep(0)\n    os.remove(path)\n";
+    std::fs::write(dir.path().join("a.py"), src).unwrap();
+    let (code, out, _) = awaitify(&["check", "--output-format", "github", "a.py"], dir.path());
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        "::warning file=a.py,line=7,col=5,title=AWT101::AWT101 blocking call `os.remove` in async function `clean`; `convert` rewrites it (pass `to_thread`)\n"
+    );
+    let (code, _, err) = awaitify(&["check", "--fix", "a.py"], dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("a.py")).unwrap(),
+        src.replace("os.remove(path)", "await asyncio.to_thread(os.remove, path)")
+    );
+}
+
 #[test]
 fn cli_rules_and_explain() {
     let dir = tempfile::tempdir().unwrap();
