@@ -1,6 +1,6 @@
-//! The command line. Exit codes: 0 ok, 1 `--check` found files that would
-//! change, 2 an error (usage, or a file that could not be read, parsed or
-//! converted).
+//! The command line. Exit codes: 0 ok, 1 `convert --check` found files that
+//! would change or `check` found hazards, 2 an error (usage, or a file that
+//! could not be read, parsed or converted).
 
 use crate::check;
 use crate::engine::{Options, TargetVersion};
@@ -129,8 +129,8 @@ struct CheckArgs {
     /// `GLOB:CODE[,CODE]`: ignore these codes in files matching the glob (repeatable).
     #[arg(long)]
     per_file_ignores: Vec<String>,
-    /// Run `convert` with the passes that fix the findings, on the files that
-    /// have them, then check again.
+    /// Rewrite the calls found with the `convert` passes that fix them, then
+    /// check again.
     #[arg(long)]
     fix: bool,
     /// With `--fix`: the async HTTP library `requests` code is converted to.
