@@ -85,6 +85,9 @@ struct ConvertArgs {
     /// The async HTTP library `requests` code is converted to.
     #[arg(long, value_enum, default_value = "httpx")]
     http: crate::transforms::HttpBackend,
+    /// The async runtime the output runs on (aiohttp needs asyncio or anyio).
+    #[arg(long, value_enum, default_value = "asyncio")]
+    runtime: crate::transforms::Runtime,
     #[arg(long, value_enum, default_value = "text")]
     output_format: Format,
     /// Glob of paths to skip while walking directories (repeatable).
@@ -234,6 +237,15 @@ fn options(args: &ConvertArgs) -> anyhow::Result<Options> {
         opts.tables.extend(more);
     }
     opts.tables.http.backend = args.http;
+    opts.tables.target = args.runtime;
+    if args.http == crate::transforms::HttpBackend::Aiohttp && args.runtime == crate::transforms::Runtime::Trio {
+        anyhow::bail!(
+            "`--http aiohttp` cannot run on trio: aiohttp needs an asyncio event loop; use `--http httpx` (httpx runs on trio) or `--runtime anyio`/`asyncio`"
+        );
+    }
+    if !opts.tables.runtime.iter().any(|r| r.name == args.runtime) {
+        anyhow::bail!("no [[runtime]] row for `{}` in the tables", args.runtime.name());
+    }
     Ok(opts)
 }
 

@@ -193,7 +193,9 @@ pub fn convert_body(
             allowed.contains(&s.call.start().into()) || s.group.as_ref().is_some_and(|g| groups.contains(g))
         });
     }
-    if seeds.is_empty() {
+    // Passes that rewrite code that is async already run without seeds.
+    let standalone = enabled.iter().any(|p| p.standalone() && p.interested(text, &opts.tables));
+    if seeds.is_empty() && !standalone {
         return unchanged(locate(text, diags));
     }
     if let Some(pr) = project {
@@ -295,13 +297,14 @@ pub fn convert_body(
         }
     }
     let edits = col.seeds_ok.len() + col.async_defs.len() + col.await_calls.len() + col.run_calls.len();
-    if edits == 0 {
+    if edits == 0 && !standalone {
         return unchanged(locate(text, diags));
     }
     let mut cx = PassCx {
         info: &info,
         colour: &col,
         tables: &opts.tables,
+        target: opts.target,
         imports: BTreeSet::new(),
         diagnostics: vec![],
         sites: vec![],
@@ -337,6 +340,7 @@ pub fn convert_body(
         sites.iter().map(|r| (index.line_col(r.start()).0, index.line_col(r.end()).0)).collect();
     lines.sort();
     lines.dedup();
+    let edits = if edits == 0 { cx.sites.len() } else { edits };
     Ok(Converted { output: if out == text { None } else { Some(out) }, diagnostics: locate(text, diags), edits, lines })
 }
 

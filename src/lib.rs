@@ -16,6 +16,7 @@ pub mod imports;
 pub mod output;
 pub mod passes;
 pub mod run;
+pub mod runtime;
 pub mod source;
 pub mod syntax;
 pub mod transforms;

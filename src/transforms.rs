@@ -35,6 +35,62 @@ pub struct Tables {
     /// reports them inside async functions.
     #[serde(default)]
     pub blocking: Vec<BlockingRule>,
+    /// Library functions known to return a coroutine (`transforms/asyncio.toml`).
+    #[serde(default)]
+    pub coroutine: Vec<CoroutineRow>,
+    /// How each async runtime spells things (`transforms/runtimes.toml`).
+    #[serde(default)]
+    pub runtime: Vec<RuntimeRow>,
+    /// The runtime the output targets (`--runtime`); chosen on the command
+    /// line, not in tables.
+    #[serde(skip)]
+    pub target: Runtime,
+}
+
+/// A library function whose calls return a coroutine (what
+/// `TaskGroup.create_task` needs), e.g. `asyncio.sleep`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CoroutineRow {
+    pub name: String,
+}
+
+/// The async runtime the output runs on (`--runtime`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    #[default]
+    Asyncio,
+    Trio,
+    Anyio,
+}
+
+impl Runtime {
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Asyncio => "asyncio",
+            Runtime::Trio => "trio",
+            Runtime::Anyio => "anyio",
+        }
+    }
+}
+
+/// One row of `transforms/runtimes.toml`: how a runtime spells the calls the
+/// passes write.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeRow {
+    pub name: Runtime,
+    pub run: String,
+    pub run_takes_coroutine: bool,
+    pub to_thread: String,
+    pub to_thread_keywords: bool,
+    pub open_file: String,
+    pub open_file_awaited: bool,
+    pub file_close: String,
+    /// asyncio names (in other tables) and their name in this runtime.
+    #[serde(default)]
+    pub rename: std::collections::BTreeMap<String, String>,
 }
 
 /// A blocking call no pass rewrites (`sync = "sqlite3.connect"`), or a
@@ -214,6 +270,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("asyncio.toml", include_str!("../transforms/asyncio.toml")),
     ("http.toml", include_str!("../transforms/http.toml")),
     ("blocking.toml", include_str!("../transforms/blocking.toml")),
+    ("runtimes.toml", include_str!("../transforms/runtimes.toml")),
 ];
 
 impl Tables {
@@ -231,6 +288,28 @@ impl Tables {
         self.http.extend(more.http);
         self.to_thread.extend(more.to_thread);
         self.blocking.extend(more.blocking);
+        self.runtime.extend(more.runtime);
+        self.coroutine.extend(more.coroutine);
+    }
+
+    /// The row of the target runtime (the last one loaded wins, so user
+    /// tables can override a built-in row).
+    pub fn rt(&self) -> &RuntimeRow {
+        self.runtime
+            .iter()
+            .rev()
+            .find(|r| r.name == self.target)
+            .unwrap_or_else(|| panic!("no [[runtime]] row for {}", self.target.name()))
+    }
+
+    /// What an asyncio name from a table is called in the target runtime:
+    /// `None` if the runtime has no equivalent. Names outside `asyncio` (a
+    /// user's own async library) are kept.
+    pub fn runtime_name(&self, asyncio_name: &str) -> Option<String> {
+        if self.target == Runtime::Asyncio || asyncio_name.split('.').next() != Some("asyncio") {
+            return Some(asyncio_name.to_string());
+        }
+        self.rt().rename.get(asyncio_name).cloned()
     }
 
     pub fn parse(text: &str) -> Result<Tables, toml::de::Error> {

@@ -606,3 +606,51 @@ fn functions_used_by_another_module_of_the_run_stay_sync() {
     assert!(client_after.contains("\ndef local():\n"), "{client_after}");
     assert_eq!(fs::read_to_string(dir.path().join("cli.py")).unwrap(), cli);
 }
+
+#[test]
+fn runtime_trio_writes_trio_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "a.py", SIMPLE);
+    let out = run_in(dir.path(), &["convert", "--runtime", "trio", "a.py"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = fs::read_to_string(&file).unwrap();
+    assert!(text.contains("    await trio.sleep(1)\n"), "{text}");
+    assert!(text.contains("    trio.run(main)\n"), "{text}");
+    assert!(text.contains("import trio\n") && !text.contains("asyncio"), "{text}");
+}
+
+#[test]
+fn aiohttp_on_trio_is_an_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "a.py", SIMPLE);
+    let out = run_in(dir.path(), &["convert", "--runtime", "trio", "--http", "aiohttp", "a.py"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("aiohttp needs an asyncio event loop"), "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(&file).unwrap(), SIMPLE);
+}
+
+#[test]
+fn a_table_row_with_no_equivalent_in_the_runtime_is_left_with_a_diagnostic() {
+    // A user row whose replacement is an asyncio function trio has no
+    // counterpart for: under trio the call stays blocking, and says why.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "rows.toml",
+        "[[call]]\npass = \"sleep\"\nsync = \"gevent.sleep\"\nasync = \"asyncio.sleep_forever\"\nimport = \"asyncio\"\nawait = true\n",
+    );
+    let src = "import gevent\n\n\ndef f():\n    gevent.sleep(1)\n";
+    let file = write(dir.path(), "a.py", src);
+    let out = run_in(dir.path(), &["convert", "--runtime", "trio", "--tables", "rows.toml", "a.py"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(&file).unwrap(), src);
+    assert!(
+        stderr(&out).contains("a.py:5:5: [sleep] `gevent.sleep` left blocking: its replacement `asyncio.sleep_forever` has no equivalent in trio"),
+        "{}",
+        stderr(&out)
+    );
+    // With asyncio the same row applies.
+    let out = run_in(dir.path(), &["convert", "--tables", "rows.toml", "a.py"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(fs::read_to_string(&file).unwrap().contains("await asyncio.sleep_forever(1)"));
+}

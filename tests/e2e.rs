@@ -1,7 +1,9 @@
 //! End-to-end behaviour of the `http` pass: real sync programs
 //! (`tests/e2e/programs/*.py`) talk to a local HTTP server
 //! (`tests/e2e/server.py`, on 127.0.0.1, started here) before and after
-//! conversion, with each backend (`--http httpx` and `--http aiohttp`).
+//! conversion, with each variant: the HTTP backends (`--http httpx`, `--http
+//! aiohttp`) on asyncio, and httpx on the other runtimes (`--runtime trio`,
+//! `--runtime anyio`).
 //!
 //! For every program and backend: the original runs in a fresh temporary
 //! directory; a copy is converted by the built binary; the converted copy must
@@ -10,6 +12,9 @@
 //! files each run left behind must be identical, byte for byte. All mismatches
 //! are reported at once.
 //!
+//! Every converted program is also checked with `ruff check --select ASYNC`:
+//! a blocking call left inside an `async def` must be one the tool reported.
+//!
 //! Two tables record what is known, and are checked both ways (an entry that
 //! no longer holds fails the test, so it must be removed):
 //! * `LEFT_SYNC`: programs the tool leaves sync with a backend, and why;
@@ -17,7 +22,7 @@
 //!   differently; the exact mismatch is pinned, so a program that starts to
 //!   pass, or to fail differently, fails the test.
 //!
-//! Needs the test virtualenv (requests, httpx, aiohttp): `./scripts/test.sh`
+//! Needs the test virtualenv (requests, httpx, aiohttp, aiofiles, trio, anyio): `./scripts/test.sh`
 //! creates it and sets `AWAITIFY_PYTHON`.
 
 use similar::{ChangeTag, TextDiff};
@@ -29,7 +34,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-const BACKENDS: [&str; 2] = ["httpx", "aiohttp"];
+/// The variants every program is converted with: a name and the options.
+const VARIANTS: [(&str, &[&str]); 4] = [
+    ("httpx", &["--http", "httpx"]),
+    ("aiohttp", &["--http", "aiohttp"]),
+    ("trio", &["--runtime", "trio"]),
+    ("anyio", &["--runtime", "anyio"]),
+];
 
 /// The longest a single program run may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -74,13 +85,31 @@ struct KnownDifference {
     mismatch: &'static [&'static str],
 }
 
-const KNOWN_DIFFERENCES: &[KnownDifference] = &[KnownDifference {
-    program: "responses",
-    backend: "httpx",
-    bug: "`r.text` of a `text/plain` body with no charset (/notes): requests decodes it as ISO-8859-1 (its \
-              default for text/*), httpx as UTF-8 (`default_encoding`), so the converted program prints other text",
-    mismatch: &["stdout -   body: ['crÃ¨me brÃ»lÃ©e: 4 portions']", "stdout +   body: ['crème brûlée: 4 portions']"],
-}];
+const HTTPX_TEXT_DECODING: &str = "`r.text` of a `text/plain` body with no charset (/notes): requests decodes it as \
+    ISO-8859-1 (its default for text/*), httpx as UTF-8 (`default_encoding`), so the converted program prints other text";
+const HTTPX_TEXT_MISMATCH: &[&str] =
+    &["stdout -   body: ['crÃ¨me brÃ»lÃ©e: 4 portions']", "stdout +   body: ['crème brûlée: 4 portions']"];
+
+const KNOWN_DIFFERENCES: &[KnownDifference] = &[
+    KnownDifference { program: "responses", backend: "httpx", bug: HTTPX_TEXT_DECODING, mismatch: HTTPX_TEXT_MISMATCH },
+    KnownDifference { program: "responses", backend: "trio", bug: HTTPX_TEXT_DECODING, mismatch: HTTPX_TEXT_MISMATCH },
+    KnownDifference { program: "responses", backend: "anyio", bug: HTTPX_TEXT_DECODING, mismatch: HTTPX_TEXT_MISMATCH },
+];
+
+/// Text a converted program must contain with a variant: programs that are
+/// async already (so `async def` proves nothing) show their rewrites here.
+const EXPECTED_TEXT: &[(&str, &str, &[&str])] = &[(
+    "asyncio_idioms",
+    "httpx",
+    &[
+        "async with asyncio.TaskGroup() as tg:",
+        "except* ValueError:",
+        "async with asyncio.timeout(0.05):",
+        "await asyncio.to_thread(digest, b\"first\")",
+        "asyncio.create_task(square(9))",
+        "code = asyncio.run(main())",
+    ],
+)];
 
 // ---------------------------------------------------------------------------
 
@@ -90,7 +119,7 @@ fn root() -> PathBuf {
 
 /// The test virtualenv's python: `AWAITIFY_PYTHON`, else
 /// `target/test-venv/bin/python`. Never falls back to a system python: the
-/// programs need requests, httpx and aiohttp.
+/// programs need requests, httpx, aiohttp, aiofiles, trio and anyio.
 fn python() -> PathBuf {
     const HOW: &str = "run ./scripts/test.sh (it creates target/test-venv with tests/requirements.txt \
                        and sets AWAITIFY_PYTHON)";
@@ -104,7 +133,7 @@ fn python() -> PathBuf {
             let p = root().join("target/test-venv/bin/python");
             assert!(
                 p.exists(),
-                "the e2e tests need a python with requests, httpx and aiohttp: AWAITIFY_PYTHON is not set and {} \
+                "the e2e tests need a python with requests, httpx, aiohttp, aiofiles, trio and anyio: AWAITIFY_PYTHON is not set and {} \
                  does not exist: {HOW}",
                 p.display()
             );
@@ -112,7 +141,7 @@ fn python() -> PathBuf {
         }
     };
     let out = Command::new(&py)
-        .args(["-c", "import requests, httpx, aiohttp"])
+        .args(["-c", "import requests, httpx, aiohttp, aiofiles, trio, anyio"])
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}: {HOW}", py.display()));
     assert!(
@@ -381,20 +410,24 @@ fn stem(p: &Path) -> String {
 
 /// Checks one program with one backend against the original's run; returns
 /// the failures.
-fn check_backend(env: &Env, program: &Path, original: &Run, backend: &str) -> Vec<String> {
+fn check_backend(env: &Env, program: &Path, original: &Run, (backend, args): (&str, &[&str])) -> Vec<String> {
     let name = stem(program);
     let tag = format!("{name} [{backend}]");
     let mut failures = vec![];
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join(program.file_name().unwrap());
     std::fs::copy(program, &copy).unwrap();
-    let conv =
-        Command::new(env!("CARGO_BIN_EXE_awaitify")).args(["convert", "--http", backend]).arg(&copy).output().unwrap();
+    let conv = Command::new(env!("CARGO_BIN_EXE_awaitify")).arg("convert").args(args).arg(&copy).output().unwrap();
     let diagnostics = String::from_utf8_lossy(&conv.stderr).replace(&format!("{}/", dir.path().to_string_lossy()), "");
     if !conv.status.success() {
-        return vec![format!("{tag}: `awaitify convert --http {backend}` failed ({}):\n{diagnostics}", conv.status)];
+        return vec![format!("{tag}: `awaitify convert {}` failed ({}):\n{diagnostics}", args.join(" "), conv.status)];
     }
     let text = std::fs::read_to_string(&copy).unwrap();
+    for (_, _, needles) in EXPECTED_TEXT.iter().filter(|(p, v, _)| *p == name && *v == backend) {
+        for n in needles.iter().filter(|n| !text.contains(**n)) {
+            failures.push(format!("{tag}: the converted program lacks `{n}`"));
+        }
+    }
     let is_async = text.contains("async def");
     let left_sync = LEFT_SYNC.iter().find(|l| l.program == name && l.backend == backend);
     match (is_async, left_sync) {
@@ -408,6 +441,7 @@ fn check_backend(env: &Env, program: &Path, original: &Run, backend: &str) -> Ve
         _ => {}
     }
     if is_async {
+        failures.extend(blocking_left(env, &name, backend, program, &copy, &diagnostics));
         let left = requests_left_in_async(&text);
         if !left.is_empty() {
             failures.push(format!("{tag}: `requests` still used inside `async def`:\n  {}", left.join("\n  ")));
@@ -441,6 +475,73 @@ fn check_backend(env: &Env, program: &Path, original: &Run, backend: &str) -> Ve
     failures
 }
 
+/// ruff's ASYNC rules that find a blocking call inside an `async def`.
+const RUFF_BLOCKING: &[&str] =
+    &["ASYNC210", "ASYNC212", "ASYNC220", "ASYNC221", "ASYNC222", "ASYNC230", "ASYNC240", "ASYNC250", "ASYNC251"];
+
+/// Blocking calls ruff finds in converted programs that the tool neither
+/// converts nor reports yet: (program, variant, `CODE: source line`, why).
+/// Checked both ways, like the tables above.
+const BLOCKING_UNREPORTED: &[(&str, &str, &str, &str)] = &[
+    ("mirror", "httpx", "ASYNC240: OUT.mkdir(exist_ok=True)", "methods of pathlib.Path objects are not recognised"),
+    ("mirror", "aiohttp", "ASYNC240: OUT.mkdir(exist_ok=True)", "methods of pathlib.Path objects are not recognised"),
+    ("mirror", "trio", "ASYNC240: OUT.mkdir(exist_ok=True)", "methods of pathlib.Path objects are not recognised"),
+    ("mirror", "anyio", "ASYNC240: OUT.mkdir(exist_ok=True)", "methods of pathlib.Path objects are not recognised"),
+];
+
+/// `ruff check --select ASYNC` over the converted program: every blocking
+/// call it finds must be one `convert` reported (a diagnostic on a line with
+/// the same text in the original), or be listed in `BLOCKING_UNREPORTED`.
+fn blocking_left(env: &Env, name: &str, variant: &str, original: &Path, converted: &Path, diags: &str) -> Vec<String> {
+    let tag = format!("{name} [{variant}]");
+    let out = Command::new(env.py)
+        .args(["-m", "ruff", "check", "--select", "ASYNC", "--no-cache", "--output-format", "json", "--exit-zero"])
+        .arg(converted)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ruff failed (is it in tests/requirements.txt?): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ruff's JSON report");
+    let original_text = std::fs::read_to_string(original).unwrap();
+    let original_lines: Vec<&str> = original_text.lines().collect();
+    let converted_text = std::fs::read_to_string(converted).unwrap();
+    let converted_lines: Vec<&str> = converted_text.lines().collect();
+    let file = converted.file_name().unwrap().to_string_lossy().to_string();
+    // The original source lines `convert` reported on.
+    let reported: Vec<&str> = diags
+        .lines()
+        .filter_map(|l| l.strip_prefix(&format!("{file}:")))
+        .filter_map(|l| l.split(':').next()?.parse::<usize>().ok())
+        .filter_map(|n| original_lines.get(n - 1).map(|t| t.trim()))
+        .collect();
+    let mut unreported = vec![];
+    for f in findings.as_array().unwrap() {
+        let code = f["code"].as_str().unwrap_or("");
+        if !RUFF_BLOCKING.contains(&code) {
+            continue;
+        }
+        let row = f["location"]["row"].as_u64().unwrap() as usize;
+        let line = converted_lines.get(row - 1).map(|t| t.trim()).unwrap_or("");
+        if !reported.contains(&line) {
+            unreported.push(format!("{code}: {line}"));
+        }
+    }
+    let pinned: Vec<String> = BLOCKING_UNREPORTED
+        .iter()
+        .filter(|(p, v, _, _)| *p == name && *v == variant)
+        .map(|(_, _, f, _)| f.to_string())
+        .collect();
+    if unreported == pinned {
+        return vec![];
+    }
+    vec![format!(
+        "{tag}: ruff ASYNC finds blocking calls in async code that convert neither converted nor reported:\n  found:    {unreported:?}\n  expected: {pinned:?} (BLOCKING_UNREPORTED)"
+    )]
+}
+
 #[test]
 fn programs_behave_the_same_after_conversion() {
     let started = Instant::now();
@@ -458,7 +559,7 @@ fn programs_behave_the_same_after_conversion() {
         .chain(KNOWN_DIFFERENCES.iter().map(|k| (k.program, k.backend)));
     for (program, backend) in entries {
         assert!(names.iter().any(|n| n == program), "table entry for a program that does not exist: {program}");
-        assert!(BACKENDS.contains(&backend), "table entry for an unknown backend: {backend}");
+        assert!(VARIANTS.iter().any(|v| v.0 == backend), "table entry for an unknown variant: {backend}");
     }
 
     let next = AtomicUsize::new(0);
@@ -480,8 +581,8 @@ fn programs_behave_the_same_after_conversion() {
                             original.timed_out, original.stderr
                         ));
                     } else {
-                        for backend in BACKENDS {
-                            found.extend(check_backend(&env, program, &original, backend));
+                        for variant in VARIANTS {
+                            found.extend(check_backend(&env, program, &original, variant));
                         }
                     }
                     timings.lock().unwrap().push(format!("{name} {:.1}s", t.elapsed().as_secs_f64()));
@@ -493,9 +594,9 @@ fn programs_behave_the_same_after_conversion() {
     let mut timings = timings.into_inner().unwrap();
     timings.sort();
     eprintln!(
-        "e2e: {} programs x {} backends in {:.1}s ({})",
+        "e2e: {} programs x {} variants in {:.1}s ({})",
         programs.len(),
-        BACKENDS.len(),
+        VARIANTS.len(),
         started.elapsed().as_secs_f64(),
         timings.join(", ")
     );

@@ -4,7 +4,10 @@
 //! with CPython when a python3 is available), a second run changes nothing,
 //! two runs give the same bytes, and an unchanged file is byte-identical.
 //! Fixtures under `tests/fixtures/http/` run with both `--http` backends,
-//! those under `tests/fixtures/http_aiohttp/` with `--http aiohttp` only.
+//! those under `tests/fixtures/http_aiohttp/` with `--http aiohttp` only, and
+//! those under `tests/fixtures/runtime/` with each `--runtime` (asyncio, trio,
+//! anyio); those under `tests/fixtures/{taskgroup,timeout}/` also with
+//! `--target-version py39` (snapshots `<dir>_py39__<case>`).
 
 use awaitify::engine::{Options, convert};
 use awaitify::output::unified_diff;
@@ -58,6 +61,11 @@ fn fixtures_convert_as_snapshotted() {
     let default = Options::default();
     let mut aiohttp = Options::default();
     aiohttp.tables.http.backend = awaitify::transforms::HttpBackend::Aiohttp;
+    let mut trio = Options::default();
+    trio.tables.target = awaitify::transforms::Runtime::Trio;
+    let mut anyio = Options::default();
+    anyio.tables.target = awaitify::transforms::Runtime::Anyio;
+    let py39 = Options { target: awaitify::TargetVersion::Py39, ..Options::default() };
     let py = python();
     let mut failures = vec![];
     // Every `tests/fixtures/http/` case also runs with `--http aiohttp`
@@ -72,6 +80,16 @@ fn fixtures_convert_as_snapshotted() {
                 runs.push((path, "http_aiohttp".to_string(), &aiohttp));
             }
             "http_aiohttp" => runs.push((path, dir, &aiohttp)),
+            // Rewrites for Python 3.11+: also with py39, where nothing changes.
+            "taskgroup" | "timeout" => {
+                runs.push((path.clone(), dir.clone(), &default));
+                runs.push((path, format!("{dir}_py39"), &py39));
+            }
+            "runtime" => {
+                runs.push((path.clone(), dir.clone(), &default));
+                runs.push((path.clone(), "runtime_trio".to_string(), &trio));
+                runs.push((path, "runtime_anyio".to_string(), &anyio));
+            }
             _ => runs.push((path, dir, &default)),
         }
     }

@@ -20,7 +20,7 @@ mod printer;
 pub mod shell;
 
 use crate::syntax::{Prec, blocks, expr_prec, is_synth, split_kind, stmt_start, take_blocks};
-use rustpython_parser::ast::{Expr, Ranged, Stmt};
+use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
 use rustpython_parser::text_size::{TextRange, TextSize};
 use std::collections::HashMap;
 
@@ -207,8 +207,14 @@ impl<'a> Emitter<'a> {
         }
         for (prev, next, stmts) in groups {
             let mut text = String::new();
+            // New imports after an import go on the next line, not after the
+            // blank lines and comments that lead to the next statement.
+            let is_import = |s: &Stmt| matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_));
+            let after_import = prev.is_some_and(|a| is_import(&old[a]))
+                && next.is_none_or(|n| !is_import(&old[n]))
+                && stmts.iter().all(|s| matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_)));
             match (prev, next) {
-                (Some(a), None) => {
+                (Some(a), _) if next.is_none() || after_import => {
                     let at = self.insertion_point_after(&old[a], old.get(a + 1))?;
                     for s in stmts {
                         text.push_str(self.nl);
@@ -331,6 +337,25 @@ impl<'a> Emitter<'a> {
     fn stmt_edits(&mut self, old: &'a Stmt, new: &Stmt, out: &mut Vec<Edit>) -> R<()> {
         if old == new {
             return Ok(());
+        }
+        // `try`/`except` turned `try`/`except*`: a `*` after each `except`.
+        if let (Stmt::Try(o), Stmt::TryStar(n)) = (old, new) {
+            for h in &o.handlers {
+                let at = usize::from(h.range().start()) + "except".len();
+                if !self.src[..at].ends_with("except") {
+                    return err(h.range().start(), "an except clause that does not start with `except`");
+                }
+                out.push(Edit { start: at, end: at, text: "*".into() });
+            }
+            let n = n.clone();
+            let as_try = Stmt::Try(ast::StmtTry {
+                range: n.range,
+                body: n.body,
+                handlers: n.handlers,
+                orelse: n.orelse,
+                finalbody: n.finalbody,
+            });
+            return self.stmt_edits(old, &as_try, out);
         }
         let (old_kind, old_async) = split_kind(old);
         let (new_kind, new_async) = split_kind(new);

@@ -2,7 +2,7 @@
 
 use super::{Pass, PassCx};
 use crate::analysis::IterSite;
-use crate::syntax::{await_, call, dotted, fold_ok, synth, to_async_kind};
+use crate::syntax::{await_, fold_ok, synth, to_async_kind};
 use rustpython_parser::ast::{self, Expr, Fold, Ranged, Stmt};
 use std::collections::HashSet;
 
@@ -25,6 +25,9 @@ a plain loop (`yield from` is not allowed there). Functions called through
 a loop variable (`for name, f in [(\"a\", fa), ...]: f()`) and the wrappers
 of module decorators (`@retry(...)`) become async together with every
 function they may call, or not at all.
+
+With `--runtime trio` or `anyio` the entry point is `trio.run(main, *args)` /
+`anyio.run(main, *args)` (keyword arguments through `functools.partial`).
 
 ## Why is this bad
 A coroutine that is not awaited never runs; an `await` outside `async def`
@@ -204,8 +207,8 @@ impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
             return Ok(await_(e));
         }
         if self.cx.colour.run_calls.contains(&range) {
-            self.cx.imports.insert("asyncio".into());
-            return Ok(call(dotted("asyncio.run"), vec![e], vec![], synth()));
+            let cx = &mut *self.cx;
+            return Ok(crate::runtime::run_entry(cx.tables, e, &mut cx.imports));
         }
         Ok(e)
     }

@@ -26,6 +26,9 @@ every use of each file in the block is one the pass can rewrite:
 * `f.name`, `f.mode`, `f.closed` stay as they are.
 The function becomes `async def` and its callers are converted by `colour`.
 
+With `--runtime trio` or `anyio` the opener is `await trio.open_file(...)` /
+`await anyio.open_file(...)` and `f.close()` is `await f.aclose()`.
+
 ## Why is this bad
 File reads and writes block the event loop while the disk works.
 
@@ -368,7 +371,6 @@ impl Pass for Files {
         if live.is_empty() {
             return body;
         }
-        cx.imports.insert("aiofiles".into());
         let mut f = Folder { cx, facts: &facts, live: &live, depth: 0, in_live: 0 };
         body.into_iter().map(|s| fold_ok(f.fold_stmt(s))).collect()
     }
@@ -404,9 +406,11 @@ impl Fold<TextRange> for Folder<'_, '_> {
                 self.cx.sites.extend(w.items.iter().map(|it| it.context_expr.range()));
                 self.in_live -= 1;
                 for it in &mut w.items {
-                    if let Expr::Call(c) = &mut it.context_expr {
-                        *c.func = dotted("aiofiles.open");
-                    }
+                    let open = std::mem::replace(&mut it.context_expr, crate::syntax::name("_"));
+                    it.context_expr = match open {
+                        Expr::Call(c) => crate::runtime::open_file(self.cx.tables, c, &mut self.cx.imports),
+                        e => e,
+                    };
                 }
                 to_async_kind(Stmt::With(w))
             }
@@ -435,7 +439,7 @@ impl Fold<TextRange> for Folder<'_, '_> {
             self.cx.sites.push(range);
         }
         Ok(match use_ {
-            Some(Use::Await) => await_(Expr::Call(c)),
+            Some(Use::Await) => await_(self.file_method(c)),
             Some(Use::JsonLoad) => {
                 // json.load(f) -> json.loads(await f.read())
                 let file = c.args.into_iter().next().unwrap_or_else(|| crate::syntax::name("f"));
@@ -470,6 +474,22 @@ impl Fold<TextRange> for Folder<'_, '_> {
             }
             _ => Expr::Call(c),
         })
+    }
+}
+
+impl Folder<'_, '_> {
+    /// A file method call, renamed where the runtime's file object differs
+    /// (`f.close()` is `f.aclose()` in trio and anyio).
+    fn file_method(&self, mut c: ast::ExprCall) -> Expr {
+        let close = &self.cx.tables.rt().file_close;
+        if let Expr::Attribute(a) = &mut *c.func
+            && a.attr.as_str() == "close"
+            && close != "close"
+        {
+            a.attr = ast::Identifier::new(close.as_str());
+            a.range = synth();
+        }
+        Expr::Call(c)
     }
 }
 

@@ -1696,15 +1696,16 @@ impl Folder<'_, '_> {
             && self.is_async_here()
             && self.cx.info.call(range).is_some_and(|s| s.ctx.awaitable())
         {
-            self.cx.imports.insert("asyncio".into());
-            self.cx.diagnostics.push(Diagnostic {
+            let cx = &mut *self.cx;
+            cx.diagnostics.push(Diagnostic {
                 offset: range.start().into(),
                 pass: "http",
-                message: format!("`{what}` could not be converted (see the other diagnostics); it runs in a worker thread with `asyncio.to_thread`"),
+                message: format!(
+                    "`{what}` could not be converted (see the other diagnostics); it runs in a worker thread with `{}`",
+                    cx.tables.rt().to_thread
+                ),
             });
-            let mut args = vec![*c.func];
-            args.extend(c.args);
-            return Ok(await_(crate::syntax::call(dotted("asyncio.to_thread"), args, c.keywords, range)));
+            return Ok(crate::runtime::to_thread(cx.tables, *c.func, c.args, c.keywords, range, &mut cx.imports));
         }
         Ok(Expr::Call(c))
     }

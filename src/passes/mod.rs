@@ -5,7 +5,10 @@
 pub mod colour;
 pub mod files;
 pub mod http;
+pub mod loop_idioms;
 pub mod sleep;
+pub mod taskgroup;
+pub mod timeout;
 pub mod to_thread;
 
 use crate::analysis::ModuleInfo;
@@ -53,6 +56,8 @@ pub struct PassCx<'a> {
     pub info: &'a ModuleInfo,
     pub colour: &'a Colouring,
     pub tables: &'a Tables,
+    /// The oldest Python the output must run on (`--target-version`).
+    pub target: crate::engine::TargetVersion,
     pub imports: BTreeSet<String>,
     pub diagnostics: Vec<Diagnostic>,
     /// Source ranges a pass rewrote beyond the colouring's own sites (for
@@ -79,11 +84,25 @@ pub trait Pass: Sync {
         vec![]
     }
     fn run(&self, body: Vec<Stmt>, cx: &mut PassCx) -> Vec<Stmt>;
+    /// Rewrites code that is async already, so it runs even where no seed
+    /// makes anything async (`taskgroup`, `loop_idioms`).
+    fn standalone(&self) -> bool {
+        false
+    }
 }
 
 /// Every pass, in pipeline order.
 pub fn registry() -> &'static [&'static dyn Pass] {
-    &[&sleep::Sleep, &http::Http, &files::Files, &to_thread::ToThread, &colour::Colour]
+    &[
+        &sleep::Sleep,
+        &http::Http,
+        &files::Files,
+        &to_thread::ToThread,
+        &loop_idioms::LoopIdioms,
+        &taskgroup::TaskGroup,
+        &timeout::Timeout,
+        &colour::Colour,
+    ]
 }
 
 pub fn by_name(name: &str) -> Option<&'static dyn Pass> {

@@ -16,6 +16,9 @@ into `await asyncio.sleep(...)`, inside functions that can become async. The
 function then becomes `async def` and its callers are converted by `colour`.
 The rows come from `transforms/asyncio.toml` (`pass = \"sleep\"`).
 
+With `--runtime trio` or `anyio` the call is `await trio.sleep(...)` /
+`await anyio.sleep(...)` (the runtime's `[runtime.rename]` row).
+
 ## Why is this bad
 `time.sleep` blocks the event loop: no other task runs while it sleeps.
 
@@ -61,13 +64,25 @@ impl Pass for Sleep {
     fn interested(&self, src: &str, tables: &Tables) -> bool {
         tables.calls_for("sleep").any(|r| src.contains(r.sync.rsplit('.').next().unwrap_or(&r.sync)))
     }
-    fn seeds(&self, _body: &[Stmt], info: &ModuleInfo, tables: &Tables, _d: &mut Vec<super::Diagnostic>) -> Vec<Seed> {
+    fn seeds(&self, _body: &[Stmt], info: &ModuleInfo, tables: &Tables, d: &mut Vec<super::Diagnostic>) -> Vec<Seed> {
         let mut out = vec![];
         for c in &info.calls {
             let Some(q) = &c.qualname else { continue };
-            if let Some(rule) = tables.calls_for("sleep").find(|r| &r.sync == q && r.await_) {
-                out.push(Seed { call: c.range, pass: "sleep", what: rule.sync.clone(), group: None, veto: false });
+            let Some(rule) = tables.calls_for("sleep").find(|r| &r.sync == q && r.await_) else { continue };
+            if tables.runtime_name(&rule.async_).is_none() {
+                d.push(super::Diagnostic {
+                    offset: c.range.start().into(),
+                    pass: "sleep",
+                    message: format!(
+                        "`{}` left blocking: its replacement `{}` has no equivalent in {} (add one under [runtime.rename] in a table)",
+                        rule.sync,
+                        rule.async_,
+                        tables.target.name()
+                    ),
+                });
+                continue;
             }
+            out.push(Seed { call: c.range, pass: "sleep", what: rule.sync.clone(), group: None, veto: false });
         }
         out
     }
@@ -96,8 +111,15 @@ impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
         let Some(rule) = self.cx.tables.calls_for("sleep").find(|r| r.sync == q) else {
             return Ok(Expr::Call(call));
         };
-        self.cx.imports.insert(rule.import.clone());
-        let new_call = Expr::Call(ast::ExprCall { func: Box::new(dotted(&rule.async_)), ..call });
+        let Some(target) = self.cx.tables.runtime_name(&rule.async_) else {
+            return Ok(Expr::Call(call));
+        };
+        self.cx.imports.insert(if target == rule.async_ {
+            rule.import.clone()
+        } else {
+            crate::runtime::module_of(&target)
+        });
+        let new_call = Expr::Call(ast::ExprCall { func: Box::new(dotted(&target)), ..call });
         Ok(if rule.await_ { await_(new_call) } else { new_call })
     }
 }

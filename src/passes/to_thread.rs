@@ -2,7 +2,7 @@
 
 use super::{Pass, PassCx, Seed};
 use crate::analysis::ModuleInfo;
-use crate::syntax::{await_, dotted, fold_ok};
+use crate::syntax::fold_ok;
 use crate::transforms::Tables;
 use rustpython_parser::ast::{self, Expr, Fold, Ranged, Stmt};
 
@@ -19,6 +19,10 @@ were. Every import spelling is recognised (`from os.path import exists`).
 This pass never makes a function async by itself: a sync function with only
 such calls stays as it is (in an `async def` they are converted even when
 nothing else in the module is). The table is `transforms/blocking.toml`.
+
+With `--runtime trio` or `anyio` the call is
+`await trio.to_thread.run_sync(func, *args)` (`anyio.` likewise); keyword
+arguments go through `functools.partial(func, **kwargs)`.
 
 ## Why is this bad
 These calls block the event loop until the disk, the child process or the
@@ -145,11 +149,8 @@ impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
             }
             return Ok(Expr::Call(call));
         }
-        self.cx.imports.insert("asyncio".into());
         self.cx.sites.push(range);
-        let mut args = vec![*call.func];
-        args.extend(call.args);
-        let new = crate::syntax::call(dotted("asyncio.to_thread"), args, call.keywords, range);
-        Ok(await_(new))
+        let cx = &mut *self.cx;
+        Ok(crate::runtime::to_thread(cx.tables, *call.func, call.args, call.keywords, range, &mut cx.imports))
     }
 }

@@ -224,6 +224,111 @@ pub fn take_blocks(s: &mut Stmt) -> Vec<Vec<Stmt>> {
     }
 }
 
+/// Mutable access to the blocks of a compound statement (same order as
+/// [`blocks`]).
+pub fn blocks_mut(s: &mut Stmt) -> Vec<&mut Vec<Stmt>> {
+    match s {
+        Stmt::FunctionDef(f) => vec![&mut f.body],
+        Stmt::AsyncFunctionDef(f) => vec![&mut f.body],
+        Stmt::ClassDef(c) => vec![&mut c.body],
+        Stmt::For(f) => vec![&mut f.body, &mut f.orelse],
+        Stmt::AsyncFor(f) => vec![&mut f.body, &mut f.orelse],
+        Stmt::While(w) => vec![&mut w.body, &mut w.orelse],
+        Stmt::If(i) => vec![&mut i.body, &mut i.orelse],
+        Stmt::With(w) => vec![&mut w.body],
+        Stmt::AsyncWith(w) => vec![&mut w.body],
+        Stmt::Match(m) => m.cases.iter_mut().map(|c| &mut c.body).collect(),
+        Stmt::Try(ast::StmtTry { body, handlers, orelse, finalbody, .. })
+        | Stmt::TryStar(ast::StmtTryStar { body, handlers, orelse, finalbody, .. }) => {
+            let mut v = vec![body];
+            for h in handlers.iter_mut() {
+                let ast::ExceptHandler::ExceptHandler(h) = h;
+                v.push(&mut h.body);
+            }
+            v.push(orelse);
+            v.push(finalbody);
+            v
+        }
+        _ => vec![],
+    }
+}
+
+/// Rewrites every statement list, innermost first: `f` maps each statement
+/// (its blocks already rewritten) to the statements that replace it.
+pub fn expand_stmts(body: Vec<Stmt>, f: &mut dyn FnMut(Stmt) -> Vec<Stmt>) -> Vec<Stmt> {
+    let mut out = Vec::with_capacity(body.len());
+    for mut s in body {
+        for b in blocks_mut(&mut s) {
+            let taken = std::mem::take(b);
+            *b = expand_stmts(taken, f);
+        }
+        out.extend(f(s));
+    }
+    out
+}
+
+/// Every name a subtree mentions (loads, stores, parameters, imports,
+/// attributes' bases): what a new local must not be called.
+pub fn names_in(s: &Stmt) -> std::collections::HashSet<String> {
+    use visit::{Visitor, walk_expr, walk_stmt};
+    struct Names(std::collections::HashSet<String>);
+    impl<'a> Visitor<'a> for Names {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Name(n) = e {
+                self.0.insert(n.id.to_string());
+            }
+            walk_expr(self, e);
+        }
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::FunctionDef(ast::StmtFunctionDef { name, args, .. })
+                | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef { name, args, .. }) => {
+                    self.0.insert(name.to_string());
+                    for a in args.posonlyargs.iter().chain(&args.args).chain(&args.kwonlyargs) {
+                        self.0.insert(a.def.arg.to_string());
+                    }
+                    for a in args.vararg.iter().chain(&args.kwarg) {
+                        self.0.insert(a.arg.to_string());
+                    }
+                }
+                Stmt::ClassDef(c) => {
+                    self.0.insert(c.name.to_string());
+                }
+                Stmt::Import(ast::StmtImport { names, .. }) | Stmt::ImportFrom(ast::StmtImportFrom { names, .. }) => {
+                    for a in names {
+                        let local = a.asname.as_ref().unwrap_or(&a.name);
+                        self.0.insert(local.split('.').next().unwrap_or("").to_string());
+                    }
+                }
+                Stmt::Global(ast::StmtGlobal { names, .. }) | Stmt::Nonlocal(ast::StmtNonlocal { names, .. }) => {
+                    self.0.extend(names.iter().map(|n| n.to_string()));
+                }
+                Stmt::Try(ast::StmtTry { handlers, .. }) | Stmt::TryStar(ast::StmtTryStar { handlers, .. }) => {
+                    for h in handlers {
+                        let ast::ExceptHandler::ExceptHandler(h) = h;
+                        if let Some(n) = &h.name {
+                            self.0.insert(n.to_string());
+                        }
+                    }
+                }
+                _ => {}
+            }
+            walk_stmt(self, s);
+        }
+    }
+    let mut v = Names(Default::default());
+    v.visit_stmt(s);
+    v.0
+}
+
+/// `base`, or `base_1`, `base_2`, ... : the first not in `taken`.
+pub fn fresh_name(base: &str, taken: &std::collections::HashSet<String>) -> String {
+    if !taken.contains(base) {
+        return base.to_string();
+    }
+    (1..).map(|i| format!("{base}_{i}")).find(|n| !taken.contains(n)).expect("some name is free")
+}
+
 /// Start of a statement including its decorators (the `@` of the first one).
 pub fn stmt_start(s: &Stmt, src: &str) -> TextSize {
     use rustpython_parser::ast::Ranged;

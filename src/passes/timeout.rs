@@ -1,0 +1,240 @@
+//! The `timeout` pass.
+
+use super::{Diagnostic, Pass, PassCx};
+use crate::engine::TargetVersion;
+use crate::syntax::{await_, call, dotted, expand_stmts, synth};
+use crate::transforms::{Runtime, Tables};
+use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
+
+crate::pass_doc!(
+    "Turns `await asyncio.wait_for(aw, t)` into `async with asyncio.timeout(t):` (Python 3.11+).
+
+## What it does
+Inside `async def`, rewrites `await asyncio.wait_for(aw, t)` (also
+`timeout=t`) used as a statement, as the value of an assignment or of a
+`return` into the same statement awaiting `aw` directly, inside
+`async with asyncio.timeout(t):`. Only runs with `--target-version py311`
+or later (the default) and `--runtime asyncio`.
+
+## Why is this bad
+`wait_for` wraps the awaitable in a new task; `asyncio.timeout` is the
+structured form: it cancels the awaiting code itself when the deadline
+passes, and nests with other timeouts.
+
+## Example
+```python
+import asyncio
+
+
+async def poll(reader):
+    line = await asyncio.wait_for(reader.readline(), timeout=5)
+    return line
+```
+
+## Use instead
+```python
+import asyncio
+
+
+async def poll(reader):
+    async with asyncio.timeout(5):
+        line = await reader.readline()
+    return line
+```
+
+## Not converted (with a diagnostic)
+A timeout that is not a constant, a name or an attribute: `wait_for`
+evaluates the awaitable first and the timeout second, `asyncio.timeout(t)`
+the other way round, so only timeouts whose evaluation has no effect are
+moved. `wait_for` inside a larger expression (`len(await wait_for(...))`).
+
+A constant deadline of zero or less: on Python 3.11 `wait_for` then cancels
+the awaitable before it starts, `asyncio.timeout` lets it run to its first
+suspension.
+
+## Fix safety
+Safe: both raise `TimeoutError` (`asyncio.TimeoutError` is the same class
+since Python 3.11) when the deadline passes, both cancel the awaitable, and
+`None` means no deadline in both. One residual difference on Python 3.11
+only (3.12 implements `wait_for` with `asyncio.timeout`): a deadline held in
+a variable that is zero or less (see above).
+"
+);
+
+pub struct Timeout;
+
+impl Pass for Timeout {
+    fn name(&self) -> &'static str {
+        "timeout"
+    }
+    fn doc(&self) -> &'static str {
+        DOC
+    }
+    fn standalone(&self) -> bool {
+        true
+    }
+    fn interested(&self, src: &str, _tables: &Tables) -> bool {
+        src.contains("wait_for")
+    }
+    fn run(&self, body: Vec<Stmt>, cx: &mut PassCx) -> Vec<Stmt> {
+        if cx.target < TargetVersion::Py311 || cx.tables.target != Runtime::Asyncio {
+            return body;
+        }
+        let mut changed = false;
+        let before = cx.diagnostics.len();
+        let out = expand_stmts(body, &mut |s| match rewrite(s, cx) {
+            Ok(new) => {
+                changed = true;
+                vec![new]
+            }
+            Err(s) => vec![s],
+        });
+        if changed {
+            cx.imports.insert("asyncio".into());
+        }
+        // The others in async code: inside larger expressions.
+        let seen: Vec<u32> = cx.diagnostics[before..].iter().map(|d| d.offset).collect();
+        let info = cx.info;
+        for c in &info.calls {
+            let offset: u32 = c.range.start().into();
+            if c.qualname.as_deref() == Some("asyncio.wait_for")
+                && c.ctx.func.is_some_and(|f| cx.colour.is_async(info, f))
+                && !cx.sites.iter().any(|s| s.contains_range(c.range))
+                && !seen.contains(&offset)
+            {
+                cx.diagnostics.push(Diagnostic {
+                    offset,
+                    pass: "timeout",
+                    message: "`asyncio.wait_for` left as it is: only `await asyncio.wait_for(...)` as a statement, an assignment or a `return` becomes `asyncio.timeout`".into(),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The awaited `wait_for` call of a statement, if the statement is one of
+/// the converted forms.
+fn awaited_call(s: &Stmt) -> Option<&ast::ExprCall> {
+    let value = match s {
+        Stmt::Expr(e) => &*e.value,
+        Stmt::Assign(a) => &*a.value,
+        Stmt::AugAssign(a) => &*a.value,
+        Stmt::Return(ast::StmtReturn { value: Some(v), .. }) => &**v,
+        _ => return None,
+    };
+    let Expr::Await(aw) = value else { return None };
+    let Expr::Call(c) = &*aw.value else { return None };
+    Some(c)
+}
+
+/// The statement rewritten, or given back unchanged.
+#[allow(clippy::result_large_err)]
+fn rewrite(s: Stmt, cx: &mut PassCx) -> Result<Stmt, Stmt> {
+    let Some(c) = awaited_call(&s) else { return Err(s) };
+    let Some(site) = cx.info.call(c.range) else { return Err(s) };
+    if site.qualname.as_deref() != Some("asyncio.wait_for") {
+        return Err(s);
+    }
+    if !site.ctx.func.is_some_and(|f| cx.colour.is_async(cx.info, f)) {
+        return Err(s);
+    }
+    let r = c.range;
+    let diag = |cx: &mut PassCx, why: &str| {
+        cx.diagnostics.push(Diagnostic {
+            offset: r.start().into(),
+            pass: "timeout",
+            message: format!("`asyncio.wait_for` left as it is: {why}"),
+        });
+    };
+    // (aw, timeout) positionally or by keyword.
+    let mut aw = c.args.first();
+    let mut t = c.args.get(1);
+    for k in &c.keywords {
+        match k.arg.as_ref().map(|a| a.as_str()) {
+            Some("fut") if aw.is_none() => aw = Some(&k.value),
+            Some("timeout") if t.is_none() => t = Some(&k.value),
+            _ => {
+                diag(cx, "unexpected arguments");
+                return Err(s);
+            }
+        }
+    }
+    let (Some(_), Some(t)) = (aw, t) else {
+        diag(cx, "unexpected arguments");
+        return Err(s);
+    };
+    if c.args.len() > 2 || c.args.iter().any(|a| matches!(a, Expr::Starred(_))) {
+        diag(cx, "unexpected arguments");
+        return Err(s);
+    }
+    if !matches!(t, Expr::Constant(_) | Expr::Name(_) | Expr::Attribute(_)) {
+        diag(cx, "the timeout would be evaluated before the awaitable (it is not a constant, a name or an attribute)");
+        return Err(s);
+    }
+    if let Expr::Constant(k) = t
+        && match &k.value {
+            ast::Constant::Int(i) => i.to_string().starts_with('-') || i.to_string() == "0",
+            ast::Constant::Float(f) => *f <= 0.0,
+            _ => false,
+        }
+    {
+        diag(
+            cx,
+            "a deadline of zero or less: `wait_for` then cancels the awaitable before it starts, `asyncio.timeout` lets it run to its first suspension (on Python 3.11)",
+        );
+        return Err(s);
+    }
+    let range = s.range();
+    let (aw, t) = {
+        let Some(Expr::Call(c)) = value_of(s.clone()) else { unreachable!("checked above") };
+        let mut args = c.args.into_iter();
+        let mut aw = args.next();
+        let mut t = args.next();
+        for k in c.keywords {
+            match k.arg.as_ref().map(|a| a.as_str()) {
+                Some("fut") => aw = Some(k.value),
+                _ => t = Some(k.value),
+            }
+        }
+        (aw.expect("checked"), t.expect("checked"))
+    };
+    let inner = with_value(s, await_(aw));
+    cx.sites.push(range);
+    Ok(Stmt::AsyncWith(ast::StmtAsyncWith {
+        range: synth(),
+        items: vec![ast::WithItem {
+            range: Default::default(),
+            context_expr: call(dotted("asyncio.timeout"), vec![t], vec![], synth()),
+            optional_vars: None,
+        }],
+        body: vec![inner],
+        type_comment: None,
+    }))
+}
+
+/// The awaited expression of a converted statement.
+fn value_of(s: Stmt) -> Option<Expr> {
+    let v = match s {
+        Stmt::Expr(e) => *e.value,
+        Stmt::Assign(a) => *a.value,
+        Stmt::AugAssign(a) => *a.value,
+        Stmt::Return(r) => *r.value?,
+        _ => return None,
+    };
+    match v {
+        Expr::Await(a) => Some(*a.value),
+        _ => None,
+    }
+}
+
+fn with_value(s: Stmt, v: Expr) -> Stmt {
+    let v = Box::new(v);
+    match s {
+        Stmt::Expr(e) => Stmt::Expr(ast::StmtExpr { value: v, ..e }),
+        Stmt::Assign(a) => Stmt::Assign(ast::StmtAssign { value: v, ..a }),
+        Stmt::AugAssign(a) => Stmt::AugAssign(ast::StmtAugAssign { value: v, ..a }),
+        Stmt::Return(r) => Stmt::Return(ast::StmtReturn { value: Some(v), ..r }),
+        s => s,
+    }
+}
