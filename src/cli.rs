@@ -1,7 +1,8 @@
-//! The command line. Exit codes: 0 ok, 1 `--check` found files that would
-//! change, 2 an error (usage, or a file that could not be read, parsed or
-//! converted).
+//! The command line. Exit codes: 0 ok, 1 `convert --check` found files that
+//! would change or `check` found hazards, 2 an error (usage, or a file that
+//! could not be read, parsed or converted).
 
+use crate::check;
 use crate::engine::{Options, TargetVersion};
 use crate::output::{file_diff, write_atomic};
 use crate::passes;
@@ -22,10 +23,18 @@ struct Cli {
 enum Command {
     /// Convert files in place (or show a diff, or check).
     Convert(ConvertArgs),
+    /// Report asyncio hazards (blocking calls in async code, un-awaited
+    /// coroutines...) without changing anything.
+    Check(CheckArgs),
     /// List the passes, in pipeline order.
     Passes,
-    /// Print the documentation of a pass.
-    Explain { pass: String },
+    /// List the rules of `check`, with their codes.
+    Rules,
+    /// Print the documentation of a pass or of a rule (by code).
+    Explain {
+        /// A pass name (`sleep`) or a rule code (`AWT101`).
+        name: String,
+    },
     /// Parse the files and do nothing else (benchmark baseline).
     #[command(hide = true)]
     ParseOnly {
@@ -98,6 +107,55 @@ struct ConvertArgs {
     verbose: bool,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum CheckFormat {
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(clap::Args, Debug)]
+struct CheckArgs {
+    /// Files or directories, checked together as one project.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// text (default; coloured on a terminal), json, sarif or github.
+    #[arg(long, value_enum, default_value = "text")]
+    output_format: CheckFormat,
+    /// Report only these rule codes or code prefixes (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    select: Vec<String>,
+    /// Do not report these rule codes or code prefixes (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    ignore: Vec<String>,
+    /// `GLOB:CODE[,CODE]`: ignore these codes in files matching the glob (repeatable).
+    #[arg(long)]
+    per_file_ignores: Vec<String>,
+    /// Rewrite the calls found with the `convert` passes that fix them, then
+    /// check again.
+    #[arg(long)]
+    fix: bool,
+    /// With `--fix`: the async HTTP library `requests` code is converted to.
+    #[arg(long, value_enum, default_value = "httpx")]
+    http: crate::transforms::HttpBackend,
+    /// With `--fix`: the oldest Python version the output must run on.
+    #[arg(long, value_enum, default_value = "py311")]
+    target_version: Target,
+    /// Glob of paths to skip while walking directories (repeatable).
+    #[arg(long)]
+    exclude: Vec<String>,
+    /// Extra tables in the format of transforms/*.toml (repeatable).
+    #[arg(long)]
+    tables: Vec<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Do not print the summary.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -113,13 +171,28 @@ pub fn main() -> i32 {
             }
             0
         }
-        Command::Explain { pass } => match passes::by_name(&pass) {
-            Some(p) => {
+        Command::Rules => {
+            for r in check::rules::registry() {
+                println!("{}  {:<34} {}", r.code(), r.name(), r.summary());
+            }
+            0
+        }
+        Command::Explain { name } => {
+            if let Some(p) = passes::by_name(&name) {
                 println!("# {}\n\n{}", p.name(), p.doc());
                 0
+            } else if let Some(r) = check::rules::by_code(&name) {
+                println!("# {} ({})\n\n{}", r.code(), r.name(), r.doc());
+                0
+            } else {
+                eprintln!("error: no pass or rule named `{name}` (see `awaitify passes` and `awaitify rules`)");
+                2
             }
-            None => {
-                eprintln!("error: no pass named `{pass}` (see `awaitify passes`)");
+        }
+        Command::Check(args) => match check_command(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
                 2
             }
         },
@@ -337,4 +410,173 @@ fn convert_stdin(args: &ConvertArgs, opts: Options) -> anyhow::Result<i32> {
         writeln!(out, "{}", serde_json::to_string_pretty(&serde_json::json!({"files": [json_file(&report)]}))?)?;
     }
     Ok(code)
+}
+
+fn codes_known(list: &[String], flag: &str) -> anyhow::Result<()> {
+    for c in list {
+        if !check::rules::registry().iter().any(|r| r.code().starts_with(c.as_str())) || c.is_empty() {
+            anyhow::bail!("{flag}: no rule code starts with `{c}` (see `awaitify rules`)");
+        }
+    }
+    Ok(())
+}
+
+fn check_command(args: CheckArgs) -> anyhow::Result<i32> {
+    codes_known(&args.select, "--select")?;
+    codes_known(&args.ignore, "--ignore")?;
+    let mut opts =
+        check::CheckOptions { select: args.select.clone(), ignore: args.ignore.clone(), ..Default::default() };
+    opts.tables = Tables::builtin();
+    for t in &args.tables {
+        let text = std::fs::read_to_string(t).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
+        let more = Tables::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
+        opts.tables.extend(more);
+    }
+    opts.tables.http.backend = args.http;
+    for spec in &args.per_file_ignores {
+        let Some((glob, codes)) = spec.rsplit_once(':') else {
+            anyhow::bail!("--per-file-ignores {spec}: expected GLOB:CODE[,CODE]");
+        };
+        let codes: Vec<String> = codes.split(',').map(|c| c.trim().to_string()).collect();
+        codes_known(&codes, "--per-file-ignores")?;
+        let g = globset::Glob::new(glob).map_err(|e| anyhow::anyhow!("--per-file-ignores {spec}: {e}"))?;
+        opts.per_file_ignores.push((g.compile_matcher(), codes));
+    }
+    let ex = crate::files::excludes(&args.exclude).map_err(|e| anyhow::anyhow!(e))?;
+    let found = crate::files::find(&args.paths, &ex);
+    if found.files.is_empty() && found.errors.is_empty() {
+        eprintln!("nothing to check: no Python files under {}", display_paths(&args.paths));
+        if matches!(args.output_format, CheckFormat::Json | CheckFormat::Sarif) {
+            print!("{}", render(&args, &check::Report::default(), &Default::default()));
+        }
+        return Ok(0);
+    }
+    let mut report = check::check_files(&found.files, &opts, args.threads);
+    if args.fix {
+        let fixed = fix(&args, &found.files, &report)?;
+        if !args.quiet {
+            eprintln!("fixed {fixed} files");
+        }
+        report = check::check_files(&found.files, &opts, args.threads);
+    }
+    for (p, e) in &found.errors {
+        report.errors.push(check::CheckError { path: p.to_string_lossy().to_string(), message: e.clone() });
+    }
+    let mut sources = std::collections::HashMap::new();
+    if args.output_format == CheckFormat::Text {
+        for f in &report.findings {
+            if !sources.contains_key(&f.path)
+                && let Ok(b) = std::fs::read(&f.path)
+                && let Ok(d) = crate::source::decode(&b)
+            {
+                sources.insert(f.path.clone(), d.text);
+            }
+        }
+        for e in &report.errors {
+            eprintln!("{}:{}", e.path, error_suffix(&e.message));
+        }
+    }
+    print!("{}", render(&args, &report, &sources));
+    if !args.quiet {
+        let n = report.findings.len();
+        let fixable = report.findings.iter().filter(|f| f.fix.is_some()).count();
+        let files: std::collections::BTreeSet<&str> = report.findings.iter().map(|f| f.path.as_str()).collect();
+        let errors = match report.errors.len() {
+            0 => String::new(),
+            1 => ", 1 error".to_string(),
+            e => format!(", {e} errors"),
+        };
+        if n == 0 {
+            eprintln!("no findings in {} files{errors}", report.files);
+        } else {
+            eprintln!(
+                "{n} finding{} in {} of {} files ({fixable} fixable with `--fix`){errors}",
+                if n == 1 { "" } else { "s" },
+                files.len(),
+                report.files
+            );
+        }
+    }
+    Ok(if !report.errors.is_empty() {
+        2
+    } else if report.findings.is_empty() {
+        0
+    } else {
+        1
+    })
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.to_string_lossy().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn render(args: &CheckArgs, report: &check::Report, sources: &std::collections::HashMap<String, String>) -> String {
+    use std::io::IsTerminal;
+    match args.output_format {
+        CheckFormat::Text => {
+            let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            check::format::text(report, sources, colour)
+        }
+        CheckFormat::Json => check::format::json(report),
+        CheckFormat::Sarif => check::format::sarif(report),
+        CheckFormat::Github => check::format::github(report),
+    }
+}
+
+/// `check --fix`: `convert` with the passes the findings name (and
+/// `colour`, which awaits what turned async), restricted to the call sites
+/// found (and the rest of their groups: one session, one `with`), written
+/// only to the files with a fixable finding. The other files of the run
+/// still inform the cross-module guard. Returns the number of files written.
+fn fix(args: &CheckArgs, files: &[PathBuf], report: &check::Report) -> anyhow::Result<usize> {
+    let mut wanted: Vec<&'static str> = report.findings.iter().filter_map(|f| f.fix).collect();
+    if wanted.is_empty() {
+        return Ok(0);
+    }
+    wanted.push("colour");
+    let targets: std::collections::BTreeSet<&str> =
+        report.findings.iter().filter(|f| f.fix.is_some()).map(|f| f.path.as_str()).collect();
+    let mut only = crate::engine::Sites::default();
+    for f in report.findings.iter().filter(|f| f.fix.is_some()) {
+        only.entry(f.path.clone()).or_default().insert((f.line, f.col));
+    }
+    let mut opts = Options { only: Some(std::sync::Arc::new(only)), ..Options::default() };
+    opts.passes.retain(|p| wanted.contains(p));
+    opts.target = match args.target_version {
+        Target::Py39 => TargetVersion::Py39,
+        Target::Py310 => TargetVersion::Py310,
+        Target::Py311 => TargetVersion::Py311,
+        Target::Py312 => TargetVersion::Py312,
+        Target::Py313 => TargetVersion::Py313,
+    };
+    for t in &args.tables {
+        let text = std::fs::read_to_string(t).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
+        opts.tables.extend(Tables::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?);
+    }
+    opts.tables.http.backend = args.http;
+    let mut written = 0;
+    for r in run::convert_all(files, &opts, args.threads) {
+        let display = r.path.to_string_lossy().to_string();
+        if !targets.contains(display.as_str()) {
+            continue;
+        }
+        match &r.outcome {
+            Outcome::Changed { decoded, result } => {
+                let new = result.output.as_deref().unwrap_or_default();
+                write_atomic(&r.path, &decoded.to_bytes(new))
+                    .map_err(|e| anyhow::anyhow!("{display}: cannot write: {e}"))?;
+                written += 1;
+            }
+            Outcome::Unchanged { .. } => {}
+            Outcome::Failed { error } => eprintln!("{display}:{}", error_suffix(error)),
+        }
+        if !args.quiet
+            && let Outcome::Changed { result, .. } | Outcome::Unchanged { result } = &r.outcome
+        {
+            for d in &result.diagnostics {
+                eprintln!("{display}:{}:{}: [{}] {}", d.line, d.col, d.pass, d.message);
+            }
+        }
+    }
+    Ok(written)
 }

@@ -27,7 +27,15 @@ pub struct Options {
     pub passes: Vec<&'static str>,
     pub target: TargetVersion,
     pub tables: Tables,
+    /// `check --fix`: per file (its path as displayed), the only call sites
+    /// (line, column) that may be rewritten. A seed outside it still
+    /// converts when a seed of its group (one session object, one `with`)
+    /// is inside, since a group converts whole or not at all. None: all.
+    pub only: Option<std::sync::Arc<Sites>>,
 }
+
+/// Call sites per file: path as displayed -> (line, column) of each call.
+pub type Sites = HashMap<String, BTreeSet<(usize, usize)>>;
 
 impl Default for Options {
     fn default() -> Self {
@@ -35,6 +43,7 @@ impl Default for Options {
             passes: passes::registry().iter().map(|p| p.name()).collect(),
             target: TargetVersion::Py311,
             tables: Tables::builtin(),
+            only: None,
         }
     }
 }
@@ -145,7 +154,6 @@ pub fn convert_body(
     project: Option<&Project>,
     analysed: Option<analysis::ModuleInfo>,
 ) -> Result<Converted, FileError> {
-    let _ = path;
     let enabled = enabled(opts);
     let unchanged = |diagnostics| Ok(Converted { output: None, diagnostics, edits: 0, lines: vec![] });
     if !enabled.iter().any(|p| p.interested(text, &opts.tables)) {
@@ -166,6 +174,24 @@ pub fn convert_body(
     // none by construction; the test keeps their analyses off most files).
     for p in enabled.iter().filter(|p| p.interested(text, &opts.tables)) {
         seeds.extend(p.seeds(&body, &info, &opts.tables, &mut diags));
+    }
+    // `check --fix`: only the call sites it found (offsets of their calls).
+    let allowed: Option<BTreeSet<u32>> = opts.only.as_ref().map(|only| {
+        let sites = only.get(path);
+        let index = crate::source::LineIndex::new(text);
+        info.calls
+            .iter()
+            .map(|c| c.range.start())
+            .filter(|&at| sites.is_some_and(|s| s.contains(&index.line_col(at))))
+            .map(u32::from)
+            .collect()
+    });
+    if let Some(allowed) = &allowed {
+        let groups: BTreeSet<String> =
+            seeds.iter().filter(|s| allowed.contains(&s.call.start().into())).filter_map(|s| s.group.clone()).collect();
+        seeds.retain(|s| {
+            allowed.contains(&s.call.start().into()) || s.group.as_ref().is_some_and(|g| groups.contains(g))
+        });
     }
     // Passes that rewrite code that is async already run without seeds.
     let standalone = enabled.iter().any(|p| p.standalone() && p.interested(text, &opts.tables));
@@ -283,6 +309,7 @@ pub fn convert_body(
         imports: BTreeSet::new(),
         diagnostics: vec![],
         sites: vec![],
+        allowed: allowed.as_ref(),
     };
     let mut new_body = body.clone();
     for p in &enabled {

@@ -7,6 +7,7 @@
 //! [`output`] writes, diffs or reports.
 
 pub mod analysis;
+pub mod check;
 pub mod cli;
 pub mod emit;
 pub mod engine;

@@ -35,7 +35,7 @@ pub fn convert_bytes(bytes: &[u8], display: &str, opts: &Options) -> Outcome {
     }
 }
 
-fn pool(threads: Option<usize>) -> rayon::ThreadPool {
+pub fn pool(threads: Option<usize>) -> rayon::ThreadPool {
     let mut b = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE);
     if let Some(n) = threads {
         b = b.num_threads(n);

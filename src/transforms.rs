@@ -30,6 +30,11 @@ pub struct Tables {
     /// Blocking calls run with `asyncio.to_thread` (`transforms/blocking.toml`).
     #[serde(default)]
     pub to_thread: Vec<ToThreadRule>,
+    /// Blocking calls no pass rewrites, and calls that make objects with
+    /// blocking methods (`transforms/blocking.toml`); `awaitify check`
+    /// reports them inside async functions.
+    #[serde(default)]
+    pub blocking: Vec<BlockingRule>,
     /// Library functions known to return a coroutine (`transforms/asyncio.toml`).
     #[serde(default)]
     pub coroutine: Vec<CoroutineRow>,
@@ -88,6 +93,30 @@ pub struct RuntimeRow {
     pub rename: std::collections::BTreeMap<String, String>,
 }
 
+/// A blocking call no pass rewrites (`sync = "sqlite3.connect"`), or a
+/// method of objects of a type (`sync = "pathlib.Path.read_text"`, with the
+/// type named by `returns` of another row).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BlockingRule {
+    /// Fully qualified callable; for a method, `<type>.<method>`.
+    pub sync: String,
+    /// What it waits for, for messages (`file system`, `HTTP`, `database`...).
+    #[serde(default)]
+    pub what: String,
+    /// False for a call that does not block but makes an object whose
+    /// methods may (`pathlib.Path(...)`).
+    #[serde(default = "yes")]
+    pub blocks: bool,
+    /// The type of the call's result, when its methods are listed too.
+    #[serde(default)]
+    pub returns: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ToThreadRule {
@@ -123,6 +152,16 @@ pub struct HttpTable {
     pub attribute: Vec<HttpAttribute>,
     #[serde(default)]
     pub unsupported: Vec<HttpUnsupported>,
+    /// Constructors of HTTP clients and sessions, sync or async (the
+    /// `check` rule AWT103: one created per loop iteration).
+    #[serde(default)]
+    pub client: Vec<HttpClient>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpClient {
+    pub sync: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -223,6 +262,7 @@ impl HttpTable {
         self.exception.extend(o.exception);
         self.attribute.extend(o.attribute);
         self.unsupported.extend(o.unsupported);
+        self.client.extend(o.client);
     }
 }
 
@@ -247,6 +287,7 @@ impl Tables {
         self.call.extend(more.call);
         self.http.extend(more.http);
         self.to_thread.extend(more.to_thread);
+        self.blocking.extend(more.blocking);
         self.runtime.extend(more.runtime);
         self.coroutine.extend(more.coroutine);
     }

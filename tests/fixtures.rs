@@ -19,7 +19,9 @@ fn fixtures() -> Vec<PathBuf> {
     let mut out = vec![];
     for pass in std::fs::read_dir(&root).unwrap() {
         let pass = pass.unwrap().path();
-        if !pass.is_dir() || pass.file_name().unwrap() == "projects" {
+        // `check/` and `check_projects/` hold the fixtures of `awaitify check` (tests/check.rs).
+        let dir = pass.file_name().unwrap().to_string_lossy().to_string();
+        if !pass.is_dir() || dir == "projects" || dir.starts_with("check") {
             continue;
         }
         for f in std::fs::read_dir(&pass).unwrap() {

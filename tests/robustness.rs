@@ -49,3 +49,33 @@ fn deeply_nested_blocks_convert() {
     assert!(out.contains("async def f(x):"));
     assert!(out.contains("await asyncio.sleep(0)"));
 }
+
+/// `check` on the same hostile input: an answer, never a crash.
+#[test]
+fn check_survives_deep_nesting() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = format!(
+        "import time\n\n\nasync def f():\n    time.sleep(1)\n\n\ndef g():\n    return {}\n",
+        vec!["f()"; 5000].join(" + ")
+    );
+    std::fs::write(dir.path().join("chain.py"), chain).unwrap();
+    let n = 20_000;
+    std::fs::write(dir.path().join("parens.py"), format!("x = {}1{}\n", "(".repeat(n), ")".repeat(n))).unwrap();
+    let mut blocks = String::from("import time\n\n\nasync def f(x):\n");
+    let mut indent = String::from("    ");
+    for i in 0..90 {
+        blocks.push_str(&format!("{indent}if x > {i}:\n"));
+        indent.push(' ');
+    }
+    blocks.push_str(&format!("{indent}time.sleep(0)\n"));
+    std::fs::write(dir.path().join("blocks.py"), blocks).unwrap();
+    let found = awaitify::files::find(&[dir.path().to_path_buf()], &globset::GlobSet::empty());
+    let opts = awaitify::check::CheckOptions { tables: awaitify::transforms::Tables::builtin(), ..Default::default() };
+    let report = awaitify::check::check_files(&found.files, &opts, None);
+    assert_eq!(report.files, 3);
+    let at = |name: &str| {
+        report.findings.iter().filter(|f| f.path.ends_with(name)).map(|f| (f.line, f.code)).collect::<Vec<_>>()
+    };
+    assert_eq!(at("chain.py"), vec![(5, "AWT101")]);
+    assert_eq!(at("blocks.py"), vec![(95, "AWT101")]);
+}

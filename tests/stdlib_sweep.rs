@@ -7,6 +7,7 @@
 //! 2. An emitter stress test: a fold that awaits every call of a plain name
 //!    and makes every `def` async, emitted and verified over every file. This
 //!    drives the lossless printer through far more code than real passes do.
+//! 3. `check` over every file, against `convert` (see the test).
 
 use awaitify::engine::{self, Options};
 use awaitify::run::{self, Outcome};
@@ -165,4 +166,60 @@ fn stdlib_emitter_stress() {
         })
     });
     assert!(problems.is_empty(), "{} files:\n{}", problems.len(), problems[..problems.len().min(40)].join("\n"));
+}
+
+/// 3. `check` over every file agrees with `convert`: it fails on exactly
+///    the files `convert` cannot read or parse; every finding it says a pass
+///    fixes is on a line `convert` rewrites; and in what `convert` wrote,
+///    it finds nothing a pass fixes.
+#[test]
+fn stdlib_check_agrees_with_convert() {
+    use awaitify::check::{CheckOptions, check_files, check_sources, module_name};
+    use std::collections::{BTreeSet, HashMap};
+    let files = files();
+    let copts = CheckOptions { tables: awaitify::transforms::Tables::builtin(), ..Default::default() };
+    let report = check_files(&files, &copts, None);
+    let reports = run::convert_all(&files, &Options::default(), None);
+    let failed: BTreeSet<String> = reports
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Failed { .. }))
+        .map(|r| r.path.to_string_lossy().to_string())
+        .collect();
+    let errors: BTreeSet<String> = report.errors.iter().map(|e| e.path.clone()).collect();
+    assert_eq!(errors, failed, "check and convert fail on different files");
+    let mut rewritten: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+    let mut after = vec![];
+    for r in &reports {
+        if let Outcome::Changed { result, .. } = &r.outcome {
+            let display = r.path.to_string_lossy().to_string();
+            rewritten.insert(display.clone(), result.lines.clone());
+            let out = result.output.clone().unwrap();
+            let body = engine::parse(&out, &display).unwrap();
+            let pkg = r.path.file_stem().is_some_and(|s| s == "__init__");
+            after.push((display, module_name(&r.path), pkg, out, body));
+        }
+    }
+    let mut problems = vec![];
+    let fixable: Vec<_> = report.findings.iter().filter(|f| f.fix.is_some()).collect();
+    for f in &fixable {
+        let hit = rewritten.get(&f.path).is_some_and(|ls| ls.iter().any(|&(a, b)| a <= f.line && f.line <= b));
+        if !hit {
+            problems.push(format!("convert does not rewrite {}", awaitify::check::format::line(f)));
+        }
+    }
+    let again = check_sources(&after, &copts);
+    for f in again.findings.iter().filter(|f| f.fix.is_some()) {
+        problems.push(format!("after convert: {}", awaitify::check::format::line(f)));
+    }
+    eprintln!(
+        "check: {} files, {} findings ({} fixable), {} errors; {} files converted, {} findings in them after",
+        report.files,
+        report.findings.len(),
+        fixable.len(),
+        report.errors.len(),
+        after.len(),
+        again.findings.len()
+    );
+    assert!(!fixable.is_empty(), "the standard library has blocking calls in async functions");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -68,6 +68,9 @@ pub struct PassCx<'a> {
     /// Source ranges a pass rewrote beyond the colouring's own sites (for
     /// reports and the locality check of the tests).
     pub sites: Vec<TextRange>,
+    /// `check --fix`: the start offsets of the only calls a pass that finds
+    /// its own sites (`to_thread`) may rewrite; None: any.
+    pub allowed: Option<&'a BTreeSet<u32>>,
 }
 
 impl PassCx<'_> {

@@ -1,6 +1,7 @@
 //! The `to_thread` pass.
 
-use super::{Pass, PassCx};
+use super::{Pass, PassCx, Seed};
+use crate::analysis::ModuleInfo;
 use crate::syntax::fold_ok;
 use crate::transforms::Tables;
 use rustpython_parser::ast::{self, Expr, Fold, Ranged, Stmt};
@@ -16,8 +17,9 @@ another pass, rewrites calls of known blocking functions (`subprocess.run`,
 `os.path.exists`, `input`, `socket.create_connection`, ...) into
 `await asyncio.to_thread(func, *args, **kwargs)`, with the arguments as they
 were. Every import spelling is recognised (`from os.path import exists`).
-This pass never makes a function async by itself: a function with only such
-calls stays as it is. The table is `transforms/blocking.toml`.
+This pass never makes a function async by itself: a sync function with only
+such calls stays as it is (in an `async def` they are converted even when
+nothing else in the module is). The table is `transforms/blocking.toml`.
 
 With `--runtime trio` or `anyio` the call is
 `await trio.to_thread.run_sync(func, *args)` (`anyio.` likewise); keyword
@@ -76,6 +78,25 @@ impl Pass for ToThread {
     }
     fn doc(&self) -> &'static str {
         DOC
+    }
+    fn interested(&self, src: &str, tables: &Tables) -> bool {
+        // Seeds only in functions already async (below); every import
+        // spelling names the function's last segment somewhere.
+        src.contains("async def")
+            && tables.to_thread.iter().any(|r| src.contains(r.sync.rsplit('.').next().unwrap_or(&r.sync)))
+    }
+    /// Blocking calls in functions that are already async: their module
+    /// converts even when no other pass has work in it. (Calls in sync
+    /// functions are no seeds: this pass never makes a function async.)
+    fn seeds(&self, _body: &[Stmt], info: &ModuleInfo, tables: &Tables, _d: &mut Vec<super::Diagnostic>) -> Vec<Seed> {
+        info.calls
+            .iter()
+            .filter(|c| c.ctx.awaitable() && c.ctx.func.is_some_and(|f| info.funcs[f].is_async))
+            .filter_map(|c| {
+                let q = c.qualname.as_ref().filter(|q| is_blocking(tables, q))?;
+                Some(Seed { call: c.range, pass: "to_thread", what: q.clone(), group: None, veto: false })
+            })
+            .collect()
     }
     fn run(&self, body: Vec<Stmt>, cx: &mut PassCx) -> Vec<Stmt> {
         if cx.tables.to_thread.is_empty() {
@@ -251,7 +272,7 @@ impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
         let Expr::Call(call) = e else { return Ok(e) };
         let what = self.cx.info.call(range).and_then(|c| c.qualname.clone()).or_else(|| self.path_method(&call));
         let blocking = what.as_deref().is_some_and(|q| is_blocking(self.cx.tables, q));
-        if !blocking {
+        if !blocking || self.cx.allowed.is_some_and(|a| !a.contains(&range.start().into())) {
             return Ok(Expr::Call(call));
         }
         let site = self.async_function(&call).map(|s| s.ctx.awaitable());

@@ -1,0 +1,146 @@
+//! AWT401: an `async def` that never awaits.
+
+use crate::check::{Hit, Module, Rule, Scope, ScopedVisitor, walk_scoped};
+use crate::syntax::dotted_name;
+use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
+use rustpython_parser::ast::{self, Constant, Expr, Ranged, Stmt};
+
+crate::rule_doc!(
+    "An `async def` that never awaits, iterates or enters anything async.
+
+## What it does
+Reports a coroutine function whose own body (not counting nested functions)
+has no `await`, `async for`, `async with` or async comprehension. Left
+alone: async generators, special methods (`__aenter__`...), decorated
+functions (frameworks register them and may require a coroutine), methods
+of classes with a base class (they may override or implement a protocol),
+functions used as values (an API may require a coroutine function), stubs
+(a body of `pass`, `...`, a docstring or `raise`), and functions with a
+blocking call that `convert` turns into an `await` (AWT101 reports it, and
+the fix is to await it, not to drop the `async`).
+
+## Why is this bad
+Every caller must `await` it, and every call pays for a coroutine object,
+for nothing; it often means a forgotten `await` inside (a call of another
+coroutine whose result is dropped) or a blocking call that should have been
+awaited.
+
+## Example
+```python
+async def total(prices):
+    return sum(prices)
+```
+
+## Use instead
+```python
+def total(prices):
+    return sum(prices)
+```
+
+## Fix
+By hand: make it a plain `def` and drop the `await` at its calls, or await
+what it should have awaited. No `convert` pass rewrites this.
+"
+);
+
+pub struct NeedlessAsync;
+
+fn awaits(body: &[Stmt]) -> bool {
+    struct A(bool);
+    impl<'a> Visitor<'a> for A {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => {}
+                Stmt::AsyncFor(_) | Stmt::AsyncWith(_) => self.0 = true,
+                _ => walk_stmt(self, s),
+            }
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            match e {
+                Expr::Lambda(_) => {}
+                Expr::Await(_) | Expr::Yield(_) | Expr::YieldFrom(_) => self.0 = true,
+                Expr::ListComp(ast::ExprListComp { generators, .. })
+                | Expr::SetComp(ast::ExprSetComp { generators, .. })
+                | Expr::DictComp(ast::ExprDictComp { generators, .. })
+                | Expr::GeneratorExp(ast::ExprGeneratorExp { generators, .. })
+                    if generators.iter().any(|g| g.is_async) =>
+                {
+                    self.0 = true
+                }
+                _ => walk_expr(self, e),
+            }
+        }
+    }
+    let mut a = A(false);
+    a.visit_body(body);
+    a.0
+}
+
+fn is_stub(body: &[Stmt]) -> bool {
+    body.iter().all(|s| match s {
+        Stmt::Pass(_) | Stmt::Raise(_) => true,
+        Stmt::Expr(x) => {
+            matches!(&*x.value, Expr::Constant(c) if matches!(c.value, Constant::Str(_) | Constant::Ellipsis))
+        }
+        _ => false,
+    })
+}
+
+impl Rule for NeedlessAsync {
+    fn code(&self) -> &'static str {
+        "AWT401"
+    }
+    fn name(&self) -> &'static str {
+        "async-without-await"
+    }
+    fn doc(&self) -> &'static str {
+        DOC
+    }
+    fn check(&self, m: &Module, out: &mut Vec<Hit>) {
+        struct V<'m, 'a, 'o>(&'m Module<'a>, &'o mut Vec<Hit>);
+        impl<'a> ScopedVisitor<'a> for V<'_, '_, '_> {
+            fn stmt(&mut self, s: &'a Stmt, _scope: &Scope<'a>) {
+                let Stmt::AsyncFunctionDef(f) = s else { return };
+                let n = f.name.as_str();
+                if (n.starts_with("__") && n.ends_with("__"))
+                    || f.decorator_list
+                        .iter()
+                        .any(|d| !matches!(dotted_name(d).as_deref(), Some("staticmethod" | "classmethod")))
+                    || is_stub(&f.body)
+                    || awaits(&f.body)
+                {
+                    return;
+                }
+                let info = self.0.info;
+                if let Some(id) = info.func_at(s.range().start().into()) {
+                    // A blocking call that `convert` turns into an `await`
+                    // (AWT101 reports it): await it, do not drop the `async`.
+                    let here = |r| info.call(r).is_some_and(|c| c.ctx.func == Some(id) && c.ctx.awaitable());
+                    let tables = self.0.tables;
+                    if self.0.seeds.iter().any(|sd| here(sd.call))
+                        || info.calls.iter().any(|c| {
+                            here(c.range)
+                                && c.qualname.as_ref().is_some_and(|q| tables.to_thread.iter().any(|r| &r.sync == q))
+                        })
+                    {
+                        return;
+                    }
+                    if info.funcs[id].class.is_some_and(|c| !info.classes[c].bases.iter().all(|b| b == "object")) {
+                        return;
+                    }
+                    if info.value_refs.iter().any(|v| v.func == id) {
+                        return;
+                    }
+                }
+                self.1.push(Hit {
+                    offset: s.range().start(),
+                    message: format!(
+                        "async function `{n}` never awaits, iterates or enters anything async: make it a plain `def`, or await what it should"
+                    ),
+                    fix: None,
+                });
+            }
+        }
+        walk_scoped(m.body, &mut V(m, out));
+    }
+}
