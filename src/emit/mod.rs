@@ -107,6 +107,16 @@ impl<'a> Emitter<'a> {
     fn block_edits(&mut self, old: &'a [Stmt], new: &[Stmt], out: &mut Vec<Edit>) -> R<()> {
         let first = &old[0];
         let indent = self.indent_of(stmt_start(first, self.src))?;
+        // A one-line block (`if c: a()`, `else: a(); b()`) whose statements
+        // are replaced, inserted or removed: lay it out again, one statement
+        // per line (nothing but `;` and blanks lies between its statements).
+        // Statements sharing a line in a normal block are left to the
+        // passes, which do not move them.
+        let one_line = indent.contains('\0');
+        let structural = new.len() != old.len() || new.iter().zip(old).any(|(n, o)| n.range() != o.range());
+        if one_line && structural {
+            return self.reflow_block(old, new, out);
+        }
         // `old` may be a run inside a larger block: positions from `wraps`
         // are in the whole block, `base` makes them relative to `old`.
         let (block_id, base) = self.stmt_pos.get(&first.range()).copied().unwrap_or((usize::MAX, 0));
@@ -250,6 +260,28 @@ impl<'a> Emitter<'a> {
             }
         }
         outer.append(&mut mine);
+        Ok(())
+    }
+
+    /// Replaces a one-line block (`if c: a(); b()`) with the new
+    /// statements, one per line, one indent unit deeper than the header's
+    /// line: original statements keep their text (with their own edits).
+    fn reflow_block(&mut self, old: &'a [Stmt], new: &[Stmt], out: &mut Vec<Edit>) -> R<()> {
+        let first_start = usize::from(stmt_start(&old[0], self.src));
+        let end = usize::from(old[old.len() - 1].range().end());
+        // From the header's `:` (blanks before the statement dropped).
+        let line_start = self.src[..first_start].rfind('\n').map_or(0, |i| i + 1);
+        let header_indent: String = self.src[line_start..].chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        let start = self.src[..first_start].trim_end_matches([' ', '\t']).len();
+        let ind = format!("{header_indent}{}", self.indent_unit);
+        let mut text = String::new();
+        for s in new {
+            text.push_str(self.nl);
+            text.push_str(&ind);
+            let t = if is_synth(s.range()) { self.print_stmt_fresh(s, &ind)? } else { self.stmt_text(s)? };
+            text.push_str(&t);
+        }
+        out.push(Edit { start, end, text });
         Ok(())
     }
 

@@ -354,13 +354,13 @@ impl Finder<'_, '_> {
                 format!("`{loop_}.run_until_complete` left as it is: {why} (`asyncio.run` takes coroutines only)"),
             );
         }
-        if deletes.iter().any(|&d| !self.cx.own_lines(d)) {
-            return self.diag(
-                run.range,
-                format!(
-                    "`{loop_}.run_until_complete` left as it is: a statement to remove shares a line with other code"
-                ),
-            );
+        // Removing a statement must leave no one-line block empty and take
+        // no other statement with it: each has its lines to itself.
+        if deletes.iter().any(|&d| {
+            !self.cx.own_lines(d)
+                || self.cx.source[..usize::from(d.start())].trim_end_matches([' ', '\t']).ends_with(':')
+        }) {
+            return self.diag(run.range, format!("`{loop_}.run_until_complete` left as it is: a statement to remove shares a line with another statement"));
         }
         self.plan.calls.insert(run.range, NewCall::Run);
         self.plan.delete.extend(deletes);

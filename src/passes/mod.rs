@@ -74,19 +74,19 @@ pub struct PassCx<'a> {
 }
 
 impl PassCx<'_> {
-    /// Whether the statement at `r` has its lines to itself: nothing but
-    /// indentation before it, nothing but a comment after it. Only such a
-    /// statement can be replaced by others, wrapped in a block or deleted
-    /// (not `x = 1; y()`, nor the body of a one-line `if c: y()`).
+    /// Whether the statement at `r` shares no line with another statement
+    /// (`x = 1; y()`): nothing but indentation, or a one-line block's
+    /// header (`if c:`), before it, nothing but a comment after it. Only
+    /// such a statement can be replaced by others or wrapped in a block.
     pub fn own_lines(&self, r: TextRange) -> bool {
         let (start, end) = (usize::from(r.start()), usize::from(r.end()));
         let (Some(before), Some(after)) = (self.source.get(..start), self.source.get(end..)) else {
             return false;
         };
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let head_blank = before[line_start..].chars().all(|c| c == ' ' || c == '\t' || c == '\x0c');
+        let head = before[line_start..].trim();
         let tail = after.split('\n').next().unwrap_or("").trim();
-        head_blank && (tail.is_empty() || tail.starts_with('#'))
+        (head.is_empty() || head.ends_with(':')) && (tail.is_empty() || tail.starts_with('#'))
     }
 }
 

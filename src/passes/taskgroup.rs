@@ -502,7 +502,7 @@ impl<'a> Finder<'a, '_> {
             return;
         }
         if !self.cx.own_lines(s.range()) {
-            return self.diag(r, "`asyncio.gather` left as it is: its statement shares a line with other code");
+            return self.diag(r, "`asyncio.gather` left as it is: its statement shares a line with another statement");
         }
         for k in &gather.keywords {
             let arg = k.arg.as_ref().map(|a| a.as_str());

@@ -186,7 +186,7 @@ fn rewrite(s: Stmt, cx: &mut PassCx) -> Result<Stmt, Stmt> {
         return Err(s);
     }
     if !cx.own_lines(s.range()) {
-        diag(cx, "its statement shares a line with other code");
+        diag(cx, "its statement shares a line with another statement");
         return Err(s);
     }
     let range = s.range();
