@@ -2145,7 +2145,7 @@ impl Folder<'_, '_> {
                 }
                 Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => out.push(s),
                 _ => {
-                    for block in blocks_mut(&mut s) {
+                    for block in crate::syntax::blocks_mut(&mut s) {
                         let b = std::mem::take(block);
                         *block = self.read_before_returns(b);
                     }
@@ -2301,30 +2301,4 @@ fn wrap_body(mut body: Vec<Stmt>, client: &str, b: HttpBackend, verify: Option<&
         type_comment: None,
     }));
     body
-}
-
-/// The statement blocks of a compound statement, mutably (see
-/// [`crate::syntax::blocks`]).
-fn blocks_mut(s: &mut Stmt) -> Vec<&mut Vec<Stmt>> {
-    match s {
-        Stmt::For(f) => vec![&mut f.body, &mut f.orelse],
-        Stmt::AsyncFor(f) => vec![&mut f.body, &mut f.orelse],
-        Stmt::While(w) => vec![&mut w.body, &mut w.orelse],
-        Stmt::If(i) => vec![&mut i.body, &mut i.orelse],
-        Stmt::With(w) => vec![&mut w.body],
-        Stmt::AsyncWith(w) => vec![&mut w.body],
-        Stmt::Match(m) => m.cases.iter_mut().map(|c| &mut c.body).collect(),
-        Stmt::Try(ast::StmtTry { body, handlers, orelse, finalbody, .. })
-        | Stmt::TryStar(ast::StmtTryStar { body, handlers, orelse, finalbody, .. }) => {
-            let mut v = vec![body];
-            for h in handlers.iter_mut() {
-                let ast::ExceptHandler::ExceptHandler(h) = h;
-                v.push(&mut h.body);
-            }
-            v.push(orelse);
-            v.push(finalbody);
-            v
-        }
-        _ => vec![],
-    }
 }

@@ -248,23 +248,10 @@ impl Finder<'_, '_> {
 
     /// Why `e` may not be a coroutine (None when it surely is one).
     fn not_coroutine(&self, e: &Expr) -> Option<String> {
-        let Expr::Call(c) = e else {
-            return Some("an expression that is not a call".into());
-        };
-        let site = self.cx.info.call(c.range);
-        if let Some(q) = site.and_then(|s| s.qualname.as_deref())
-            && self.cx.tables.coroutine.iter().any(|r| r.name == q)
-        {
-            return None;
+        match e {
+            Expr::Call(c) => self.cx.not_a_coroutine(c),
+            _ => Some("an expression that is not a call".into()),
         }
-        if let Some(f) = site.and_then(|s| s.target) {
-            let info = &self.cx.info.funcs[f];
-            if self.cx.colour.is_async(self.cx.info, f) && !info.generator && info.boundary.is_none() {
-                return None;
-            }
-        }
-        let what = crate::syntax::dotted_name(&c.func).unwrap_or_else(|| "this call".into());
-        Some(format!("`{what}(...)` is not known to return a coroutine"))
     }
 
     /// One statement list; `func` is the enclosing function (for loops that

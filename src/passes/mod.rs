@@ -90,6 +90,28 @@ impl PassCx<'_> {
     }
 }
 
+impl PassCx<'_> {
+    /// Why a call may not return a coroutine (None when it surely does): a
+    /// call of an `async def` of this module (not a generator, no unknown
+    /// decorator) or of a `[[coroutine]]` row of the tables.
+    pub fn not_a_coroutine(&self, c: &rustpython_parser::ast::ExprCall) -> Option<String> {
+        let site = self.info.call(c.range);
+        if let Some(q) = site.and_then(|s| s.qualname.as_deref())
+            && self.tables.coroutine.iter().any(|r| r.name == q)
+        {
+            return None;
+        }
+        if let Some(f) = site.and_then(|s| s.target) {
+            let info = &self.info.funcs[f];
+            if self.colour.is_async(self.info, f) && !info.generator && info.boundary.is_none() {
+                return None;
+            }
+        }
+        let what = crate::syntax::dotted_name(&c.func).unwrap_or_else(|| "this call".into());
+        Some(format!("`{what}(...)` is not known to return a coroutine"))
+    }
+}
+
 pub trait Pass: Sync {
     fn name(&self) -> &'static str;
     fn doc(&self) -> &'static str;

@@ -382,27 +382,16 @@ impl<'a> Finder<'a, '_> {
                 self.func = func;
                 self.trys = trys;
             }
-            Stmt::Try(t) => {
+            Stmt::Try(_) | Stmt::TryStar(_) => {
+                // The handlers cover the body only (blocks: body, handlers,
+                // else, finally).
+                let blocks = crate::syntax::blocks(s);
                 self.trys.push(EnclosingTry { stmt: s });
-                self.body(&t.body);
+                self.body(blocks[0]);
                 self.trys.pop();
-                for h in &t.handlers {
-                    let ast::ExceptHandler::ExceptHandler(h) = h;
-                    self.body(&h.body);
+                for b in &blocks[1..] {
+                    self.body(b);
                 }
-                self.body(&t.orelse);
-                self.body(&t.finalbody);
-            }
-            Stmt::TryStar(t) => {
-                self.trys.push(EnclosingTry { stmt: s });
-                self.body(&t.body);
-                self.trys.pop();
-                for h in &t.handlers {
-                    let ast::ExceptHandler::ExceptHandler(h) = h;
-                    self.body(&h.body);
-                }
-                self.body(&t.orelse);
-                self.body(&t.finalbody);
             }
             Stmt::With(w) if w.items.iter().any(|i| self.suppresses(&i.context_expr)) => {
                 self.suppressed(&w.body);
@@ -563,22 +552,7 @@ impl<'a> Finder<'a, '_> {
                 }
                 _ => Some("a starred argument that is not a comprehension (it may hold futures or tasks)".into()),
             },
-            Expr::Call(c) => {
-                let site = self.cx.info.call(c.range);
-                if let Some(q) = site.and_then(|s| s.qualname.as_deref())
-                    && self.cx.tables.coroutine.iter().any(|row| row.name == q)
-                {
-                    return None;
-                }
-                if let Some(f) = site.and_then(|s| s.target) {
-                    let info = &self.cx.info.funcs[f];
-                    if self.cx.colour.is_async(self.cx.info, f) && !info.generator && info.boundary.is_none() {
-                        return None;
-                    }
-                }
-                let what = crate::syntax::dotted_name(&c.func).unwrap_or_else(|| "this call".into());
-                Some(format!("`{what}(...)` is not known to return a coroutine"))
-            }
+            Expr::Call(c) => self.cx.not_a_coroutine(c),
             _ => Some("an argument that is not a call (it may be a future or a task)".into()),
         }
     }
