@@ -139,6 +139,9 @@ struct CheckArgs {
     /// With `--fix`: the async HTTP library `requests` code is converted to.
     #[arg(long, value_enum, default_value = "httpx")]
     http: crate::transforms::HttpBackend,
+    /// With `--fix`: the async runtime the output runs on.
+    #[arg(long, value_enum, default_value = "asyncio")]
+    runtime: crate::transforms::Runtime,
     /// With `--fix`: the oldest Python version the output must run on.
     #[arg(long, value_enum, default_value = "py311")]
     target_version: Target,
@@ -554,6 +557,10 @@ fn fix(args: &CheckArgs, files: &[PathBuf], report: &check::Report) -> anyhow::R
         opts.tables.extend(Tables::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?);
     }
     opts.tables.http.backend = args.http;
+    opts.tables.target = args.runtime;
+    if args.http == crate::transforms::HttpBackend::Aiohttp && args.runtime == crate::transforms::Runtime::Trio {
+        anyhow::bail!("`--http aiohttp` cannot run on trio: aiohttp needs an asyncio event loop");
+    }
     let mut written = 0;
     for r in run::convert_all(files, &opts, args.threads) {
         let display = r.path.to_string_lossy().to_string();

@@ -654,3 +654,13 @@ fn a_table_row_with_no_equivalent_in_the_runtime_is_left_with_a_diagnostic() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(fs::read_to_string(&file).unwrap().contains("await asyncio.sleep_forever(1)"));
 }
+
+#[test]
+fn check_fix_writes_the_chosen_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "a.py", "import time\n\n\nasync def f():\n    time.sleep(1)\n");
+    let out = run_in(dir.path(), &["check", "--fix", "--runtime", "trio", "a.py"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let text = fs::read_to_string(&file).unwrap();
+    assert!(text.contains("    await trio.sleep(1)\n") && !text.contains("asyncio"), "{text}");
+}
