@@ -153,6 +153,7 @@ impl<'a> Emitter<'a> {
                 let start = usize::from(stmt_start(&old[i], self.src));
                 let end = usize::from(old[j - 1].range().end());
                 let text = self.print_stmt_fresh(s, &indent)?;
+                let (start, end, text) = self.own_lines(old, i, j, start, end, text, &indent);
                 out.push(Edit { start, end, text });
                 kept[i..j].iter_mut().for_each(|k| *k = true);
                 last = Some(j - 1);
@@ -208,6 +209,7 @@ impl<'a> Emitter<'a> {
                 }
                 text.push_str(&self.print_stmt(s, &indent)?);
             }
+            let (start, end, text) = self.own_lines(old, k, k + 1, start, end, text, &indent);
             out.push(Edit { start, end, text });
         }
         for (i, s) in old.iter().enumerate() {
@@ -283,6 +285,37 @@ impl<'a> Emitter<'a> {
         }
         out.push(Edit { start, end, text });
         Ok(())
+    }
+
+    /// Several lines in place of `old[i..j]` when the run shares its line
+    /// with the statement before (`a = f(); g()`) or after: the `;` becomes a
+    /// line break, so the new lines stand on their own. Unchanged otherwise.
+    #[allow(clippy::too_many_arguments)]
+    fn own_lines(
+        &self,
+        old: &[Stmt],
+        i: usize,
+        j: usize,
+        mut start: usize,
+        mut end: usize,
+        mut text: String,
+        indent: &str,
+    ) -> (usize, usize, String) {
+        if !text.contains('\n') || indent.contains('\0') {
+            return (start, end, text);
+        }
+        let same_line = |a: usize, b: usize| !self.src[a..b].contains('\n');
+        if i > 0 && same_line(usize::from(old[i - 1].range().end()), start) {
+            start = usize::from(old[i - 1].range().end());
+            text = format!("{}{indent}{text}", self.nl);
+        }
+        if let Some(next) = old.get(j)
+            && same_line(end, usize::from(stmt_start(next, self.src)))
+        {
+            end = usize::from(stmt_start(next, self.src));
+            text = format!("{text}{}{indent}", self.nl);
+        }
+        (start, end, text)
     }
 
     /// The run `old_blocks[b][i..j]` a statement stands for: its own place
