@@ -577,7 +577,7 @@ fn bundled_examples_convert_as_documented() {
     let out = run_in(root, &["convert", "--diff", "examples/"]);
     assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
     let diff = stdout(&out);
-    for changed in ["examples/countdown.py", "examples/poller.py", "examples/rate_limiter.py"] {
+    for changed in ["examples/countdown.py", "examples/fan_out.py", "examples/poller.py", "examples/rate_limiter.py"] {
         assert!(diff.contains(&format!("+++ b/{changed}\n")), "{changed} not in diff:\n{diff}");
     }
     for same in ["examples/boundaries.py", "examples/no_sleep.py"] {
