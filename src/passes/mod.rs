@@ -77,7 +77,8 @@ impl PassCx<'_> {
     /// Whether the statement at `r` shares no line with another statement
     /// (`x = 1; y()`): nothing but indentation, or a one-line block's
     /// header (`if c:`), before it, nothing but a comment after it. Only
-    /// such a statement can be replaced by others or wrapped in a block.
+    /// such a statement can be removed (the emitter lays out statements that
+    /// replace or wrap one on lines of their own).
     pub fn own_lines(&self, r: TextRange) -> bool {
         let (start, end) = (usize::from(r.start()), usize::from(r.end()));
         let (Some(before), Some(after)) = (self.source.get(..start), self.source.get(end..)) else {

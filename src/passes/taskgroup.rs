@@ -490,9 +490,6 @@ impl<'a> Finder<'a, '_> {
         if !in_async {
             return;
         }
-        if !self.cx.own_lines(s.range()) {
-            return self.diag(r, "`asyncio.gather` left as it is: its statement shares a line with another statement");
-        }
         for k in &gather.keywords {
             let arg = k.arg.as_ref().map(|a| a.as_str());
             let false_const = matches!(&k.value, Expr::Constant(c) if c.value == Constant::Bool(false));

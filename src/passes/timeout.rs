@@ -185,10 +185,6 @@ fn rewrite(s: Stmt, cx: &mut PassCx) -> Result<Stmt, Stmt> {
         );
         return Err(s);
     }
-    if !cx.own_lines(s.range()) {
-        diag(cx, "its statement shares a line with another statement");
-        return Err(s);
-    }
     let range = s.range();
     let (aw, t) = {
         let Some(Expr::Call(c)) = value_of(s.clone()) else { unreachable!("checked above") };
