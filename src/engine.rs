@@ -168,6 +168,9 @@ pub fn convert_body(
     }
     // The analysis the project phase made of this very body, if any.
     let mut info = analysed.unwrap_or_else(|| analysis::analyse(&body));
+    for p in enabled.iter().filter(|p| p.interested(text, &opts.tables)) {
+        p.prepare(&body, &mut info, &opts.tables);
+    }
     let mut seeds = vec![];
     let mut diags: Vec<Diagnostic> = vec![];
     // Only passes whose text test passes look for seeds (the others find

@@ -38,6 +38,12 @@ pub struct Tables {
     /// Library functions known to return a coroutine (`transforms/asyncio.toml`).
     #[serde(default)]
     pub coroutine: Vec<CoroutineRow>,
+    /// Thread pools the `pool` pass turns into tasks (`transforms/asyncio.toml`).
+    #[serde(default)]
+    pub executor: Vec<CoroutineRow>,
+    /// `as_completed` over such a pool's futures (`transforms/asyncio.toml`).
+    #[serde(default)]
+    pub as_completed: Vec<CoroutineRow>,
     /// How each async runtime spells things (`transforms/runtimes.toml`).
     #[serde(default)]
     pub runtime: Vec<RuntimeRow>,
@@ -290,6 +296,8 @@ impl Tables {
         self.blocking.extend(more.blocking);
         self.runtime.extend(more.runtime);
         self.coroutine.extend(more.coroutine);
+        self.executor.extend(more.executor);
+        self.as_completed.extend(more.as_completed);
     }
 
     /// The row of the target runtime (the last one loaded wins, so user

@@ -5,8 +5,8 @@
 //! two runs give the same bytes, and an unchanged file is byte-identical.
 //! Fixtures under `tests/fixtures/http/` run with both `--http` backends,
 //! those under `tests/fixtures/http_aiohttp/` with `--http aiohttp` only, and
-//! those under `tests/fixtures/runtime/` with each `--runtime` (asyncio, trio,
-//! anyio); those under `tests/fixtures/{taskgroup,timeout}/` also with
+//! those under `tests/fixtures/{runtime,pool}/` with each `--runtime` (asyncio,
+//! trio, anyio); those under `tests/fixtures/{taskgroup,timeout}/` also with
 //! `--target-version py39` (snapshots `<dir>_py39__<case>`).
 
 use awaitify::engine::{Options, convert};
@@ -85,10 +85,10 @@ fn fixtures_convert_as_snapshotted() {
                 runs.push((path.clone(), dir.clone(), &default));
                 runs.push((path, format!("{dir}_py39"), &py39));
             }
-            "runtime" => {
+            "runtime" | "pool" => {
                 runs.push((path.clone(), dir.clone(), &default));
-                runs.push((path.clone(), "runtime_trio".to_string(), &trio));
-                runs.push((path, "runtime_anyio".to_string(), &anyio));
+                runs.push((path.clone(), format!("{dir}_trio"), &trio));
+                runs.push((path, format!("{dir}_anyio"), &anyio));
             }
             _ => runs.push((path, dir, &default)),
         }

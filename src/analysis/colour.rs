@@ -177,7 +177,7 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
     for &f in &a {
         out.async_defs.insert(m.funcs[f].range.start().into());
     }
-    for c in &m.calls {
+    for c in m.calls.iter().filter(|c| !c.pooled) {
         let hit = match c.target {
             Some(t) => a.contains(&t),
             None => {

@@ -88,6 +88,10 @@ pub struct CallSite {
     /// The module class (by start offset) each argument surely is an
     /// instance of, for calls of module functions.
     pub args: CallArgs,
+    /// Not a call: a function handed to a thread pool the `pool` pass turns
+    /// into tasks (it runs the function, so it counts as a call; the pass,
+    /// not the colouring, writes the `await`).
+    pub pooled: bool,
 }
 
 /// Where a call's result is iterated.
@@ -1056,6 +1060,7 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                     targets: targets.clone(),
                     wraps,
                     iter,
+                    pooled: false,
                 });
                 // The func expression: a resolved target is not a loose reference.
                 match &*c.func {

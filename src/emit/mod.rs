@@ -136,7 +136,10 @@ impl<'a> Emitter<'a> {
         let mut pending: Vec<&Stmt> = vec![];
         // Insertions: (previous kept statement, next kept statement, statements).
         let mut groups: Vec<(Option<usize>, Option<usize>, Vec<&Stmt>)> = vec![];
-        for s in new {
+        let mut next_new = 0;
+        while next_new < new.len() {
+            let s = &new[next_new];
+            next_new += 1;
             if let Some((i, j)) = self.wraps(s, block_id)
                 && i >= base
                 && j <= base + old.len()
@@ -164,7 +167,34 @@ impl<'a> Emitter<'a> {
                 continue;
             }
             let Some(&i) = pos_of_old.get(&s.range()) else {
-                return err(s.range().start(), "a pass moved a statement out of its block");
+                // Statements of a compound statement's block in its place
+                // (`with pool:` unwrapped): the run up to its last one
+                // replaces the compound statement.
+                let Some(k) = old.iter().position(|o| child_of(o, s.range())) else {
+                    return err(s.range().start(), "a pass moved a statement out of its block");
+                };
+                if last.is_some_and(|l| k <= l) {
+                    return err(s.range().start(), "a pass reordered statements");
+                }
+                let mut end = next_new;
+                for (n, t) in new.iter().enumerate().skip(next_new) {
+                    if child_of(&old[k], t.range()) {
+                        end = n + 1;
+                    } else if !is_synth(t.range()) {
+                        break;
+                    }
+                }
+                let run = &new[next_new - 1..end];
+                next_new = end;
+                if !pending.is_empty() {
+                    groups.push((last, Some(k), std::mem::take(&mut pending)));
+                }
+                let text = self.unwrapped(run, &indent)?;
+                let start = usize::from(stmt_start(&old[k], self.src));
+                out.push(Edit { start, end: old[k].range().end().into(), text });
+                kept[k] = true;
+                last = Some(k);
+                continue;
             };
             if last.is_some_and(|l| i <= l) {
                 return err(s.range().start(), "a pass reordered statements");
@@ -343,6 +373,78 @@ impl<'a> Emitter<'a> {
     }
 
     /// If `s` is a new compound statement wrapping a run of this block.
+    /// The text of statements that take a compound statement's place: runs
+    /// of its own statements that stay consecutive keep the original text
+    /// between them (comments, blank lines), re-indented; new ones are printed.
+    fn unwrapped(&mut self, run: &[Stmt], indent: &str) -> R<String> {
+        // Lines of the result ("" for a blank line), the first without indent.
+        let mut lines: Vec<String> = vec![];
+        let mut n = 0;
+        while n < run.len() {
+            let s = &run[n];
+            let Some(&(b, i)) = (!is_synth(s.range())).then(|| self.stmt_pos.get(&s.range())).flatten() else {
+                lines.push(self.print_stmt(s, indent)?);
+                n += 1;
+                continue;
+            };
+            // The longest run of old statements i, i+1, ... of block b.
+            let mut m = n + 1;
+            while m < run.len()
+                && !is_synth(run[m].range())
+                && self.stmt_pos.get(&run[m].range()) == Some(&(b, i + (m - n)))
+            {
+                m += 1;
+            }
+            let first_old = &self.old_blocks[b][i];
+            let last_old = &self.old_blocks[b][i + (m - n) - 1];
+            let start = usize::from(stmt_start(first_old, self.src));
+            let end = usize::from(last_old.range().end());
+            let old_indent = self.indent_of(stmt_start(first_old, self.src))?;
+            // The blank and comment lines right above it go with it.
+            let line_start = |at: usize| self.src[..at].rfind('\n').map_or(0, |k| k + 1);
+            let mut lead_start = line_start(start);
+            while lead_start > 0 {
+                let prev = line_start(lead_start - 1);
+                let t = self.src[prev..lead_start].trim();
+                if !(t.is_empty() || t.starts_with('#')) {
+                    break;
+                }
+                lead_start = prev;
+            }
+            let lead: Vec<String> = self.src[lead_start..line_start(start)]
+                .lines()
+                .map(|l| {
+                    let l = l.trim_end_matches('\r');
+                    if l.trim().is_empty() {
+                        String::new()
+                    } else {
+                        l.strip_prefix(old_indent.as_str()).unwrap_or(l.trim_start()).to_string()
+                    }
+                })
+                .collect();
+            lines.extend(lead);
+            let mut edits = vec![];
+            for (k, new) in run[n..m].iter().enumerate() {
+                let old = &self.old_blocks[b][i + k];
+                self.stmt_edits(old, new, &mut edits)?;
+            }
+            let text = apply(self.src, start, end, edits)?;
+            lines.push(self.reindent(&text, start, &old_indent, indent));
+            n = m;
+        }
+        let mut out = String::new();
+        for l in lines.iter().skip_while(|l| l.is_empty()) {
+            if !out.is_empty() {
+                out.push_str(self.nl);
+                if !l.is_empty() {
+                    out.push_str(indent);
+                }
+            }
+            out.push_str(l);
+        }
+        Ok(out)
+    }
+
     fn wraps(&self, s: &Stmt, block: usize) -> Option<(usize, usize)> {
         if !is_synth(s.range()) {
             return None;
@@ -669,4 +771,9 @@ fn detect_indent_unit(src: &str, body: &[Stmt]) -> String {
         }
     }
     "    ".to_string()
+}
+
+/// Whether `r` is a statement of one of `o`'s blocks.
+fn child_of(o: &Stmt, r: TextRange) -> bool {
+    blocks(o).iter().any(|b| b.iter().any(|c| c.range() == r))
 }

@@ -122,6 +122,15 @@ impl Emitter<'_> {
                     parts.sort_by_key(|p| (p.0, p.1));
                 }
                 let args: Vec<String> = parts.into_iter().map(|p| p.2).collect();
+                // `f(x for x in xs)`: a new sole generator argument needs no
+                // parentheses of its own.
+                if let ([Expr::GeneratorExp(g)], [], [one]) =
+                    (c.args.as_slice(), c.keywords.as_slice(), args.as_slice())
+                    && is_synth(g.range)
+                    && let Some(inner) = one.strip_prefix('(').and_then(|t| t.strip_suffix(')'))
+                {
+                    return Ok(format!("{func}({inner})"));
+                }
                 format!("{func}({})", args.join(", "))
             }
             Expr::FormattedValue(_) | Expr::JoinedStr(_) => {
@@ -319,6 +328,17 @@ impl Emitter<'_> {
                     out.push_str("else:");
                     out.push_str(&self.body(&i.orelse, indent)?);
                 }
+                out
+            }
+            Stmt::FunctionDef(ast::StmtFunctionDef { name, args, body, decorator_list, returns, .. })
+            | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef { name, args, body, decorator_list, returns, .. })
+                if decorator_list.is_empty() && returns.is_none() =>
+            {
+                // New defs are plain (the `pool` pass's runner): no
+                // decorators, no annotations (`print_arguments` has none).
+                let kw = if matches!(s, Stmt::AsyncFunctionDef(_)) { "async def" } else { "def" };
+                let mut out = format!("{kw} {name}({}):", self.print_arguments(args)?);
+                out.push_str(&self.body(body, indent)?);
                 out
             }
             Stmt::While(w) => {

@@ -6,6 +6,7 @@ pub mod colour;
 pub mod files;
 pub mod http;
 pub mod loop_idioms;
+pub mod pool;
 pub mod sleep;
 pub mod taskgroup;
 pub mod timeout;
@@ -124,6 +125,9 @@ pub trait Pass: Sync {
     fn interested(&self, _src: &str, _tables: &Tables) -> bool {
         false
     }
+    /// Adds to the module's facts before seeds and colouring (the `pool`
+    /// pass makes the functions a thread pool runs call sites).
+    fn prepare(&self, _body: &[Stmt], _info: &mut ModuleInfo, _tables: &Tables) {}
     /// Call sites this pass turns into awaitables (seeds of the colouring).
     fn seeds(&self, _body: &[Stmt], _info: &ModuleInfo, _tables: &Tables, _diags: &mut Vec<Diagnostic>) -> Vec<Seed> {
         vec![]
@@ -143,6 +147,7 @@ pub fn registry() -> &'static [&'static dyn Pass] {
         &http::Http,
         &files::Files,
         &to_thread::ToThread,
+        &pool::Pool,
         &loop_idioms::LoopIdioms,
         &taskgroup::TaskGroup,
         &timeout::Timeout,

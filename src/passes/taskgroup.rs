@@ -68,7 +68,9 @@ async def fetch(n):
 ```
 
 ## Not converted (with a diagnostic)
-* `return_exceptions=True`: a task group has no such mode;
+* `return_exceptions=True`: a task group has no such mode (reported unless
+  the result is dropped: waiting for every task, each outcome kept in its
+  task, has nothing to convert);
 * an argument the pass cannot prove is a coroutine (a future, a task, a
   variable, a call of a function that is not `async def` in this module
   nor listed as `[[coroutine]]` in `transforms/asyncio.toml`): `create_task`
@@ -495,6 +497,13 @@ impl<'a> Finder<'a, '_> {
             let false_const = matches!(&k.value, Expr::Constant(c) if c.value == Constant::Bool(false));
             if arg == Some("return_exceptions") && false_const {
                 continue;
+            }
+            // `await gather(*tasks, return_exceptions=True)` as a statement
+            // waits for every task and leaves each outcome in its task (what
+            // the `pool` pass writes): nothing to convert, nothing to report.
+            let true_const = matches!(&k.value, Expr::Constant(c) if c.value == Constant::Bool(true));
+            if arg == Some("return_exceptions") && true_const && matches!(form, Form::Drop) {
+                return;
             }
             let what = arg.map(|a| format!("`{a}=`")).unwrap_or_else(|| "`**kwargs`".into());
             return self

@@ -8,6 +8,7 @@
 //! range. A pass that changes a node's own fields (not just its children) must
 //! give it an empty range too.
 
+pub mod template;
 pub mod visit;
 
 use rustpython_parser::ast::{self, Expr, ExprContext, Fold, Stmt};
