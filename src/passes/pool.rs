@@ -583,18 +583,7 @@ impl Scan<'_, '_> {
         }
     }
     fn collection(&self, e: &Expr) -> Option<TextRange> {
-        let is = |n: &ast::ExprName| self.created.iter().any(|(c, single)| !single && c == n.id.as_str());
-        match e {
-            Expr::Name(n) if is(n) => Some(n.range),
-            Expr::Call(c) if c.args.is_empty() && c.keywords.is_empty() => match &*c.func {
-                Expr::Attribute(a) if matches!(a.attr.as_str(), "values" | "keys") => match &*a.value {
-                    Expr::Name(n) if is(n) => Some(n.range),
-                    _ => None,
-                },
-                _ => None,
-            },
-            _ => None,
-        }
+        collection(e, self.created)
     }
     /// An iterable: `futures`, `futures.values()` or `as_completed(...)` of those.
     fn iterable(&mut self, e: &Expr) {
@@ -708,21 +697,8 @@ impl Uses<'_> {
         }
     }
     fn iterable(&mut self, e: &Expr) {
-        let name = match e {
-            Expr::Name(n) => Some(n),
-            Expr::Call(c) if c.args.is_empty() && c.keywords.is_empty() => match &*c.func {
-                Expr::Attribute(a) if matches!(a.attr.as_str(), "values" | "keys") => match &*a.value {
-                    Expr::Name(n) => Some(n),
-                    _ => None,
-                },
-                _ => None,
-            },
-            _ => None,
-        };
-        if let Some(n) = name
-            && self.names.iter().any(|(c, single)| !single && c == n.id.as_str())
-        {
-            self.allowed.insert(n.range);
+        if let Some(r) = collection(e, self.names) {
+            self.allowed.insert(r);
         }
     }
 }
@@ -1107,4 +1083,21 @@ fn first_iter(e: &Expr) -> Option<&Expr> {
         _ => return None,
     };
     generators.first().filter(|g| !g.is_async).map(|g| &g.iter)
+}
+
+/// The name in `futures`, `futures.values()` or `futures.keys()`, when
+/// `futures` is one of the block's collections of futures.
+fn collection(e: &Expr, created: &[(String, bool)]) -> Option<TextRange> {
+    let is = |n: &ast::ExprName| created.iter().any(|(c, single)| !single && c == n.id.as_str());
+    match e {
+        Expr::Name(n) if is(n) => Some(n.range),
+        Expr::Call(c) if c.args.is_empty() && c.keywords.is_empty() => match &*c.func {
+            Expr::Attribute(a) if matches!(a.attr.as_str(), "values" | "keys") => match &*a.value {
+                Expr::Name(n) if is(n) => Some(n.range),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
 }
