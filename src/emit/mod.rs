@@ -184,12 +184,22 @@ impl<'a> Emitter<'a> {
                         break;
                     }
                 }
-                let run = &new[next_new - 1..end];
+                // New statements just before it take its place too.
+                let mut run: Vec<&Stmt> = std::mem::take(&mut pending);
+                run.extend(&new[next_new - 1..end]);
                 next_new = end;
-                if !pending.is_empty() {
-                    groups.push((last, Some(k), std::mem::take(&mut pending)));
+                let mut text = self.unwrapped(&run, &indent)?;
+                // A comment on the `with` header's line goes to the first line.
+                if let Stmt::With(w) = &old[k]
+                    && let (Some(item), Some(first)) = (w.items.last(), w.body.first())
+                {
+                    let after = item.optional_vars.as_ref().map_or(item.context_expr.range(), |v| v.range()).end();
+                    let gap = &self.src[usize::from(after)..usize::from(stmt_start(first, self.src))];
+                    if let Some(c) = gap.find('#').map(|at| gap[at..].lines().next().unwrap_or("").trim_end()) {
+                        let line_end = text.find(['\r', '\n']).unwrap_or(text.len());
+                        text.insert_str(line_end, &format!("  {c}"));
+                    }
                 }
-                let text = self.unwrapped(run, &indent)?;
                 let start = usize::from(stmt_start(&old[k], self.src));
                 out.push(Edit { start, end: old[k].range().end().into(), text });
                 kept[k] = true;
@@ -376,12 +386,12 @@ impl<'a> Emitter<'a> {
     /// The text of statements that take a compound statement's place: runs
     /// of its own statements that stay consecutive keep the original text
     /// between them (comments, blank lines), re-indented; new ones are printed.
-    fn unwrapped(&mut self, run: &[Stmt], indent: &str) -> R<String> {
+    fn unwrapped(&mut self, run: &[&Stmt], indent: &str) -> R<String> {
         // Lines of the result ("" for a blank line), the first without indent.
         let mut lines: Vec<String> = vec![];
         let mut n = 0;
         while n < run.len() {
-            let s = &run[n];
+            let s = run[n];
             let Some(&(b, i)) = (!is_synth(s.range())).then(|| self.stmt_pos.get(&s.range())).flatten() else {
                 lines.push(self.print_stmt(s, indent)?);
                 n += 1;
@@ -424,7 +434,7 @@ impl<'a> Emitter<'a> {
                 .collect();
             lines.extend(lead);
             let mut edits = vec![];
-            for (k, new) in run[n..m].iter().enumerate() {
+            for (k, &new) in run[n..m].iter().enumerate() {
                 let old = &self.old_blocks[b][i + k];
                 self.stmt_edits(old, new, &mut edits)?;
             }
