@@ -7,6 +7,7 @@ pub mod files;
 pub mod http;
 pub mod loop_idioms;
 pub mod sleep;
+pub mod sqlite;
 pub mod taskgroup;
 pub mod timeout;
 pub mod to_thread;
@@ -142,6 +143,7 @@ pub fn registry() -> &'static [&'static dyn Pass] {
         &sleep::Sleep,
         &http::Http,
         &files::Files,
+        &sqlite::Sqlite,
         &to_thread::ToThread,
         &loop_idioms::LoopIdioms,
         &taskgroup::TaskGroup,
