@@ -47,6 +47,9 @@ pub struct Tables {
     /// How each async runtime spells things (`transforms/runtimes.toml`).
     #[serde(default)]
     pub runtime: Vec<RuntimeRow>,
+    /// The sqlite3 -> aiosqlite map (`transforms/sqlite.toml`).
+    #[serde(default)]
+    pub sqlite: SqliteTable,
     /// The runtime the output targets (`--runtime`); chosen on the command
     /// line, not in tables.
     #[serde(skip)]
@@ -128,6 +131,68 @@ fn yes() -> bool {
 pub struct ToThreadRule {
     /// Fully qualified blocking callable, e.g. `subprocess.run`.
     pub sync: String,
+}
+
+/// The map of the `sqlite` pass (`transforms/sqlite.toml`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqliteTable {
+    #[serde(default)]
+    pub driver: Vec<SqliteDriver>,
+    #[serde(default)]
+    pub method: Vec<SqliteMethod>,
+    #[serde(default)]
+    pub attribute: Vec<SqliteAttribute>,
+}
+
+/// A connect function (`sqlite3.connect`) and its async twin.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqliteDriver {
+    pub sync: String,
+    #[serde(rename = "async")]
+    pub async_: String,
+    pub import: String,
+    /// The runtimes the async driver works on.
+    pub runtimes: Vec<Runtime>,
+}
+
+/// What a database object is: a connection or a cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteObject {
+    Connection,
+    Cursor,
+}
+
+/// A method of a connection or cursor, awaited in the async driver.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqliteMethod {
+    pub on: SqliteObject,
+    pub name: String,
+    /// What the call returns, when it is a cursor.
+    #[serde(default)]
+    pub returns: Option<SqliteObject>,
+}
+
+/// An attribute that stays as it is on the async object.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqliteAttribute {
+    pub on: SqliteObject,
+    pub name: String,
+    /// It may be assigned too.
+    #[serde(default)]
+    pub set: bool,
+}
+
+impl SqliteTable {
+    fn extend(&mut self, o: SqliteTable) {
+        self.driver.extend(o.driver);
+        self.method.extend(o.method);
+        self.attribute.extend(o.attribute);
+    }
 }
 
 /// The requests -> httpx map (`transforms/http.toml`).
@@ -277,6 +342,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("http.toml", include_str!("../transforms/http.toml")),
     ("blocking.toml", include_str!("../transforms/blocking.toml")),
     ("runtimes.toml", include_str!("../transforms/runtimes.toml")),
+    ("sqlite.toml", include_str!("../transforms/sqlite.toml")),
 ];
 
 impl Tables {
@@ -298,6 +364,7 @@ impl Tables {
         self.coroutine.extend(more.coroutine);
         self.executor.extend(more.executor);
         self.as_completed.extend(more.as_completed);
+        self.sqlite.extend(more.sqlite);
     }
 
     /// The row of the target runtime (the last one loaded wins, so user

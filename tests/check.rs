@@ -266,6 +266,7 @@ fn check_reports_what_convert_rewrites_and_nothing_after() {
         "tests/fixtures/sleep",
         "tests/fixtures/http",
         "tests/fixtures/files",
+        "tests/fixtures/sqlite",
         "tests/fixtures/to_thread",
     ] {
         for e in std::fs::read_dir(root().join(dir)).unwrap() {

@@ -1,5 +1,5 @@
-//! End-to-end behaviour of the `http` pass: real sync programs
-//! (`tests/e2e/programs/*.py`) talk to a local HTTP server
+//! End-to-end behaviour of the conversion: real sync programs
+//! (`tests/e2e/programs/*.py`: HTTP, files, sqlite) talk to a local HTTP server
 //! (`tests/e2e/server.py`, on 127.0.0.1, started here) before and after
 //! conversion, with each variant: the HTTP backends (`--http httpx`, `--http
 //! aiohttp`) on asyncio, and httpx on the other runtimes (`--runtime trio`,
@@ -22,7 +22,7 @@
 //!   differently; the exact mismatch is pinned, so a program that starts to
 //!   pass, or to fail differently, fails the test.
 //!
-//! Needs the test virtualenv (requests, httpx, aiohttp, aiofiles, trio, anyio): `./scripts/test.sh`
+//! Needs the test virtualenv (requests, httpx, aiohttp, aiofiles, aiosqlite, trio, anyio): `./scripts/test.sh`
 //! creates it and sets `AWAITIFY_PYTHON`.
 
 use similar::{ChangeTag, TextDiff};
@@ -104,7 +104,9 @@ const KNOWN_DIFFERENCES: &[KnownDifference] = &[
 ];
 
 /// Text a converted program must contain with a variant: programs that are
-/// async already (so `async def` proves nothing) show their rewrites here.
+/// async already (so `async def` proves nothing) show their rewrites here,
+/// and so do programs that other calls would make async anyway (the sqlite
+/// and file programs: `time.sleep` alone makes them async).
 const EXPECTED_TEXT: &[(&str, &str, &[&str])] = &[
     (
         "thread_pool",
@@ -129,6 +131,31 @@ const EXPECTED_TEXT: &[(&str, &str, &[&str])] = &[
             "code = asyncio.run(main())",
         ],
     ),
+    (
+        "sqlite_ledger",
+        "httpx",
+        &[
+            "conn = await aiosqlite.connect(path)",
+            "        await conn.close()\n        raise",
+            "            await conn.commit()\n        except BaseException:\n            await conn.rollback()",
+            "async for row in cur:",
+            "async with aiosqlite.connect(path) as conn:",
+            "await (await conn.execute(\"SELECT SUM(balance) FROM accounts\")).fetchone()",
+        ],
+    ),
+    ("sqlite_ledger", "anyio", &["conn = await aiosqlite.connect(path)", "anyio.run(main)"]),
+    ("sync_to_db", "aiohttp", &["conn = await aiosqlite.connect(\"inventory.db\")", "await conn.close()"]),
+    (
+        "file_forms",
+        "httpx",
+        &[
+            "out = await aiofiles.open(path, \"w\", encoding=\"utf-8\")",
+            "await f.close()",
+            "config = json.loads(await f_1.read())",
+            "async with aiofiles.open(path, \"a\", encoding=\"utf-8\") as f_1:",
+        ],
+    ),
+    ("file_forms", "trio", &["f = await trio.open_file(path, encoding=\"utf-8\")", "await f.aclose()"]),
 ];
 
 // ---------------------------------------------------------------------------

@@ -6,7 +6,8 @@
 //! Fixtures under `tests/fixtures/http/` run with both `--http` backends,
 //! those under `tests/fixtures/http_aiohttp/` with `--http aiohttp` only, and
 //! those under `tests/fixtures/{runtime,pool}/` with each `--runtime` (asyncio,
-//! trio, anyio); those under `tests/fixtures/{taskgroup,timeout}/` also with
+//! trio, anyio), those under `tests/fixtures/sqlite_trio/` with `--runtime trio`;
+//! those under `tests/fixtures/{taskgroup,timeout}/` also with
 //! `--target-version py39` (snapshots `<dir>_py39__<case>`).
 
 use awaitify::engine::{Options, convert};
@@ -80,6 +81,8 @@ fn fixtures_convert_as_snapshotted() {
                 runs.push((path, "http_aiohttp".to_string(), &aiohttp));
             }
             "http_aiohttp" => runs.push((path, dir, &aiohttp)),
+            // aiosqlite needs asyncio: with trio the sqlite code stays.
+            "sqlite_trio" => runs.push((path, dir, &trio)),
             // Rewrites for Python 3.11+: also with py39, where nothing changes.
             "taskgroup" | "timeout" => {
                 runs.push((path.clone(), dir.clone(), &default));

@@ -24,6 +24,16 @@ every use of each file in the block is one the pass can rewrite:
 * `json.load(f)` -> `json.loads(await f.read())`, `json.dump(obj, f, **kw)`
   -> `await f.write(json.dumps(obj, **kw))`;
 * `f.name`, `f.mode`, `f.closed` stay as they are.
+
+Files opened without `with` are converted when they are surely closed:
+* `f = open(...)` directly followed by `try: ... finally: f.close()` (the
+  name used nowhere else in the function) -> `f = await
+  aiofiles.open(...)`, its uses as above, `await f.close()`;
+* a one-liner, one read or write in an assignment, a `return` or an
+  expression statement (`data = open(p).read()`, `open(p, \"w\").write(s)`,
+  `cfg = json.load(open(p))`) -> `async with aiofiles.open(p) as f:` around
+  the statement, which reads `await f.read()` (CPython closes such a file
+  at the end of the statement too); the file gets a name free in the module.
 The function becomes `async def` and its callers are converted by `colour`.
 
 With `--runtime trio` or `anyio` the opener is `await trio.open_file(...)` /
@@ -53,9 +63,13 @@ async def load(path):
 A file handed to anything else (`csv.reader(f)`, `print(..., file=f)`,
 `pickle.load(f)`, `enumerate(f)`, a generator expression, a nested
 function, any unknown call) keeps its whole `with` block sync: a file object
-is never half converted. Unmanaged files (`f = open(p)` ... `f.close()`)
-and one-liners (`open(p).read()`) are left as they are. If such a block
-ends up in an async function, a diagnostic says so.
+is never half converted. An unmanaged file not closed in a `finally` (an
+exception would leave it open), a one-liner whose open runs only under a
+condition (`x if c else open(p).read()`, `and`/`or`, a comprehension, a
+lambda) or after another call of the statement (`(t(), open(p).read())`:
+the `async with` would open it first), and two files in one statement are
+left as they are. If such a file ends up in an async function, a
+diagnostic says so.
 
 ## Fix safety
 Safe for the uses above: aiofiles runs the same file operations in a
@@ -92,6 +106,24 @@ struct Facts {
     uses: HashMap<TextRange, Use>,
     /// Open calls left as they are, with the reason.
     left: Vec<(TextRange, String)>,
+    /// `f = open(...)` directly followed by `try: ... finally: f.close()`:
+    /// the try statement -> the open call (awaited in place).
+    unmanaged: HashMap<TextRange, TextRange>,
+    /// One-liners (`data = open(p).read()`): the statement -> the open call
+    /// and the name of the file in the `async with` around the statement.
+    oneliners: HashMap<TextRange, (TextRange, String)>,
+}
+
+impl Facts {
+    /// The open calls of a convertible block (a `with`, an unmanaged file's
+    /// `try`, a one-liner's statement), by the block's range.
+    fn blocks(&self) -> Vec<(TextRange, Vec<TextRange>)> {
+        let mut out: Vec<(TextRange, Vec<TextRange>)> = self.withs.iter().map(|(w, c)| (*w, c.clone())).collect();
+        out.extend(self.unmanaged.iter().map(|(t, c)| (*t, vec![*c])));
+        out.extend(self.oneliners.iter().map(|(st, (c, _))| (*st, vec![*c])));
+        out.sort_by_key(|(r, _)| (r.start(), r.end()));
+        out
+    }
 }
 
 fn is_open(info: &ModuleInfo, e: &Expr) -> bool {
@@ -240,13 +272,235 @@ fn mentions(e: &Expr, names: &HashSet<String>) -> bool {
     m.1
 }
 
+/// `name.close()` as a statement.
+fn is_close_of(s: &Stmt, n: &str) -> bool {
+    let Stmt::Expr(x) = s else { return false };
+    let Expr::Call(c) = &*x.value else { return false };
+    let Expr::Attribute(a) = &*c.func else { return false };
+    c.args.is_empty()
+        && c.keywords.is_empty()
+        && a.attr.as_str() == "close"
+        && matches!(&*a.value, Expr::Name(v) if v.id.as_str() == n)
+}
+
+/// Where a one-liner's file is used: the call that reads or writes it
+/// (`open(p).read()`, `json.load(open(p))`), if the open is evaluated
+/// whenever the statement runs (not under a condition, in a lambda or a
+/// comprehension). Ok(None): `open` is not in `e`.
+fn oneliner_use(info: &ModuleInfo, e: &Expr, open: TextRange) -> Result<Option<(TextRange, Use)>, String> {
+    if !e.range().contains_range(open) {
+        return Ok(None);
+    }
+    if let Expr::Call(c) = e {
+        if let Expr::Attribute(a) = &*c.func
+            && a.value.range() == open
+        {
+            return if AWAITED.contains(&a.attr.as_str()) {
+                Ok(Some((c.range, Use::Await)))
+            } else {
+                Err(format!("`open(...).{}` is not converted", a.attr))
+            };
+        }
+        if qual(info, e) == Some("json.load") && c.args.len() == 1 && c.keywords.is_empty() && c.args[0].range() == open
+        {
+            return Ok(Some((c.range, Use::JsonLoad)));
+        }
+    }
+    if e.range() == open {
+        return Err("the file is used other than by one read or write on it".into());
+    }
+    // The children always evaluated when `e` is.
+    let children: Vec<&Expr> = match e {
+        Expr::Call(c) => std::iter::once(&*c.func).chain(&c.args).chain(c.keywords.iter().map(|k| &k.value)).collect(),
+        Expr::Attribute(a) => vec![&a.value],
+        Expr::Subscript(x) => vec![&x.value, &x.slice],
+        Expr::BinOp(b) => vec![&b.left, &b.right],
+        Expr::UnaryOp(u) => vec![&u.operand],
+        Expr::Tuple(t) => t.elts.iter().collect(),
+        Expr::List(t) => t.elts.iter().collect(),
+        Expr::Set(t) => t.elts.iter().collect(),
+        Expr::Dict(d) => d.keys.iter().flatten().chain(&d.values).collect(),
+        Expr::JoinedStr(j) => j.values.iter().collect(),
+        Expr::FormattedValue(f) => vec![&f.value],
+        Expr::Starred(x) => vec![&x.value],
+        Expr::Await(x) => vec![&x.value],
+        Expr::Compare(c) => vec![&c.left],
+        Expr::BoolOp(b) => b.values.iter().take(1).collect(),
+        _ => vec![],
+    };
+    for c in children {
+        if c.range().contains_range(open) {
+            return oneliner_use(info, c, open);
+        }
+    }
+    Err("the file is opened under a condition or in a nested scope (a lambda, a comprehension)".into())
+}
+
 fn collect(body: &[Stmt], info: &ModuleInfo) -> Facts {
     struct Finder<'a> {
         info: &'a ModuleInfo,
         facts: Facts,
+        /// The bodies of the enclosing functions.
+        funcs: Vec<&'a [Stmt]>,
+        /// Open calls with a verdict (converted or left with a reason).
+        handled: HashSet<TextRange>,
+        /// Every name of the module (a one-liner's file needs a free one).
+        names: HashSet<String>,
     }
-    impl<'a> Visitor<'a> for Finder<'_> {
+    impl<'a> Finder<'a> {
+        fn left(&mut self, r: TextRange, why: impl Into<String>) {
+            self.handled.insert(r);
+            self.facts.left.push((r, why.into()));
+        }
+        /// `f = open(...)` followed by `try: ... finally: f.close()`.
+        fn unmanaged(&mut self, assign: &'a Stmt, next: Option<&'a Stmt>) {
+            let Stmt::Assign(a) = assign else { return };
+            let call = a.value.range();
+            let [Expr::Name(n)] = &a.targets[..] else {
+                return self.left(
+                    call,
+                    "a file opened other than by `with open(...) as f` or `f = open(...)` is not converted",
+                );
+            };
+            let Some(Stmt::Try(t)) = next.filter(
+                |t| matches!(t, Stmt::Try(t) if t.finalbody.first().is_some_and(|c| is_close_of(c, n.id.as_str()))),
+            ) else {
+                return self.left(
+                    call,
+                    "`f = open(...)` is converted only when `try: ... finally: f.close()` follows at once (otherwise an exception could leave the file open)",
+                );
+            };
+            let names: HashSet<String> = [n.id.to_string()].into();
+            let mut u = Uses {
+                info: self.info,
+                names: names.clone(),
+                uses: HashMap::new(),
+                bad: None,
+                ok_names: HashSet::new(),
+            };
+            u.visit_stmt(next.expect("matched above"));
+            // The name must not be used anywhere else in the function.
+            struct Outside<'n> {
+                name: &'n str,
+                span: TextRange,
+                hit: bool,
+            }
+            impl<'b> Visitor<'b> for Outside<'_> {
+                fn visit_stmt(&mut self, s: &'b Stmt) {
+                    if let Stmt::Global(ast::StmtGlobal { names, .. }) | Stmt::Nonlocal(ast::StmtNonlocal { names, .. }) =
+                        s
+                        && names.iter().any(|x| x.as_str() == self.name)
+                    {
+                        self.hit = true;
+                    }
+                    walk_stmt(self, s);
+                }
+                fn visit_expr(&mut self, e: &'b Expr) {
+                    if let Expr::Name(x) = e
+                        && x.id.as_str() == self.name
+                        && !self.span.contains_range(x.range)
+                    {
+                        self.hit = true;
+                    }
+                    walk_expr(self, e);
+                }
+            }
+            let mut o = Outside {
+                name: n.id.as_str(),
+                span: TextRange::new(assign.range().start(), t.range.end()),
+                hit: false,
+            };
+            if let Some(f) = self.funcs.last() {
+                o.visit_body(f);
+            }
+            match u.bad {
+                Some((_, why)) => self.left(call, why),
+                None if o.hit => {
+                    self.left(call, format!("`{}` is used outside the statements that open and close the file", n.id))
+                }
+                None => {
+                    self.handled.insert(call);
+                    self.facts.uses.extend(u.uses);
+                    self.facts.unmanaged.insert(t.range, call);
+                }
+            }
+        }
+        /// `x = open(p).read()`, `return json.load(open(p))`, `open(p, "w").write(s)`.
+        fn oneliner(&mut self, s: &'a Stmt, value: &'a Expr) {
+            struct Opens<'i>(&'i ModuleInfo, Vec<TextRange>, Vec<TextRange>);
+            impl<'b> Visitor<'b> for Opens<'_> {
+                fn visit_expr(&mut self, e: &'b Expr) {
+                    if let Expr::Call(c) = e {
+                        if is_open(self.0, e) {
+                            self.1.push(c.range);
+                        }
+                        self.2.push(c.range);
+                    }
+                    walk_expr(self, e);
+                }
+            }
+            let mut o = Opens(self.info, vec![], vec![]);
+            o.visit_expr(value);
+            let opens = o.1;
+            if opens.len() > 1 {
+                for c in opens {
+                    self.left(c, "several files opened in one statement are not converted");
+                }
+                return;
+            }
+            let Some(&open) = opens.first() else { return };
+            if self.handled.contains(&open) {
+                return;
+            }
+            if o.2.iter().any(|c| c.end() <= open.start()) {
+                return self
+                    .left(open, "a call before `open` in the same statement would run after the file is opened");
+            }
+            match oneliner_use(self.info, value, open) {
+                Ok(Some((site, use_))) => {
+                    self.handled.insert(open);
+                    let name = crate::syntax::fresh_name("f", &self.names);
+                    self.facts.uses.insert(site, use_);
+                    self.facts.oneliners.insert(s.range(), (open, name));
+                }
+                Ok(None) => {}
+                Err(why) => self.left(open, why),
+            }
+        }
+    }
+    impl<'a> Visitor<'a> for Finder<'a> {
+        fn visit_body(&mut self, body: &'a [Stmt]) {
+            for (j, s) in body.iter().enumerate() {
+                if let Stmt::Assign(a) = s
+                    && is_open(self.info, &a.value)
+                    && !self.funcs.is_empty()
+                {
+                    self.unmanaged(s, body.get(j + 1));
+                }
+            }
+            for s in body {
+                self.visit_stmt(s);
+            }
+        }
         fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::FunctionDef(ast::StmtFunctionDef { body, .. })
+                | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef { body, .. }) => {
+                    self.funcs.push(body);
+                    walk_stmt(self, s);
+                    self.funcs.pop();
+                    return;
+                }
+                Stmt::Assign(ast::StmtAssign { value, .. }) | Stmt::Expr(ast::StmtExpr { value, .. })
+                    if !self.funcs.is_empty() =>
+                {
+                    self.oneliner(s, value)
+                }
+                Stmt::Return(ast::StmtReturn { value: Some(value), .. }) if !self.funcs.is_empty() => {
+                    self.oneliner(s, value)
+                }
+                _ => {}
+            }
             if let Stmt::With(w) = s {
                 let opens: Vec<&ast::WithItem> =
                     w.items.iter().filter(|it| is_open(self.info, &it.context_expr)).collect();
@@ -284,33 +538,35 @@ fn collect(body: &[Stmt], info: &ModuleInfo) -> Facts {
                     };
                     match why {
                         None => {
+                            self.handled.extend(calls.iter().copied());
                             self.facts.withs.insert(w.range, calls);
                         }
                         Some((_, why)) => {
                             for c in calls {
-                                self.facts.left.push((c, why.clone()));
+                                self.left(c, why.clone());
                             }
                         }
                     }
                 }
-            } else if let Stmt::Expr(_) | Stmt::Assign(_) | Stmt::Return(_) = s {
-                // Unmanaged opens are found by the expression visitor below.
             }
             walk_stmt(self, s);
         }
-        fn visit_expr(&mut self, e: &'a Expr) {
-            walk_expr(self, e);
-        }
     }
-    let mut f = Finder { info, facts: Facts::default() };
+    let mut names = HashSet::new();
+    for s in body {
+        names.extend(crate::syntax::names_in(s));
+    }
+    let mut f = Finder { info, facts: Facts::default(), funcs: vec![], handled: HashSet::new(), names };
     f.visit_body(body);
-    // Opens that are not the items of a convertible `with`.
-    let managed: HashSet<TextRange> =
-        f.facts.withs.values().flatten().copied().chain(f.facts.left.iter().map(|(r, _)| *r)).collect();
+    // Opens with no verdict yet.
     for c in &info.calls {
-        if c.qualname.as_deref().is_some_and(|q| q == "builtins.open" || q == "io.open") && !managed.contains(&c.range)
+        if c.qualname.as_deref().is_some_and(|q| q == "builtins.open" || q == "io.open")
+            && !f.handled.contains(&c.range)
         {
-            f.facts.left.push((c.range, "a file opened outside `with open(...) as f` is not converted yet".into()));
+            f.facts.left.push((
+                c.range,
+                "a file opened other than by `with open(...) as f`, `f = open(...)` with `try: ... finally: f.close()`, or one read or write in a statement (`open(p).read()`) is not converted".into(),
+            ));
         }
     }
     f.facts
@@ -324,17 +580,17 @@ impl Pass for Files {
         DOC
     }
     fn interested(&self, src: &str, _tables: &Tables) -> bool {
-        // Only `with open(...)` blocks are converted (a cheap text test; a
-        // spelling it misses is left as it is).
-        src.contains("with open(") || src.contains("with io.open(")
+        // Every form converted calls `open(` (a cheap text test; a spelling
+        // it misses is left as it is).
+        src.contains("open(")
     }
     fn seeds(&self, body: &[Stmt], info: &ModuleInfo, _tables: &Tables, _diags: &mut Vec<Diagnostic>) -> Vec<Seed> {
         let facts = collect(body, info);
         let mut out = vec![];
-        for (w, calls) in &facts.withs {
+        for (w, calls) in facts.blocks() {
             for c in calls {
                 out.push(Seed {
-                    call: *c,
+                    call: c,
                     pass: "files",
                     what: "open".into(),
                     group: Some(format!("with{w:?}")),
@@ -363,15 +619,15 @@ impl Pass for Files {
             }
         }
         let live: HashSet<TextRange> = facts
-            .withs
-            .iter()
+            .blocks()
+            .into_iter()
             .filter(|(_, calls)| calls.iter().all(|c| cx.colour.seeds_ok.contains(c)))
-            .map(|(w, _)| *w)
+            .map(|(w, _)| w)
             .collect();
         if live.is_empty() {
             return body;
         }
-        let mut f = Folder { cx, facts: &facts, live: &live, depth: 0, in_live: 0 };
+        let mut f = Folder { cx, facts: &facts, live: &live, depth: 0, in_live: 0, opener: None };
         body.into_iter().map(|s| fold_ok(f.fold_stmt(s))).collect()
     }
 }
@@ -383,6 +639,9 @@ struct Folder<'a, 'b> {
     depth: usize,
     /// Inside a converted with block (uses apply only there).
     in_live: usize,
+    /// The opener of the one-liner being rewritten (its `open(...)` became
+    /// the file's name).
+    opener: Option<Expr>,
 }
 
 impl Fold<TextRange> for Folder<'_, '_> {
@@ -390,7 +649,7 @@ impl Fold<TextRange> for Folder<'_, '_> {
 
     fn fold_stmt(&mut self, s: Stmt) -> Result<Stmt, std::convert::Infallible> {
         let range = s.range();
-        let live = matches!(s, Stmt::With(_)) && self.live.contains(&range);
+        let live = self.live.contains(&range);
         let for_use = self.in_live > 0 && self.facts.uses.get(&range) == Some(&Use::For);
         if live {
             self.in_live += 1;
@@ -398,13 +657,15 @@ impl Fold<TextRange> for Folder<'_, '_> {
         self.depth += 1;
         let s = ast::fold::fold_stmt(self, s)?;
         self.depth -= 1;
-        if live || for_use {
+        if live {
+            self.in_live -= 1;
+        }
+        if (live && matches!(s, Stmt::With(_))) || for_use {
             self.cx.sites.push(TextRange::empty(range.start()));
         }
         let s = match s {
             Stmt::With(mut w) if live => {
                 self.cx.sites.extend(w.items.iter().map(|it| it.context_expr.range()));
-                self.in_live -= 1;
                 for it in &mut w.items {
                     let open = std::mem::replace(&mut it.context_expr, crate::syntax::name("_"));
                     it.context_expr = match open {
@@ -413,6 +674,27 @@ impl Fold<TextRange> for Folder<'_, '_> {
                     };
                 }
                 to_async_kind(Stmt::With(w))
+            }
+            s if live && self.facts.oneliners.contains_key(&range) => {
+                // `async with <opener> as f: <the statement, reading f>`.
+                let (_, name) = &self.facts.oneliners[&range];
+                self.cx.sites.push(range);
+                let opener = self.opener.take().unwrap_or_else(|| crate::syntax::name("_"));
+                let target = Expr::Name(ast::ExprName {
+                    range: synth(),
+                    id: ast::Identifier::new(name.as_str()),
+                    ctx: ast::ExprContext::Store,
+                });
+                Stmt::AsyncWith(ast::StmtAsyncWith {
+                    range: synth(),
+                    items: vec![ast::WithItem {
+                        range: Default::default(),
+                        context_expr: opener,
+                        optional_vars: Some(Box::new(target)),
+                    }],
+                    body: vec![s],
+                    type_comment: None,
+                })
             }
             s if for_use => to_async_kind(s),
             s => s,
@@ -435,6 +717,20 @@ impl Fold<TextRange> for Folder<'_, '_> {
         let use_ = if self.in_live > 0 { self.facts.uses.get(&range).copied() } else { None };
         let e = ast::fold::fold_expr(self, e)?;
         let Expr::Call(c) = e else { return Ok(e) };
+        // An unmanaged file: `f = await aiofiles.open(...)`.
+        if self.facts.unmanaged.iter().any(|(t, &o)| o == range && self.live.contains(t)) {
+            self.cx.sites.push(range);
+            let opener = crate::runtime::open_file(self.cx.tables, c, &mut self.cx.imports);
+            return Ok(if matches!(opener, Expr::Await(_)) { opener } else { await_(opener) });
+        }
+        if self.in_live > 0 {
+            // A one-liner's file: its name in the `async with` around the statement.
+            if let Some((_, name)) = self.facts.oneliners.values().find(|(o, _)| *o == range) {
+                self.cx.sites.push(range);
+                self.opener = Some(crate::runtime::open_file(self.cx.tables, c, &mut self.cx.imports));
+                return Ok(crate::syntax::name(name));
+            }
+        }
         if use_.is_some() {
             self.cx.sites.push(range);
         }

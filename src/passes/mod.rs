@@ -8,6 +8,7 @@ pub mod http;
 pub mod loop_idioms;
 pub mod pool;
 pub mod sleep;
+pub mod sqlite;
 pub mod taskgroup;
 pub mod timeout;
 pub mod to_thread;
@@ -146,6 +147,7 @@ pub fn registry() -> &'static [&'static dyn Pass] {
         &sleep::Sleep,
         &http::Http,
         &files::Files,
+        &sqlite::Sqlite,
         &to_thread::ToThread,
         &pool::Pool,
         &loop_idioms::LoopIdioms,

@@ -44,10 +44,10 @@ async def poll():
 
 ## Fix
 The message names the `convert` pass that rewrites the call (`sleep`,
-`http`, `files`, `to_thread`) when there is one; `awaitify check --fix`
-runs it. Others (a `sqlite3` query, a `pathlib.Path` method, a bare
-`open()` outside `with`) need a hand-written change, often
-`await asyncio.to_thread(...)`.
+`http`, `files`, `sqlite`, `to_thread`) when there is one; `awaitify check
+--fix` runs it. Others (a query on a `sqlite3` connection kept at module
+level, a `pathlib.Path` method, an `open()` whose file goes to `csv`) need a
+hand-written change, often `await asyncio.to_thread(...)`.
 "
 );
 
@@ -201,6 +201,7 @@ impl V<'_, '_, '_> {
             let k = match seed.pass {
                 "http" => "HTTP",
                 "files" => "file",
+                "sqlite" => "database",
                 _ => "",
             };
             return Some((shown(), kind(k), Some(seed.pass)));
