@@ -163,14 +163,12 @@ impl<'a> Visitor<'a> for Uses<'_> {
         match s {
             Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => {
                 // A nested scope that mentions the file would hold it past the block.
-                let mut m = Mentions(&self.names, false);
-                m.visit_stmt(s);
-                if m.1 {
+                if crate::syntax::mentions_stmt(s, &self.names) {
                     self.fail(s.range(), "the file is used in a nested function or class".into());
                 }
                 return;
             }
-            Stmt::For(f) if mentions(&f.target, &self.names) => {
+            Stmt::For(f) if crate::syntax::mentions(&f.target, &self.names) => {
                 self.fail(f.target.range(), "the file's name is rebound in the block".into());
             }
             Stmt::For(f) if self.file(&f.iter) => {
@@ -223,7 +221,7 @@ impl<'a> Visitor<'a> for Uses<'_> {
             Expr::Attribute(a) if self.file(&a.value) && PLAIN.contains(&a.attr.as_str()) => {
                 self.ok_names.insert(a.value.range());
             }
-            Expr::Lambda(_) | Expr::GeneratorExp(_) if mentions(e, &self.names) => {
+            Expr::Lambda(_) | Expr::GeneratorExp(_) if crate::syntax::mentions(e, &self.names) => {
                 self.fail(
                     e.range(),
                     "the file is used in a lambda or generator expression, where `await` cannot go".into(),
@@ -231,12 +229,7 @@ impl<'a> Visitor<'a> for Uses<'_> {
                 return;
             }
             Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) => {
-                let gens = match e {
-                    Expr::ListComp(c) => &c.generators,
-                    Expr::SetComp(c) => &c.generators,
-                    Expr::DictComp(c) => &c.generators,
-                    _ => unreachable!("matched above"),
-                };
+                let gens = crate::syntax::comprehension_generators(e).unwrap_or_default();
                 for g in gens {
                     if self.file(&g.iter) {
                         self.uses.insert(g.iter.range(), Use::Comp);
@@ -251,36 +244,6 @@ impl<'a> Visitor<'a> for Uses<'_> {
         }
         walk_expr(self, e);
     }
-}
-
-/// Finds whether any of the names occurs (in an expression or statement).
-struct Mentions<'n>(&'n HashSet<String>, bool);
-impl<'b> Visitor<'b> for Mentions<'_> {
-    fn visit_expr(&mut self, e: &'b Expr) {
-        if let Expr::Name(n) = e
-            && self.0.contains(n.id.as_str())
-        {
-            self.1 = true;
-        }
-        walk_expr(self, e);
-    }
-}
-
-fn mentions(e: &Expr, names: &HashSet<String>) -> bool {
-    let mut m = Mentions(names, false);
-    m.visit_expr(e);
-    m.1
-}
-
-/// `name.close()` as a statement.
-fn is_close_of(s: &Stmt, n: &str) -> bool {
-    let Stmt::Expr(x) = s else { return false };
-    let Expr::Call(c) = &*x.value else { return false };
-    let Expr::Attribute(a) = &*c.func else { return false };
-    c.args.is_empty()
-        && c.keywords.is_empty()
-        && a.attr.as_str() == "close"
-        && matches!(&*a.value, Expr::Name(v) if v.id.as_str() == n)
 }
 
 /// Where a one-liner's file is used: the call that reads or writes it
@@ -363,7 +326,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo) -> Facts {
                 );
             };
             let Some(Stmt::Try(t)) = next.filter(
-                |t| matches!(t, Stmt::Try(t) if t.finalbody.first().is_some_and(|c| is_close_of(c, n.id.as_str()))),
+                |t| matches!(t, Stmt::Try(t) if t.finalbody.first().is_some_and(|c| crate::syntax::is_close_of(c, n.id.as_str()))),
             ) else {
                 return self.left(
                     call,

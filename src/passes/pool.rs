@@ -1075,14 +1075,7 @@ fn creates(s: &Stmt, pool: &str) -> bool {
 
 /// The first iterable of a comprehension (evaluated where it stands).
 fn first_iter(e: &Expr) -> Option<&Expr> {
-    let generators = match e {
-        Expr::ListComp(c) => &c.generators,
-        Expr::SetComp(c) => &c.generators,
-        Expr::DictComp(c) => &c.generators,
-        Expr::GeneratorExp(c) => &c.generators,
-        _ => return None,
-    };
-    generators.first().filter(|g| !g.is_async).map(|g| &g.iter)
+    crate::syntax::comprehension_generators(e)?.first().filter(|g| !g.is_async).map(|g| &g.iter)
 }
 
 /// The name in `futures`, `futures.values()` or `futures.keys()`, when

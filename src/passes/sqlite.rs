@@ -280,42 +280,6 @@ fn jumps_out(body: &[Stmt]) -> bool {
     j.hit
 }
 
-/// Whether any of the names occurs in a subtree.
-struct Mentions<'n>(&'n HashSet<String>, bool);
-impl<'b> Visitor<'b> for Mentions<'_> {
-    fn visit_expr(&mut self, e: &'b Expr) {
-        if let Expr::Name(n) = e
-            && self.0.contains(n.id.as_str())
-        {
-            self.1 = true;
-        }
-        walk_expr(self, e);
-    }
-}
-
-fn mentions_stmt(s: &Stmt, names: &HashSet<String>) -> bool {
-    let mut m = Mentions(names, false);
-    m.visit_stmt(s);
-    m.1
-}
-
-fn mentions_expr(e: &Expr, names: &HashSet<String>) -> bool {
-    let mut m = Mentions(names, false);
-    m.visit_expr(e);
-    m.1
-}
-
-/// `name.close()` as a statement.
-fn is_close_of(s: &Stmt, n: &str) -> bool {
-    let Stmt::Expr(x) = s else { return false };
-    let Expr::Call(c) = &*x.value else { return false };
-    let Expr::Attribute(a) = &*c.func else { return false };
-    c.args.is_empty()
-        && c.keywords.is_empty()
-        && a.attr.as_str() == "close"
-        && matches!(&*a.value, Expr::Name(v) if v.id.as_str() == n)
-}
-
 /// Every statement list of a function body, nested blocks included (nested
 /// defs and classes excluded).
 fn blocks_of<'a>(body: &'a [Stmt], out: &mut Vec<&'a [Stmt]>) {
@@ -525,7 +489,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
                         let [Expr::Name(n)] = &x.targets[..] else { continue };
                         let n = n.id.to_string();
                         let Some(Stmt::Try(t)) = block.get(j + 1) else { continue };
-                        if !t.finalbody.first().is_some_and(|c| is_close_of(c, &n)) {
+                        if !t.finalbody.first().is_some_and(|c| crate::syntax::is_close_of(c, &n)) {
                             continue;
                         }
                         consumed.insert(x.value.range());
@@ -849,7 +813,7 @@ impl<'a> Visitor<'a> for Classify<'_, '_> {
     fn visit_stmt(&mut self, s: &'a Stmt) {
         match s {
             Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => {
-                if mentions_stmt(s, self.tracked) {
+                if crate::syntax::mentions_stmt(s, self.tracked) {
                     self.facts
                         .refuse(s.range(), "a database connection or cursor is used in a nested function or class");
                 }
@@ -988,12 +952,7 @@ impl<'a> Visitor<'a> for Classify<'_, '_> {
                 return;
             }
             Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) => {
-                let gens = match e {
-                    Expr::ListComp(x) => &x.generators,
-                    Expr::SetComp(x) => &x.generators,
-                    Expr::DictComp(x) => &x.generators,
-                    _ => unreachable!("matched above"),
-                };
+                let gens = crate::syntax::comprehension_generators(e).unwrap_or_default();
                 for g in gens {
                     if self.kinds.kind(&g.iter) == Some(SqliteObject::Cursor) {
                         self.facts.comps.insert(g.iter.range());
@@ -1001,7 +960,7 @@ impl<'a> Visitor<'a> for Classify<'_, '_> {
                     }
                 }
             }
-            Expr::Lambda(_) | Expr::GeneratorExp(_) if mentions_expr(e, self.tracked) => {
+            Expr::Lambda(_) | Expr::GeneratorExp(_) if crate::syntax::mentions(e, self.tracked) => {
                 self.facts.refuse(
                     e.range(),
                     "a database connection or cursor is used in a lambda or generator expression, where `await` cannot go",

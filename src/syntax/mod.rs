@@ -473,3 +473,53 @@ pub fn to_async_kind(s: Stmt) -> Stmt {
         s => s,
     }
 }
+
+/// Whether any of the names occurs in a subtree.
+struct Mentions<'n>(&'n std::collections::HashSet<String>, bool);
+impl<'b> visit::Visitor<'b> for Mentions<'_> {
+    fn visit_expr(&mut self, e: &'b Expr) {
+        if let Expr::Name(n) = e
+            && self.0.contains(n.id.as_str())
+        {
+            self.1 = true;
+        }
+        visit::walk_expr(self, e);
+    }
+}
+
+/// Whether any of the names occurs in an expression.
+pub fn mentions(e: &Expr, names: &std::collections::HashSet<String>) -> bool {
+    let mut m = Mentions(names, false);
+    visit::Visitor::visit_expr(&mut m, e);
+    m.1
+}
+
+/// Whether any of the names occurs in a statement.
+pub fn mentions_stmt(s: &Stmt, names: &std::collections::HashSet<String>) -> bool {
+    let mut m = Mentions(names, false);
+    visit::Visitor::visit_stmt(&mut m, s);
+    m.1
+}
+
+/// `name.close()` as a statement.
+pub fn is_close_of(s: &Stmt, n: &str) -> bool {
+    let Stmt::Expr(x) = s else { return false };
+    let Expr::Call(c) = &*x.value else { return false };
+    let Expr::Attribute(a) = &*c.func else { return false };
+    c.args.is_empty()
+        && c.keywords.is_empty()
+        && a.attr.as_str() == "close"
+        && matches!(&*a.value, Expr::Name(v) if v.id.as_str() == n)
+}
+
+/// The generators of a list, set or dict comprehension or a generator
+/// expression.
+pub fn comprehension_generators(e: &Expr) -> Option<&[ast::Comprehension]> {
+    match e {
+        Expr::ListComp(c) => Some(&c.generators),
+        Expr::SetComp(c) => Some(&c.generators),
+        Expr::DictComp(c) => Some(&c.generators),
+        Expr::GeneratorExp(c) => Some(&c.generators),
+        _ => None,
+    }
+}
