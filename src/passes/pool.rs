@@ -562,8 +562,8 @@ impl Finder<'_> {
     }
 }
 
-/// Finds other uses of the pool, refused future APIs, `as_completed` and
-/// the module functions handed to the pool.
+/// Finds other uses of the pool, `as_completed` and the module functions
+/// handed to the pool (future APIs that differ are `Uses`'s business).
 struct Scan<'a, 'f> {
     finder: &'f Finder<'a>,
     pool: &'f str,
@@ -659,15 +659,6 @@ impl<'a> Visitor<'a> for Scan<'_, '_> {
                 } else if self.finder.qualname(c).is_some_and(|q| q.starts_with("concurrent.futures.")) {
                     self.fail(c.range, "another `concurrent.futures` call in the block");
                 }
-                if let Expr::Attribute(a) = &*c.func
-                    && matches!(a.attr.as_str(), "result" | "exception")
-                    && !(c.args.is_empty() && c.keywords.is_empty())
-                {
-                    self.fail(c.range, format!("`{}(...)` with a timeout", a.attr));
-                }
-            }
-            Expr::Attribute(a) if FORBIDDEN.contains(&a.attr.as_str()) => {
-                self.fail(a.range, format!("`.{}` of a future differs on asyncio tasks", a.attr));
             }
             _ => {}
         }
@@ -680,8 +671,8 @@ impl<'a> Visitor<'a> for Scan<'_, '_> {
 /// `Scan::allowed`), `futures[...]`, `len(futures)`, `.values()`,
 /// `.keys()`, `.items()`, and the task methods of a single future. Inside
 /// the block (`block: None`), or after it in the function (`block:
-/// Some(range)`, skipped), where the pool itself must not appear and the
-/// future methods that differ are refused too.
+/// Some(range)`, skipped, where the pool itself must not appear). Future
+/// methods that differ on asyncio tasks are refused in both.
 struct Uses<'f> {
     names: &'f [(String, bool)],
     pool: &'f str,
@@ -760,15 +751,14 @@ impl<'a> Visitor<'a> for Uses<'_> {
                 {
                     return;
                 }
-                if self.block.is_some()
-                    && let Expr::Attribute(a) = &*c.func
+                if let Expr::Attribute(a) = &*c.func
                     && matches!(a.attr.as_str(), "result" | "exception")
                     && !(c.args.is_empty() && c.keywords.is_empty())
                 {
                     self.fail(c.range, format!("`{}(...)` with a timeout", a.attr));
                 }
             }
-            Expr::Attribute(a) if self.block.is_some() && FORBIDDEN.contains(&a.attr.as_str()) => {
+            Expr::Attribute(a) if FORBIDDEN.contains(&a.attr.as_str()) => {
                 self.fail(a.range, format!("`.{}` of a future differs on asyncio tasks", a.attr));
             }
             Expr::Name(n) if matches!(n.ctx, ast::ExprContext::Load) => {
