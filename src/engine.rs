@@ -132,10 +132,11 @@ pub fn candidates(text: &str, body: &[Stmt], opts: &Options) -> (Vec<String>, Op
     (names, Some(info))
 }
 
-/// The module's place in the run, for cross-module safety.
-pub struct Project<'a> {
-    pub stem: &'a str,
-    pub external: &'a analysis::project::ExternalRefs,
+/// A module's place in a project run: the project facts of the current
+/// round of the cross-module colouring (see [`crate::project`]).
+pub struct ProjectView<'a> {
+    pub module: usize,
+    pub state: &'a crate::project::State,
 }
 
 /// Converts one module's text on its own.
@@ -144,22 +145,35 @@ pub fn convert(text: &str, newline: &str, path: &str, opts: &Options) -> Result<
     convert_body(text, newline, path, body, opts, None, None)
 }
 
-/// Converts one parsed module.
-pub fn convert_body(
+/// A module analysed, with its seeds: what each round of the project's
+/// colouring starts from.
+pub struct Planned {
+    pub info: analysis::ModuleInfo,
+    seeds: Vec<passes::Seed>,
+    diags: Vec<Diagnostic>,
+    allowed: Option<BTreeSet<u32>>,
+    standalone: bool,
+    /// The boundaries the module's own analysis found (each round starts
+    /// from them).
+    boundaries: Vec<Option<String>>,
+}
+
+/// Analyses a module and collects its seeds. None: nothing to do in it
+/// (no pass is interested and the project asks nothing of it).
+pub fn plan(
     text: &str,
-    newline: &str,
     path: &str,
-    body: Vec<Stmt>,
+    body: &[Stmt],
     opts: &Options,
-    project: Option<&Project>,
+    in_project: bool,
     analysed: Option<analysis::ModuleInfo>,
-) -> Result<Converted, FileError> {
+) -> Result<Option<Planned>, FileError> {
     let enabled = enabled(opts);
-    let unchanged = |diagnostics| Ok(Converted { output: None, diagnostics, edits: 0, lines: vec![] });
-    if !enabled.iter().any(|p| p.interested(text, &opts.tables)) {
-        return unchanged(vec![]);
+    let interested: Vec<&&dyn Pass> = enabled.iter().filter(|p| p.interested(text, &opts.tables)).collect();
+    if interested.is_empty() && !in_project {
+        return Ok(None);
     }
-    if let Some(at) = too_deep(&body) {
+    if let Some(at) = too_deep(body) {
         return Err(FileError::Syntax {
             line: line_col(text, at).0,
             col: line_col(text, at).1,
@@ -167,16 +181,16 @@ pub fn convert_body(
         });
     }
     // The analysis the project phase made of this very body, if any.
-    let mut info = analysed.unwrap_or_else(|| analysis::analyse(&body));
-    for p in enabled.iter().filter(|p| p.interested(text, &opts.tables)) {
-        p.prepare(&body, &mut info, &opts.tables);
+    let mut info = analysed.unwrap_or_else(|| analysis::analyse(body));
+    for p in &interested {
+        p.prepare(body, &mut info, &opts.tables);
     }
     let mut seeds = vec![];
     let mut diags: Vec<Diagnostic> = vec![];
     // Only passes whose text test passes look for seeds (the others find
     // none by construction; the test keeps their analyses off most files).
-    for p in enabled.iter().filter(|p| p.interested(text, &opts.tables)) {
-        seeds.extend(p.seeds(&body, &info, &opts.tables, &mut diags));
+    for p in &interested {
+        seeds.extend(p.seeds(body, &info, &opts.tables, &mut diags));
     }
     // `check --fix`: only the call sites it found (offsets of their calls).
     let allowed: Option<BTreeSet<u32>> = opts.only.as_ref().map(|only| {
@@ -197,25 +211,7 @@ pub fn convert_body(
         });
     }
     // Passes that rewrite code that is async already run without seeds.
-    let standalone = enabled.iter().any(|p| p.standalone() && p.interested(text, &opts.tables));
-    if seeds.is_empty() && !standalone {
-        return unchanged(locate(text, diags));
-    }
-    if let Some(pr) = project {
-        for f in info.funcs.iter_mut().filter(|f| f.exported && f.boundary.is_none()) {
-            if let Some(at) = pr.external.get(pr.stem, &f.name) {
-                f.boundary = Some(format!(
-                    "`{}` is used by another module ({at}); cross-module conversion is not supported yet",
-                    f.name
-                ));
-            }
-        }
-    }
-    let index = crate::source::LineIndex::new(text);
-    let lc = |r: TextRange| {
-        let (l, c) = index.line_col(r.start());
-        format!("{l}:{c}")
-    };
+    let standalone = interested.iter().any(|p| p.standalone());
     // A seed call's own method attribute (`self.session.get`) is known to
     // the pass that made it: it is not a loose reference to a method here.
     let seed_ends: HashMap<TextSize, Vec<TextSize>> = seeds.iter().fold(HashMap::new(), |mut m, s| {
@@ -226,6 +222,140 @@ pub fn convert_body(
         v.retain(|r| !seed_ends.get(&r.start()).is_some_and(|ends| ends.iter().any(|&e| r.end() < e)));
     }
     info.loose_attrs.retain(|_, v| !v.is_empty());
+    let boundaries = info.funcs.iter().map(|f| f.boundary.clone()).collect();
+    Ok(Some(Planned { info, seeds, diags, allowed, standalone, boundaries }))
+}
+
+/// What a module's colouring tells the project (one round).
+#[derive(Debug, Default, Clone)]
+pub struct Round {
+    /// Its functions that become async.
+    pub async_fns: Vec<GlobalFn>,
+    /// Functions of other modules it cannot await where it calls them.
+    pub foreign_blocks: Vec<(GlobalFn, String)>,
+    /// Its functions that would have become async but cannot, and why.
+    pub removed: Vec<(GlobalFn, String)>,
+}
+
+struct Coloured {
+    col: colour::Colouring,
+    diags: Vec<Diagnostic>,
+    round: Round,
+}
+
+use crate::analysis::project::GlobalFn;
+
+/// Colours a planned module, given the project's facts of this round.
+fn colour_planned(text: &str, path: &str, pl: &mut Planned, project: Option<&ProjectView>) -> Coloured {
+    let info = &mut pl.info;
+    for (f, b) in info.funcs.iter_mut().zip(&pl.boundaries) {
+        f.boundary = b.clone();
+    }
+    let index = crate::source::LineIndex::new(text);
+    let lc = |r: TextRange| {
+        let (l, c) = index.line_col(r.start());
+        format!("{l}:{c}")
+    };
+    let at = |r: TextRange| {
+        let (l, c) = index.line_col(r.start());
+        format!("{path}:{l}:{c}")
+    };
+    let mut seeds = pl.seeds.clone();
+    let mut wanted = vec![];
+    let mut round = Round::default();
+    // Calls of other modules' functions that become async: seeds here.
+    let mut foreign_seeds: HashMap<TextRange, GlobalFn> = HashMap::new();
+    let mut run_calls = vec![];
+    let mut iter_seeds: HashMap<TextRange, analysis::IterSite> = HashMap::new();
+    // Calls of a decorator's wrapped function that may run other modules'
+    // coroutines: (the call, those functions).
+    let mut wraps_seeds: HashMap<TextRange, Vec<GlobalFn>> = HashMap::new();
+    if let Some(pr) = project {
+        let st = pr.state;
+        for f in info.funcs.iter_mut() {
+            f.became_async = f.foreign.is_some_and(|g| !f.is_async && st.async_fns.contains(&g));
+        }
+        for c in info.calls.iter().filter(|c| c.wraps) {
+            let foreign: Vec<GlobalFn> = c
+                .targets
+                .iter()
+                .filter(|&&t| info.funcs[t].became_async)
+                .filter_map(|&t| info.funcs[t].foreign)
+                .collect();
+            if !foreign.is_empty() && c.ctx.awaitable() {
+                wraps_seeds.insert(c.range, foreign);
+                seeds.push(passes::Seed {
+                    call: c.range,
+                    pass: "colour",
+                    what: "the wrapped function".into(),
+                    group: None,
+                    veto: false,
+                });
+            }
+        }
+        for (id, f) in info.funcs.iter_mut().enumerate() {
+            if f.foreign.is_some() || !f.exported {
+                continue;
+            }
+            let g = GlobalFn { module: pr.module, start: f.range.start().into() };
+            if f.boundary.is_none() {
+                if let Some(why) = st.blocked.get(&g) {
+                    f.boundary = Some(why.clone());
+                } else if f.class.is_some()
+                    && let Some(w) = st.loose_elsewhere(pr.module, &f.name)
+                {
+                    f.boundary =
+                        Some(format!("`.{}` is used at {w}, where the tool cannot tell which object it is", f.name));
+                }
+            }
+            if st.wanted.contains(&g) && !f.is_async {
+                wanted.push(id);
+            }
+        }
+        for c in &info.calls {
+            let Some(t) = c.target else { continue };
+            let f = &info.funcs[t];
+            let Some(g) = f.foreign else { continue };
+            if f.is_async || !st.async_fns.contains(&g) {
+                continue;
+            }
+            if f.generator {
+                match c.iter {
+                    Some(site) if c.ctx.func.is_some() && c.ctx.awaitable() => {
+                        iter_seeds.insert(c.range, site);
+                    }
+                    _ => {
+                        round.foreign_blocks.push((
+                            g,
+                            format!(
+                                "`{}` is a generator whose result is used other than by a `for` loop ({})",
+                                f.name,
+                                at(c.range)
+                            ),
+                        ));
+                        continue;
+                    }
+                }
+            } else if c.ctx.main_guard_call() {
+                run_calls.push(c.range);
+                continue;
+            } else if c.ctx.func.is_none() {
+                round.foreign_blocks.push((g, format!("`{}` is called at module level ({})", f.name, at(c.range))));
+                continue;
+            }
+            foreign_seeds.insert(c.range, g);
+            seeds.push(passes::Seed { call: c.range, pass: "colour", what: f.name.clone(), group: None, veto: false });
+        }
+        for v in &info.value_refs {
+            if let Some(g) = info.funcs[v.func].foreign
+                && !info.funcs[v.func].is_async
+                && st.async_fns.contains(&g)
+            {
+                round.foreign_blocks.push((g, format!("{} ({})", v.what, at(v.range))));
+            }
+        }
+    }
+    let mut diags = vec![];
     // Colour; a group with a blocked member is dropped whole, then again.
     let mut dropped: BTreeSet<String> = BTreeSet::new();
     // Why each blocked seed is blocked, over every round.
@@ -233,18 +363,18 @@ pub fn convert_body(
     // Passes that convert nothing here: a call they cannot convert would
     // end up in an async function (see `Seed::veto`).
     let mut vetoed: BTreeMap<&'static str, TextRange> = BTreeMap::new();
-    let col = loop {
+    let mut col = loop {
         let active: Vec<TextRange> = seeds
             .iter()
             .filter(|s| !s.veto && !vetoed.contains_key(s.pass))
             .filter(|s| s.group.as_ref().is_none_or(|g| !dropped.contains(g)))
             .map(|s| s.call)
             .collect();
-        let col = colour::colour(&info, &active, &lc);
+        let col = colour::colour(info, &active, &wanted, &lc);
         let mut more = false;
         for s in seeds.iter().filter(|s| s.veto) {
             let f = info.site_ctx(s.call).and_then(|c| c.func);
-            if !vetoed.contains_key(s.pass) && f.is_some_and(|f| col.is_async(&info, f)) {
+            if !vetoed.contains_key(s.pass) && f.is_some_and(|f| col.is_async(info, f)) {
                 vetoed.insert(s.pass, s.call);
                 more = true;
             }
@@ -263,6 +393,23 @@ pub fn convert_body(
     };
     blocked.sort_by_key(|(r, _)| r.start());
     for (r, why) in &blocked {
+        if let Some(gs) = wraps_seeds.get(r) {
+            for &g in gs {
+                round.foreign_blocks.push((
+                    g,
+                    format!(
+                        "`{}` is decorated with a wrapper that calls it at {}, where {why}",
+                        info_name(info, g),
+                        at(*r)
+                    ),
+                ));
+            }
+            continue;
+        }
+        if let Some(&g) = foreign_seeds.get(r) {
+            round.foreign_blocks.push((g, format!("`{}` is called at {}, where {why}", info_name(info, g), at(*r))));
+            continue;
+        }
         if let Some(s) = seeds.iter().find(|s| s.call == *r) {
             diags.push(Diagnostic {
                 offset: r.start().into(),
@@ -299,12 +446,103 @@ pub fn convert_body(
             });
         }
     }
+    // Calls of other modules' coroutines are awaited where allowed.
+    for (r, _) in foreign_seeds.iter() {
+        if col.seeds_ok.remove(r) {
+            match iter_seeds.get(r) {
+                Some(site) => {
+                    col.async_iter.insert(*site);
+                }
+                None => {
+                    col.await_calls.insert(*r);
+                }
+            }
+        }
+    }
+    for r in wraps_seeds.keys() {
+        if col.seeds_ok.remove(r) {
+            col.await_calls.insert(*r);
+        }
+    }
+    col.run_calls.extend(run_calls);
+    if let Some(pr) = project {
+        for (id, f) in info.funcs.iter().enumerate() {
+            if f.foreign.is_none() && f.exported && !f.is_async && col.is_async(info, id) {
+                round.async_fns.push(GlobalFn { module: pr.module, start: f.range.start().into() });
+            }
+        }
+        for (f, why) in &col.removed {
+            if info.funcs[*f].foreign.is_none() && info.funcs[*f].exported {
+                round
+                    .removed
+                    .push((GlobalFn { module: pr.module, start: info.funcs[*f].range.start().into() }, why.clone()));
+            }
+        }
+    }
+    Coloured { col, diags, round }
+}
+
+fn info_name(info: &analysis::ModuleInfo, g: GlobalFn) -> String {
+    info.funcs.iter().find(|f| f.foreign == Some(g)).map(|f| f.name.clone()).unwrap_or_default()
+}
+
+/// One round of the project's colouring for a planned module.
+pub fn colour_round(text: &str, path: &str, pl: &mut Planned, project: &ProjectView) -> Round {
+    colour_planned(text, path, pl, Some(project)).round
+}
+
+/// Converts one parsed module.
+pub fn convert_body(
+    text: &str,
+    newline: &str,
+    path: &str,
+    body: Vec<Stmt>,
+    opts: &Options,
+    project: Option<&ProjectView>,
+    analysed: Option<analysis::ModuleInfo>,
+) -> Result<Converted, FileError> {
+    match plan(text, path, &body, opts, project.is_some(), analysed)? {
+        None => Ok(Converted { output: None, diagnostics: vec![], edits: 0, lines: vec![] }),
+        Some(pl) => convert_planned(text, newline, path, body, opts, project, pl),
+    }
+}
+
+/// Converts a planned module with the project's final facts.
+pub fn convert_planned(
+    text: &str,
+    newline: &str,
+    path: &str,
+    body: Vec<Stmt>,
+    opts: &Options,
+    project: Option<&ProjectView>,
+    mut pl: Planned,
+) -> Result<Converted, FileError> {
+    let enabled = enabled(opts);
+    let unchanged = |diagnostics| Ok(Converted { output: None, diagnostics, edits: 0, lines: vec![] });
+    let mut diags = std::mem::take(&mut pl.diags);
+    let standalone = pl.standalone;
+    let calls_project = project.is_some_and(|pr| {
+        pl.info.funcs.iter().any(|f| f.foreign.is_some_and(|g| !f.is_async && pr.state.async_fns.contains(&g)))
+            || pl.info.funcs.iter().any(|f| {
+                f.exported && f.foreign.is_none() && {
+                    let g = GlobalFn { module: pr.module, start: f.range.start().into() };
+                    pr.state.wanted.contains(&g)
+                }
+            })
+    });
+    if pl.seeds.is_empty() && !standalone && !calls_project {
+        return unchanged(locate(text, diags));
+    }
+    let Coloured { col, diags: mut more, .. } = colour_planned(text, path, &mut pl, project);
+    diags.append(&mut more);
+    let info = &pl.info;
+    let index = crate::source::LineIndex::new(text);
     let edits = col.seeds_ok.len() + col.async_defs.len() + col.await_calls.len() + col.run_calls.len();
     if edits == 0 && !standalone {
         return unchanged(locate(text, diags));
     }
     let mut cx = PassCx {
-        info: &info,
+        info,
         colour: &col,
         tables: &opts.tables,
         source: text,
@@ -312,7 +550,7 @@ pub fn convert_body(
         imports: BTreeSet::new(),
         diagnostics: vec![],
         sites: vec![],
-        allowed: allowed.as_ref(),
+        allowed: pl.allowed.as_ref(),
     };
     let mut new_body = body.clone();
     for p in &enabled {

@@ -1,10 +1,11 @@
 //! Running the engine over many files in parallel. Results are collected
 //! in path order, so output never depends on the thread count.
 
-use crate::analysis::project::{ImportSummary, summarize};
+use crate::analysis::project::{ModDecl, ProjectIndex, declare, module_name};
 use crate::engine::{self, Converted, FileError, Options};
 use crate::source;
 use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Stack size for worker threads: deeply nested input recurses deeply.
@@ -48,23 +49,24 @@ enum Prepared {
     Interested {
         decoded: source::Decoded,
         body: Vec<rustpython_parser::ast::Stmt>,
-        summary: ImportSummary,
-        /// Functions that would turn async, for the cross-module guard.
+        decl: ModDecl,
+        /// Functions that would turn async (exported ones).
         names: Vec<String>,
         /// The module's analysis, reused by its conversion.
         info: Option<Box<crate::analysis::ModuleInfo>>,
     },
-    /// Parsed, nothing to do here; what it imports is kept.
+    /// Parsed, nothing to do here on its own.
     Plain {
         decoded: source::Decoded,
-        summary: ImportSummary,
+        body: Vec<rustpython_parser::ast::Stmt>,
+        decl: ModDecl,
     },
     Failed {
         error: String,
     },
 }
 
-fn prepare(path: &Path, opts: &Options) -> Prepared {
+fn prepare(path: &Path, opts: &Options, project: bool) -> Prepared {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => return Prepared::Failed { error: format!("cannot read: {e}") },
@@ -76,94 +78,261 @@ fn prepare(path: &Path, opts: &Options) -> Prepared {
     match engine::parse(&decoded.text, &path.to_string_lossy()) {
         Err(e) => Prepared::Failed { error: e.to_string() },
         Ok(body) => {
-            let summary = summarize(&body);
+            let decl = if project {
+                let (name, package) = module_name(path);
+                declare(&name, package, &body)
+            } else {
+                ModDecl::default()
+            };
             if engine::interested(&decoded.text, opts) {
                 // Analysed here too: one pass over the files before the
                 // project-wide step, not two.
                 let (names, info) = engine::candidates(&decoded.text, &body, opts);
                 let info = info.map(Box::new);
-                Prepared::Interested { decoded, body, summary, names, info }
+                Prepared::Interested { decoded, body, decl, names, info }
             } else {
-                Prepared::Plain { decoded, summary }
+                Prepared::Plain { decoded, body, decl }
             }
         }
     }
 }
 
+/// For each module, the modules that import something of it.
+fn importers(index: &ProjectIndex) -> Vec<BTreeSet<usize>> {
+    use crate::analysis::project::{Decl, Item};
+    let n = index.modules.len();
+    let mut importers: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
+    for (i, md) in index.modules.iter().enumerate() {
+        let mut targets = BTreeSet::new();
+        for d in md.names.values() {
+            if let Decl::Alias(a) = d {
+                // Every module on the way: `import pkg.client` reaches both.
+                let mut q = a.as_str();
+                loop {
+                    if let Some(Item::Module(m) | Item::Func(m, _) | Item::Class(m, _)) = index.lookup(q) {
+                        targets.insert(m);
+                    }
+                    match q.rsplit_once('.') {
+                        Some((h, _)) => q = h,
+                        None => break,
+                    }
+                }
+            }
+        }
+        for (module, _) in &md.star {
+            if let Some(&m) = index.by_name.get(module) {
+                targets.insert(m);
+            }
+        }
+        for t in targets {
+            if t != i {
+                importers[t].insert(i);
+            }
+        }
+    }
+    importers
+}
+
+/// Whether a module imports anything of the project, or decorates
+/// functions of other modules (else its analysis on its own is the same as
+/// in the project).
+fn imports_project(index: &ProjectIndex, m: usize) -> bool {
+    use crate::analysis::project::Decl;
+    let md = &index.modules[m];
+    !md.star.is_empty()
+        || md.names.values().any(|d| matches!(d, Decl::Alias(a) if index.lookup(a).is_some()))
+        || index.decorated.iter().any(|(d, fs)| d.module == m && fs.iter().any(|f| f.module != m))
+}
+
 /// Converts every file, in parallel; the reports are in the order of `files`.
 ///
-/// Every file is parsed once, and what it imports is summarised then. Files a
-/// pass is interested in name the functions that would turn async; those
-/// that another file of the run reaches stay sync (see
-/// [`crate::analysis::project`]).
+/// Every file is parsed once. With more than one file, the files make one
+/// project: the modules that take part in cross-module calls are analysed
+/// with the others' declarations and coloured together to a fixpoint (see
+/// [`crate::project`]); the others convert on their own.
 pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) -> Vec<FileReport> {
-    use crate::analysis::project::{ExternalRefs, module_stem, refs_from};
     pool(threads).install(|| {
         let t0 = std::time::Instant::now();
         let timing = std::env::var_os("AWAITIFY_TIMING").is_some();
+        let project = files.len() > 1;
         let order = largest_first(files);
-        let prepared: Vec<Prepared> =
-            in_path_order(order.par_iter().with_max_len(1).map(|&i| (i, prepare(&files[i], opts))).collect());
-        // Candidate names per module stem (what other modules must not reach).
-        let mut names: std::collections::HashMap<String, std::collections::BTreeSet<String>> = Default::default();
-        for (p, path) in prepared.iter().zip(files) {
-            if let Prepared::Interested { names: n, .. } = p
-                && !n.is_empty()
-            {
-                names.entry(module_stem(path)).or_default().extend(n.iter().cloned());
-            }
-        }
+        let mut prepared: Vec<Prepared> =
+            in_path_order(order.par_iter().with_max_len(1).map(|&i| (i, prepare(&files[i], opts, project))).collect());
         if timing {
             eprintln!("timing: prepare {:?}", t0.elapsed());
         }
-        let mut external = ExternalRefs::default();
-        if !names.is_empty() && files.len() > 1 {
-            let parts: Vec<ExternalRefs> = prepared
-                .par_iter()
-                .zip(files.par_iter())
-                .filter_map(|(p, path)| match p {
-                    Prepared::Interested { decoded, summary, .. } | Prepared::Plain { decoded, summary } => {
-                        Some(refs_from(summary, &decoded.text, &path.to_string_lossy(), &module_stem(path), &names))
-                    }
-                    Prepared::Failed { .. } => None,
+        // Modules by index in `files` (failed files have an empty entry,
+        // which nothing can reach).
+        let decls: Vec<ModDecl> = prepared
+            .iter()
+            .map(|p| match p {
+                Prepared::Interested { decl, .. } | Prepared::Plain { decl, .. } => decl.clone(),
+                Prepared::Failed { .. } => ModDecl { name: String::new(), ..ModDecl::default() },
+            })
+            .collect();
+        let index = ProjectIndex::new(decls);
+        // The analyses made while preparing, reused where nothing changes them.
+        let mut cached: Vec<Option<Box<crate::analysis::ModuleInfo>>> = prepared
+            .iter_mut()
+            .map(|p| match p {
+                Prepared::Interested { info, .. } => info.take(),
+                _ => None,
+            })
+            .collect();
+        let texts: Vec<&str> = prepared
+            .iter()
+            .map(|p| match p {
+                Prepared::Interested { decoded, .. } | Prepared::Plain { decoded, .. } => decoded.text.as_str(),
+                Prepared::Failed { .. } => "",
+            })
+            .collect();
+        // The project's colouring starts from the modules with functions
+        // that may turn async, and takes in, wave after wave, the modules
+        // that import a module with functions that do (and mention their
+        // names), and the modules of methods that must follow an override.
+        let mut pending: Vec<usize> = if project {
+            prepared
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| matches!(p, Prepared::Interested { names, .. } if !names.is_empty()))
+                .map(|(i, _)| i)
+                .collect()
+        } else {
+            vec![]
+        };
+        let importers = if project { importers(&index) } else { vec![] };
+        let groups = crate::project::override_groups(&index);
+        let mut involved: BTreeSet<usize> = pending.iter().copied().collect();
+        let mut members: Vec<crate::project::Member> = vec![];
+        let mut failed_plans: BTreeMap<usize, String> = BTreeMap::new();
+        let mut state = crate::project::State::default();
+        while !pending.is_empty() {
+            let wave: Vec<(usize, Option<Box<crate::analysis::ModuleInfo>>)> =
+                pending.iter().map(|&i| (i, cached[i].take())).collect();
+            let planned: Vec<(usize, Result<engine::Planned, String>)> = wave
+                .into_par_iter()
+                .with_max_len(1)
+                .filter_map(|(i, info)| {
+                    let (decoded, body) = match &prepared[i] {
+                        Prepared::Interested { decoded, body, .. } | Prepared::Plain { decoded, body, .. } => {
+                            (decoded, body)
+                        }
+                        Prepared::Failed { .. } => return None,
+                    };
+                    let info = match info {
+                        Some(info) if !imports_project(&index, i) => *info,
+                        _ => crate::analysis::analyse_in(
+                            body,
+                            crate::analysis::project::Env { index: &index, module: i },
+                        ),
+                    };
+                    let display = files[i].to_string_lossy().to_string();
+                    let planned = engine::plan(&decoded.text, &display, body, opts, true, Some(info))
+                        .map_err(|e| e.to_string())
+                        .map(|p| p.expect("a project module is always planned"));
+                    Some((i, planned))
                 })
                 .collect();
-            for p in parts {
-                external.merge(p);
+            for (i, p) in planned {
+                match p {
+                    Ok(planned) => members.push(crate::project::Member {
+                        module: i,
+                        text: texts[i],
+                        path: files[i].to_string_lossy().to_string(),
+                        planned,
+                        cache: None,
+                    }),
+                    Err(e) => {
+                        failed_plans.insert(i, e);
+                    }
+                }
             }
+            if timing {
+                eprintln!("timing: wave of {} planned {:?}", pending.len(), t0.elapsed());
+            }
+            state = crate::project::colour_project(&mut members, &index, &groups);
+            if timing {
+                eprintln!("timing: coloured {:?}", t0.elapsed());
+            }
+            // The next wave.
+            let mut next: BTreeSet<usize> = BTreeSet::new();
+            let mut names: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+            for g in &state.async_fns {
+                if let Some(f) = index.func(*g) {
+                    names.entry(g.module).or_default().push(f.name.as_str());
+                }
+            }
+            for (m, ns) in &names {
+                for &x in &importers[*m] {
+                    if !involved.contains(&x) && ns.iter().any(|n| texts[x].contains(n)) {
+                        next.insert(x);
+                    }
+                }
+            }
+            for g in state.wanted.iter() {
+                if !involved.contains(&g.module) {
+                    next.insert(g.module);
+                }
+            }
+            // The modules of the decorators that wrap functions turned async.
+            for (d, fs) in &index.decorated {
+                if !involved.contains(&d.module) && fs.iter().any(|f| state.async_fns.contains(f)) {
+                    next.insert(d.module);
+                }
+            }
+            involved.extend(next.iter().copied());
+            pending = next.into_iter().collect();
         }
         if timing {
-            eprintln!("timing: refs {:?}", t0.elapsed());
+            eprintln!("timing: project ({} modules) {:?}", members.len(), t0.elapsed());
         }
+        let mut plans: BTreeMap<usize, Result<engine::Planned, String>> =
+            members.into_iter().map(|m| (m.module, Ok(m.planned))).collect();
+        plans.extend(failed_plans.into_iter().map(|(i, e)| (i, Err(e))));
+        let cached_now = std::sync::Mutex::new(cached);
         let mut slots: Vec<Option<Prepared>> = prepared.into_iter().map(Some).collect();
-        let work: Vec<(usize, Prepared)> = order.iter().filter_map(|&i| Some((i, slots[i].take()?))).collect();
+        type Work = (usize, Prepared, Option<Result<engine::Planned, String>>);
+        let work: Vec<Work> = order.iter().filter_map(|&i| Some((i, slots[i].take()?, plans.remove(&i)))).collect();
         let reports = work
             .into_par_iter()
             .with_max_len(1)
-            .map(|(i, p)| {
+            .map(|(i, p, planned)| {
                 let path = &files[i];
-                let outcome = match p {
-                    Prepared::Failed { error } => Outcome::Failed { error },
-                    Prepared::Plain { .. } => Outcome::Unchanged {
-                        result: Converted { output: None, diagnostics: vec![], edits: 0, lines: vec![] },
-                    },
-                    Prepared::Interested { decoded, body, info, .. } => {
-                        let stem = module_stem(path);
-                        let project = engine::Project { stem: &stem, external: &external };
-                        let display = path.to_string_lossy();
-                        match engine::convert_body(
+                let display = path.to_string_lossy();
+                let outcome = match (p, planned) {
+                    (Prepared::Failed { error }, _) => Outcome::Failed { error },
+                    (_, Some(Err(error))) => Outcome::Failed { error },
+                    (
+                        Prepared::Interested { decoded, body, .. } | Prepared::Plain { decoded, body, .. },
+                        Some(Ok(pl)),
+                    ) => {
+                        let view = engine::ProjectView { module: i, state: &state };
+                        let r = engine::convert_planned(
                             &decoded.text,
                             decoded.newline,
                             &display,
                             body,
                             opts,
-                            Some(&project),
+                            Some(&view),
+                            pl,
+                        );
+                        finish(decoded, r)
+                    }
+                    (Prepared::Plain { .. }, None) => Outcome::Unchanged {
+                        result: Converted { output: None, diagnostics: vec![], edits: 0, lines: vec![] },
+                    },
+                    (Prepared::Interested { decoded, body, .. }, None) => {
+                        let info = cached_now.lock().expect("no panic holds it")[i].take();
+                        let r = engine::convert_body(
+                            &decoded.text,
+                            decoded.newline,
+                            &display,
+                            body,
+                            opts,
+                            None,
                             info.map(|b| *b),
-                        ) {
-                            Ok(result) if result.output.is_some() => Outcome::Changed { decoded, result },
-                            Ok(result) => Outcome::Unchanged { result },
-                            Err(e) => Outcome::Failed { error: e.to_string() },
-                        }
+                        );
+                        finish(decoded, r)
                     }
                 };
                 (i, FileReport { path: path.clone(), outcome })
@@ -174,6 +343,14 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
         }
         in_path_order(reports)
     })
+}
+
+fn finish(decoded: source::Decoded, r: Result<Converted, FileError>) -> Outcome {
+    match r {
+        Ok(result) if result.output.is_some() => Outcome::Changed { decoded, result },
+        Ok(result) => Outcome::Unchanged { result },
+        Err(e) => Outcome::Failed { error: e.to_string() },
+    }
 }
 
 /// File indices, largest file first: the big files start early, so the

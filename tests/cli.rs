@@ -589,22 +589,30 @@ fn bundled_examples_convert_as_documented() {
 }
 
 #[test]
-fn functions_used_by_another_module_of_the_run_stay_sync() {
+fn functions_used_by_another_module_of_the_run_convert_together() {
     let dir = tempfile::tempdir().unwrap();
     let client = "import time\n\n\ndef fetch():\n    time.sleep(0.1)\n\n\ndef local():\n    time.sleep(0.1)\n\n\ndef main():\n    local()\n";
     let cli = "from client import fetch\nimport client as c\n\n\ndef run():\n    fetch()\n    c.main()\n";
+    // A module that calls `local` at its top level: `local` (and `main`,
+    // which calls it) cannot become async.
+    let boot = "import client\n\nclient.local()\n";
     write(dir.path(), "client.py", client);
     write(dir.path(), "cli.py", cli);
+    write(dir.path(), "boot.py", boot);
     let out = run_in(dir.path(), &["convert", "."]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let client_after = fs::read_to_string(dir.path().join("client.py")).unwrap();
-    // `fetch` and `main` are reached from cli.py: they stay sync, with a diagnostic.
-    assert!(client_after.contains("\ndef fetch():\n    time.sleep(0.1)\n"), "{client_after}");
+    assert!(client_after.contains("\nasync def fetch():\n    await asyncio.sleep(0.1)\n"), "{client_after}");
+    assert!(client_after.contains("\ndef local():\n    time.sleep(0.1)\n"), "{client_after}");
     assert!(client_after.contains("\ndef main():\n    local()\n"), "{client_after}");
-    assert!(stderr(&out).contains("`fetch` is used by another module (./cli.py:1:"), "{}", stderr(&out));
-    // `local` is only used here, by `main`, which must stay sync: so it stays sync too.
-    assert!(client_after.contains("\ndef local():\n"), "{client_after}");
-    assert_eq!(fs::read_to_string(dir.path().join("cli.py")).unwrap(), cli);
+    // The diagnostic shows the chain across files.
+    assert!(stderr(&out).contains("`local` is called at module level (./boot.py:3:1)"), "{}", stderr(&out));
+    let cli_after = fs::read_to_string(dir.path().join("cli.py")).unwrap();
+    assert_eq!(
+        cli_after,
+        "from client import fetch\nimport client as c\n\n\nasync def run():\n    await fetch()\n    c.main()\n"
+    );
+    assert_eq!(fs::read_to_string(dir.path().join("boot.py")).unwrap(), boot);
 }
 
 #[test]

@@ -30,6 +30,9 @@ pub struct Colouring {
     /// `async for`, comprehension iterables whose generator becomes async,
     /// `yield from` statements that become `async for ...: yield ...`.
     pub async_iter: HashSet<crate::analysis::IterSite>,
+    /// Functions that would have become async but cannot, with the chain
+    /// that tells why (for the functions other modules asked for).
+    pub removed: Vec<(FuncId, String)>,
 }
 
 #[derive(Clone, Debug)]
@@ -47,10 +50,21 @@ impl Colouring {
     }
 }
 
-pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) -> String) -> Colouring {
+/// `wanted`: functions that should become async though they hold no seed
+/// (another module's class that overrides them became async, see
+/// `crate::project`); they are removed like any other when they cannot.
+pub fn colour(
+    m: &ModuleInfo,
+    seeds: &[TextRange],
+    wanted: &[FuncId],
+    line_col: &dyn Fn(TextRange) -> String,
+) -> Colouring {
     let mut out = Colouring::default();
     // Seeds per function; seeds outside an awaitable context stay sync.
     let mut seeded: BTreeMap<FuncId, Vec<TextRange>> = BTreeMap::new();
+    for &f in wanted {
+        seeded.entry(f).or_default();
+    }
     for &s in seeds {
         let Some(ctx) = m.site_ctx(s) else { continue };
         match ctx.func {
@@ -62,7 +76,7 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
             None => {}
         }
     }
-    let already = |f: FuncId| m.funcs[f].is_async;
+    let already = |f: FuncId| m.funcs[f].is_async || m.funcs[f].became_async;
     let mut a = closure(m, seeded.keys().copied());
     let mut why: BTreeMap<FuncId, Why> = BTreeMap::new();
     loop {
@@ -99,6 +113,20 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
                         break;
                     }
                 }
+            }
+            // Methods that override one another: all async, or none.
+            if reason.is_none()
+                && let Some(o) =
+                    m.group_mates(f).find(|&o| m.funcs[o].foreign.is_none() && !(already(o) || a.contains(&o)))
+            {
+                reason = Some(Why::Site(
+                    format!(
+                        "`{}` overrides, or is overridden by, `{}`, which stays sync",
+                        qualified(m, f),
+                        qualified(m, o)
+                    ),
+                    m.funcs[o].range,
+                ));
             }
             // A generator becomes an async generator: only loops may use it.
             if reason.is_none()
@@ -153,6 +181,7 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
             }
             // Still needed? It must hold a seed or await a function in `a`.
             let needed = seeded.contains_key(&f)
+                || m.group_mates(f).any(|o| a.contains(&o))
                 || m.calls.iter().any(|c| {
                     c.ctx.func == Some(f)
                         && c.ctx.awaitable()
@@ -210,6 +239,9 @@ pub fn colour(m: &ModuleInfo, seeds: &[TextRange], line_col: &dyn Fn(TextRange) 
         }
     }
     out.seeds_blocked.sort_by_key(|(r, _)| r.start());
+    for &f in why.keys() {
+        out.removed.push((f, chain(m, f, &why, line_col)));
+    }
     out
 }
 
@@ -219,6 +251,11 @@ pub fn closure(m: &ModuleInfo, seeded: impl Iterator<Item = FuncId>) -> BTreeSet
     let mut a: BTreeSet<FuncId> = seeded.filter(|&f| !m.funcs[f].is_async).collect();
     let mut work: Vec<FuncId> = a.iter().copied().collect();
     while let Some(f) = work.pop() {
+        for g in m.group_mates(f) {
+            if m.funcs[g].foreign.is_none() && !m.funcs[g].is_async && a.insert(g) {
+                work.push(g);
+            }
+        }
         for c in m.calls_of(f) {
             if let Some(g) = c.ctx.func
                 && !m.funcs[g].is_async
@@ -229,6 +266,14 @@ pub fn closure(m: &ModuleInfo, seeded: impl Iterator<Item = FuncId>) -> BTreeSet
         }
     }
     a
+}
+
+/// `Class.method`, or the function's name.
+fn qualified(m: &ModuleInfo, f: FuncId) -> String {
+    match m.funcs[f].class {
+        Some(c) => format!("{}.{}", m.classes[c].name, m.funcs[f].name),
+        None => m.funcs[f].name.clone(),
+    }
 }
 
 fn chain(m: &ModuleInfo, f: FuncId, why: &BTreeMap<FuncId, Why>, line_col: &dyn Fn(TextRange) -> String) -> String {

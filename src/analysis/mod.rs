@@ -36,6 +36,13 @@ pub struct FuncInfo {
     pub factory: bool,
     /// Contains `yield`: becomes an async generator, not a coroutine.
     pub generator: bool,
+    /// A function of another module of the project, called or referenced
+    /// here (its range is a placeholder past the end of the text; it has no
+    /// body here and never becomes `async def` here).
+    pub foreign: Option<project::GlobalFn>,
+    /// A foreign function that becomes async in its own module (set by
+    /// each round of the project's colouring).
+    pub became_async: bool,
 }
 
 #[derive(Debug)]
@@ -45,6 +52,13 @@ pub struct ClassInfo {
     /// Base class names (dotted) as written.
     pub bases: Vec<String>,
     pub methods: HashMap<String, FuncId>,
+    /// A class of another module of the project (its methods include the
+    /// ones it inherits; its bases are not listed): the first base it has
+    /// outside the project, if any.
+    pub foreign: Option<Option<String>>,
+    /// `self.x = K(...)` in its methods, and nowhere else: attribute ->
+    /// the class name as written.
+    pub attrs: HashMap<String, String>,
 }
 
 /// Where a call (or reference) appears.
@@ -147,6 +161,20 @@ pub struct ModuleInfo {
     /// a pass may seed one it turns into an awaitable (`r.text` ->
     /// `await r.text()`).
     pub attr_ctx: HashMap<TextRange, Ctx>,
+    /// Def start offset -> function.
+    pub func_starts: HashMap<u32, FuncId>,
+    /// Methods of one name in classes of one hierarchy (this module's own
+    /// methods, with the methods of other modules' bases they override): a
+    /// call through `self` may run any of them, so they become async all
+    /// together or not at all.
+    pub groups: Vec<Vec<FuncId>>,
+}
+
+impl ModuleInfo {
+    /// The other members of `f`'s override group.
+    pub fn group_mates(&self, f: FuncId) -> impl Iterator<Item = FuncId> + '_ {
+        self.groups.iter().filter(move |g| g.contains(&f)).flat_map(|g| g.iter().copied()).filter(move |&g| g != f)
+    }
 }
 
 impl ModuleInfo {
@@ -158,25 +186,35 @@ impl ModuleInfo {
         self.call(r).map(|c| c.ctx).or_else(|| self.attr_ctx.get(&r).copied())
     }
     pub fn func_at(&self, start: u32) -> Option<FuncId> {
-        self.funcs.iter().position(|f| u32::from(f.range.start()) == start)
+        self.func_starts.get(&start).copied()
     }
 }
 
-const SAFE_DECORATORS: &[&str] = &["staticmethod", "classmethod", "functools.wraps", "wraps"];
-const SAFE_BASES: &[&str] = &["object", "ABC", "abc.ABC"];
+pub(crate) const SAFE_DECORATORS: &[&str] = &["staticmethod", "classmethod", "functools.wraps", "wraps"];
+pub(crate) const SAFE_BASES: &[&str] = &["object", "ABC", "abc.ABC"];
 
 pub fn analyse(body: &[Stmt]) -> ModuleInfo {
-    refine(body, analyse_with(body, &HashMap::new()))
+    refine(body, analyse_with(body, &HashMap::new(), None))
 }
 
 /// The analysis without typed parameters (cheaper; enough to tell whether a
 /// module has anything to convert at all).
 pub fn analyse_fast(body: &[Stmt]) -> ModuleInfo {
-    analyse_with(body, &HashMap::new())
+    analyse_with(body, &HashMap::new(), None)
+}
+
+/// The analysis of a module of a project: names imported from other
+/// modules of the project resolve to their functions and classes.
+pub fn analyse_in(body: &[Stmt], env: project::Env) -> ModuleInfo {
+    refine_in(body, analyse_with(body, &HashMap::new(), Some(env)), Some(env))
 }
 
 /// Completes an `analyse_fast` result with typed parameters.
 pub fn refine(body: &[Stmt], first: ModuleInfo) -> ModuleInfo {
+    refine_in(body, first, None)
+}
+
+fn refine_in(body: &[Stmt], first: ModuleInfo, env: Option<project::Env>) -> ModuleInfo {
     // Parameters that receive an instance of one module class at every call
     // are typed, and the analysis runs again with them (`def report(client)`
     // called as `report(WeatherClient(...))` resolves `client.current()`).
@@ -188,13 +226,18 @@ pub fn refine(body: &[Stmt], first: ModuleInfo) -> ModuleInfo {
             return info;
         }
         param_types.extend(found);
-        info = analyse_with(body, &param_types);
+        info = analyse_with(body, &param_types, env);
     }
     info
 }
 
-fn analyse_with(body: &[Stmt], param_types: &HashMap<(u32, String), String>) -> ModuleInfo {
+fn analyse_with(body: &[Stmt], param_types: &HashMap<(u32, String), String>, env: Option<project::Env>) -> ModuleInfo {
     let mut a = Analyser {
+        env,
+        foreign_names: HashMap::new(),
+        foreign_attrs: HashMap::new(),
+        foreign_fns: HashMap::new(),
+        foreign_count: 0,
         info: ModuleInfo::default(),
         scopes: vec![Frame { kind: FrameKind::Module, b: scope::collect(body) }],
         ctx: Ctx::default(),
@@ -208,6 +251,7 @@ fn analyse_with(body: &[Stmt], param_types: &HashMap<(u32, String), String>) -> 
         iter_site: None,
     };
     a.declare(body, None, true);
+    a.declare_foreign(body);
     a.wrapping_decorators(body);
     a.visit_body(body);
     a.finish();
@@ -251,7 +295,7 @@ fn name_counts(body: &[Stmt]) -> HashMap<String, (usize, usize)> {
 fn infer_param_types(info: &ModuleInfo) -> HashMap<(u32, String), String> {
     let mut out = HashMap::new();
     for (id, f) in info.funcs.iter().enumerate() {
-        if info.value_refs.iter().any(|v| v.func == id) {
+        if f.foreign.is_some() || info.value_refs.iter().any(|v| v.func == id) {
             continue;
         }
         let sites: Vec<&CallSite> = info.calls.iter().filter(|c| c.target == Some(id)).collect();
@@ -310,6 +354,14 @@ struct Frame {
 
 struct Analyser<'p> {
     param_types: &'p HashMap<(u32, String), String>,
+    env: Option<project::Env<'p>>,
+    /// Module-level names imported from other modules of the project:
+    /// what they resolve to (a `Def` or `Class` of a foreign entry).
+    foreign_names: HashMap<String, Binding>,
+    /// `m.name` where `m` is a project module imported as `m`.
+    foreign_attrs: HashMap<(String, String), Binding>,
+    foreign_fns: HashMap<project::GlobalFn, FuncId>,
+    foreign_count: u32,
     /// Loop variables that hold one of several module functions.
     fn_vars: Vec<(String, Vec<FuncId>)>,
     /// Per function frame: names bound once to a list/tuple literal and
@@ -348,6 +400,22 @@ struct Wrapping {
     returns: Vec<TextRange>,
     wrapper_start: u32,
     param: String,
+    /// Where the decorator's def starts.
+    def_start: u32,
+}
+
+/// Whether a def is a wrapping decorator, and then whether a factory
+/// (`def retry(n): def decorator(func): ...`).
+pub(crate) fn wrapping_kind(d: &ast::StmtFunctionDef) -> Option<bool> {
+    if let (Some(Stmt::Return(r)), rest) = (d.body.last(), &d.body[..d.body.len().saturating_sub(1)])
+        && let Some(Expr::Name(ret)) = r.value.as_deref()
+        && let Some(Stmt::FunctionDef(inner)) =
+            rest.iter().find(|s| matches!(s, Stmt::FunctionDef(f) if f.name.as_str() == ret.id.as_str()))
+        && wrapper_of(inner).is_some()
+    {
+        return Some(true);
+    }
+    wrapper_of(d).map(|_| false)
 }
 
 /// `def d(func): def w(...): ... return w` -> (w, func, the `return w` name).
@@ -389,6 +457,7 @@ impl Analyser<'_> {
                     returns: vec![ret.range, ret2],
                     wrapper_start: w.range().start().into(),
                     param,
+                    def_start: st.range().start().into(),
                 });
                 continue;
             }
@@ -399,6 +468,7 @@ impl Analyser<'_> {
                     returns: vec![ret],
                     wrapper_start: w.range().start().into(),
                     param,
+                    def_start: st.range().start().into(),
                 });
             }
         }
@@ -428,6 +498,17 @@ impl Analyser<'_> {
                     && let Some(f) = self.info.func_at(start.into())
                 {
                     decorated.push(f);
+                }
+            }
+            // Functions of other modules it decorates.
+            if let Some(env) = self.env {
+                let me = project::GlobalFn { module: env.module, start: w.def_start };
+                for g in env.index.decorated.get(&me).cloned().unwrap_or_default() {
+                    if g.module != env.module
+                        && let Some(f) = self.foreign_fn(env, g, None)
+                    {
+                        decorated.push(f);
+                    }
                 }
             }
             if decorated.is_empty() {
@@ -472,6 +553,7 @@ impl Analyser<'_> {
                     let first = args.posonlyargs.iter().chain(&args.args).next().map(|a| a.def.arg.to_string());
                     let self_name = if class.is_some() && !is_static { first } else { None };
                     let id = self.info.funcs.len();
+                    self.info.func_starts.insert(s.range().start().into(), id);
                     self.info.funcs.push(FuncInfo {
                         name: n.to_string(),
                         range: s.range(),
@@ -490,6 +572,8 @@ impl Analyser<'_> {
                                 .chain(&args.args)
                                 .next()
                                 .is_some_and(|a| returns_only_calls_of(fbody, a.def.arg.as_str())),
+                        foreign: None,
+                        became_async: false,
                     });
                     self.class_of_func.push(class);
                     if let Some(c) = class {
@@ -504,6 +588,8 @@ impl Analyser<'_> {
                         range: s.range(),
                         bases: c.bases.iter().map(|b| dotted_name(b).unwrap_or_else(|| "<expr>".into())).collect(),
                         methods: HashMap::new(),
+                        foreign: None,
+                        attrs: project::instance_attrs(c),
                     });
                     self.pending_classes.push(id);
                     self.declare(&c.body, Some(id), top);
@@ -517,18 +603,208 @@ impl Analyser<'_> {
         }
     }
 
+    /// A placeholder range for a foreign entry: past the end of any text.
+    fn foreign_range(&mut self) -> TextRange {
+        self.foreign_count += 1;
+        TextRange::empty((u32::MAX - self.foreign_count).into())
+    }
+
+    fn foreign_fn(&mut self, env: project::Env, g: project::GlobalFn, class: Option<ClassId>) -> Option<FuncId> {
+        if let Some(&f) = self.foreign_fns.get(&g) {
+            return Some(f);
+        }
+        let d = env.index.func(g)?.clone();
+        let range = self.foreign_range();
+        let id = self.info.funcs.len();
+        self.info.func_starts.insert(range.start().into(), id);
+        self.info.funcs.push(FuncInfo {
+            name: d.name.clone(),
+            range,
+            class,
+            is_async: d.is_async,
+            boundary: None,
+            self_name: if class.is_some() && !d.staticmethod { d.params.first().cloned() } else { None },
+            exported: false,
+            params: d.params.clone(),
+            kwonly: d.kwonly.clone(),
+            factory: false,
+            generator: d.generator,
+            foreign: Some(g),
+            became_async: false,
+        });
+        self.class_of_func.push(class);
+        self.foreign_fns.insert(g, id);
+        Some(id)
+    }
+
+    fn foreign_class(&mut self, env: project::Env, m: usize, c: usize, name: &str) -> ClassId {
+        let (methods, external) = env.index.methods(m, c);
+        let range = self.foreign_range();
+        let id = self.info.classes.len();
+        self.info.classes.push(ClassInfo {
+            name: name.to_string(),
+            range,
+            bases: vec![],
+            methods: HashMap::new(),
+            foreign: Some(external),
+            attrs: HashMap::new(),
+        });
+        for (fm, d) in methods {
+            if let Some(f) = self.foreign_fn(env, project::GlobalFn { module: fm, start: d.start }, Some(id)) {
+                self.info.classes[id].methods.insert(d.name.clone(), f);
+            }
+        }
+        id
+    }
+
+    /// Entries for what the module imports from other modules of the
+    /// project (after its own defs and classes, so those keep their ids).
+    fn declare_foreign(&mut self, body: &[Stmt]) {
+        use project::Item;
+        let Some(env) = self.env else { return };
+        for f in self.info.funcs.iter_mut() {
+            if f.boundary.as_deref().is_some_and(|b| b.contains("is decorated with"))
+                && env.index.wrapped(project::GlobalFn { module: env.module, start: f.range.start().into() })
+            {
+                f.boundary = None;
+            }
+        }
+        let md = &env.index.modules[env.module];
+        let mut names: Vec<(String, Item)> = vec![];
+        for (n, d) in &md.names {
+            if let project::Decl::Alias(a) = d
+                && let Some(item) = env.index.lookup(a)
+            {
+                names.push((n.clone(), item));
+            }
+        }
+        for (n, _, module) in env.index.star_names(env.module) {
+            if !md.names.contains_key(&n)
+                && !self.scopes[0].b.names.contains_key(&n)
+                && let Some(item) = env.index.lookup(&format!("{module}.{n}"))
+            {
+                names.push((n, item));
+            }
+        }
+        // Module aliases, and their submodules (`import pkg.client`), to a
+        // few levels.
+        let mut modules: Vec<(String, usize, usize)> = vec![];
+        for (n, item) in names {
+            let b = match item {
+                Item::Func(m, start) => match self.foreign_fn(env, project::GlobalFn { module: m, start }, None) {
+                    Some(f) => Binding::Def(self.info.funcs[f].range.start().into()),
+                    None => continue,
+                },
+                Item::Class(m, c) => {
+                    let id = self.foreign_class(env, m, c, &n);
+                    Binding::Class(self.info.classes[id].range.start().into())
+                }
+                Item::Module(m) => {
+                    modules.push((n.clone(), m, 0));
+                    Binding::Import(env.index.modules[m].name.clone())
+                }
+            };
+            self.foreign_names.insert(n, b);
+        }
+        let mut seen = HashSet::new();
+        let attr_names = attribute_names(body);
+        while let Some((prefix, m, depth)) = modules.pop() {
+            if depth > 3 || !seen.insert((prefix.clone(), m)) {
+                continue;
+            }
+            let members: Vec<String> =
+                env.index.modules[m].names.keys().filter(|n| attr_names.contains(n.as_str())).cloned().collect();
+            let subs: Vec<(String, usize)> = env
+                .index
+                .by_name
+                .iter()
+                .filter_map(|(k, &v)| {
+                    let rest = k.strip_prefix(&env.index.modules[m].name)?.strip_prefix('.')?;
+                    (!rest.contains('.')).then(|| (rest.to_string(), v))
+                })
+                .collect();
+            for n in members {
+                let b = match env.index.member(m, &n, 0) {
+                    Some(Item::Func(fm, start)) => {
+                        match self.foreign_fn(env, project::GlobalFn { module: fm, start }, None) {
+                            Some(f) => Binding::Def(self.info.funcs[f].range.start().into()),
+                            None => continue,
+                        }
+                    }
+                    Some(Item::Class(cm, c)) => {
+                        let id = self.foreign_class(env, cm, c, &format!("{prefix}.{n}"));
+                        Binding::Class(self.info.classes[id].range.start().into())
+                    }
+                    _ => continue,
+                };
+                self.foreign_attrs.insert((prefix.clone(), n), b);
+            }
+            let mut subs = subs;
+            subs.sort();
+            for (n, s) in subs {
+                modules.push((format!("{prefix}.{n}"), s, depth + 1));
+            }
+        }
+    }
+
+    /// What `recv.attr` is when `recv` is a project module (as a dotted
+    /// name through the module's imports).
+    fn foreign_attr(&self, recv: &Expr, attr: &str) -> Option<Binding> {
+        let d = dotted_name(recv)?;
+        let first = d.split('.').next()?;
+        if !matches!(self.resolve(first), Some(Binding::Import(_))) || !self.foreign_names.contains_key(first) {
+            return None;
+        }
+        self.foreign_attrs.get(&(d, attr.to_string())).cloned()
+    }
+
     fn finish(&mut self) {
         // Methods of classes with bases outside the module may override
         // methods the base class calls synchronously; methods defined in
         // several classes cannot be told apart at `obj.m()` call sites.
-        let mut count: HashMap<&str, usize> = HashMap::new();
-        for c in &self.info.classes {
-            for m in c.methods.keys() {
-                *count.entry(m.as_str()).or_default() += 1;
+        // Override groups: a method with the same-named methods of the
+        // classes it inherits from (through bases named in this module).
+        let mut parent: Vec<FuncId> = (0..self.info.funcs.len()).collect();
+        fn find(p: &mut [FuncId], x: FuncId) -> FuncId {
+            let mut r = x;
+            while p[r] != r {
+                r = p[r];
+            }
+            p[x] = r;
+            r
+        }
+        for (ci, c) in self.info.classes.iter().enumerate() {
+            if c.foreign.is_some() {
+                continue;
+            }
+            for (m, &f) in &c.methods {
+                for b in &c.bases {
+                    let Some(bc) = self.info.classes.iter().position(|k| &k.name == b) else { continue };
+                    if bc == ci {
+                        continue;
+                    }
+                    if let Some(g) = self.method_in_class(bc, m, 0) {
+                        let (ra, rb) = (find(&mut parent, f), find(&mut parent, g));
+                        if ra != rb {
+                            parent[ra.max(rb)] = ra.min(rb);
+                        }
+                    }
+                }
             }
         }
+        let mut groups: HashMap<FuncId, Vec<FuncId>> = HashMap::new();
+        for f in 0..self.info.funcs.len() {
+            let r = find(&mut parent, f);
+            groups.entry(r).or_default().push(f);
+        }
+        let mut groups: Vec<Vec<FuncId>> = groups.into_values().filter(|g| g.len() > 1).collect();
+        groups.sort();
+        self.info.groups = groups;
         let mut updates = vec![];
         for (ci, c) in self.info.classes.iter().enumerate() {
+            if c.foreign.is_some() {
+                continue;
+            }
             let external = self.external_base(ci, 0);
             for (m, &f) in &c.methods {
                 if self.info.funcs[f].boundary.is_some() {
@@ -542,8 +818,6 @@ impl Analyser<'_> {
                             c.name
                         ),
                     ));
-                } else if count.get(m.as_str()).copied().unwrap_or(0) > 1 {
-                    updates.push((f, format!("a method named `{m}` is defined in several classes of this module")));
                 }
             }
         }
@@ -557,6 +831,9 @@ impl Analyser<'_> {
     fn external_base(&self, c: ClassId, depth: usize) -> Option<String> {
         if depth > 16 {
             return Some("<deep hierarchy>".into());
+        }
+        if let Some(external) = &self.info.classes[c].foreign {
+            return external.clone();
         }
         for b in &self.info.classes[c].bases {
             if SAFE_BASES.contains(&b.as_str()) {
@@ -582,9 +859,15 @@ impl Analyser<'_> {
                 continue;
             }
             if matches!(f.kind, FrameKind::Module) {
+                if let Some(b) = self.foreign_names.get(name) {
+                    return Some(b.clone());
+                }
                 return f.b.unique(name).cloned().or(Some(Binding::Import(format!("builtins.{name}"))));
             }
             if f.b.globals.iter().any(|g| g == name) {
+                if let Some(b) = self.foreign_names.get(name) {
+                    return Some(b.clone());
+                }
                 return self.scopes[0].b.unique(name).cloned();
             }
             if let Some(b) = f.b.unique(name) {
@@ -638,6 +921,50 @@ impl Analyser<'_> {
         self.info.classes.iter().position(|c| u32::from(c.range.start()) == start)
     }
 
+    /// The class an expression names: a class of the module, or of another
+    /// module of the project (`Client`, `client.Client`).
+    fn class_named(&self, e: &Expr) -> Option<ClassId> {
+        let b = match e {
+            Expr::Name(n) => self.resolve(n.id.as_str())?,
+            Expr::Attribute(a) => self.foreign_attr(&a.value, a.attr.as_str())?,
+            _ => return None,
+        };
+        match b {
+            Binding::Class(start) => self.class_by_start(start),
+            _ => None,
+        }
+    }
+
+    /// The class of `self` in the current method, unless `self` is rebound.
+    fn self_class(&self, recv: &str) -> Option<ClassId> {
+        let fid = self.current_func()?;
+        let f = &self.info.funcs[fid];
+        match (f.class, &f.self_name) {
+            (Some(c), Some(sn)) if sn == recv && !self.rebinds_self(recv) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The class of `self.x` when the class assigns `self.x = K(...)` only.
+    fn attr_class(&self, e: &Expr) -> Option<ClassId> {
+        let Expr::Attribute(a) = e else { return None };
+        let Expr::Name(recv) = &*a.value else { return None };
+        let c = self.self_class(recv.id.as_str())?;
+        let written = self.info.classes[c].attrs.get(a.attr.as_str())?;
+        match written.rsplit_once('.') {
+            None => match self.resolve(written)? {
+                Binding::Class(start) => self.class_by_start(start),
+                _ => None,
+            },
+            Some((recv, attr)) => match self.foreign_attrs.get(&(recv.to_string(), attr.to_string()))? {
+                Binding::Class(start) if self.foreign_names.contains_key(recv.split('.').next()?) => {
+                    self.class_by_start(*start)
+                }
+                _ => None,
+            },
+        }
+    }
+
     /// What a call's func expression targets among the module's functions.
     fn call_target(&self, func: &Expr) -> Option<FuncId> {
         match func {
@@ -647,6 +974,37 @@ impl Analyser<'_> {
             },
             Expr::Attribute(a) => {
                 let m = a.attr.as_str();
+                // `self.client.get()`: the attribute holds one class's instances.
+                if let Some(c) = self.attr_class(&a.value) {
+                    return self.method_in_class(c, m, 0);
+                }
+                // `super().m()` in a method: a base class's method.
+                if let Expr::Call(c) = &*a.value
+                    && c.args.is_empty()
+                    && c.keywords.is_empty()
+                    && matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "super"
+                        && matches!(self.resolve("super"), Some(Binding::Import(q)) if q == "builtins.super"))
+                    && let Some(fid) = self.current_func()
+                    && let Some(class) = self.info.funcs[fid].class
+                {
+                    let bases = self.info.classes[class].bases.clone();
+                    return bases.iter().find_map(|b| {
+                        let bc = self.info.classes.iter().position(|k| &k.name == b)?;
+                        self.method_in_class(bc, m, 0)
+                    });
+                }
+                // `module.f()` for a project module.
+                if let Some(Binding::Def(start)) = self.foreign_attr(&a.value, m) {
+                    return self.info.func_at(start);
+                }
+                // `module.K(...).m()`, `module.K.m()`
+                if let Some(c) = match &*a.value {
+                    Expr::Call(c) => self.class_named(&c.func),
+                    Expr::Attribute(_) => self.class_named(&a.value),
+                    _ => None,
+                } {
+                    return self.method_in_class(c, m, 0);
+                }
                 match &*a.value {
                     Expr::Name(recv) => {
                         // self.m() / cls.m() inside a method
@@ -710,8 +1068,18 @@ impl Analyser<'_> {
             Some((c, f)) => (c, Some(f)),
             None => (k, None),
         };
-        let Binding::Class(start) = self.resolve(class)? else { return None };
-        let c = self.class_by_start(start)?;
+        let c = match self.resolve(class)? {
+            Binding::Class(start) => self.class_by_start(start)?,
+            // `x = module.K(...)`
+            Binding::Import(_) => {
+                let Some(Binding::Class(start)) = self.foreign_attrs.get(&(class.to_string(), factory?.to_string()))
+                else {
+                    return None;
+                };
+                return self.class_by_start(*start);
+            }
+            _ => return None,
+        };
         match factory {
             None => Some(c),
             Some(f) => {
@@ -827,6 +1195,22 @@ impl Analyser<'_> {
     }
 }
 
+/// Every attribute name a body uses.
+fn attribute_names(body: &[Stmt]) -> HashSet<String> {
+    struct A(HashSet<String>);
+    impl<'a> Visitor<'a> for A {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Attribute(a) = e {
+                self.0.insert(a.attr.to_string());
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut a = A(HashSet::new());
+    a.visit_body(body);
+    a.0
+}
+
 /// Names a test runner (pytest, unittest) calls by itself.
 fn is_test_hook(n: &str) -> bool {
     n.starts_with("test")
@@ -907,7 +1291,7 @@ fn simple_generator(body: &[Stmt]) -> bool {
     v.0
 }
 
-fn is_generator(body: &[Stmt]) -> bool {
+pub(crate) fn is_generator(body: &[Stmt]) -> bool {
     struct Y(bool);
     impl<'a> Visitor<'a> for Y {
         fn visit_stmt(&mut self, s: &'a Stmt) {
@@ -1108,6 +1492,15 @@ impl<'a> Visitor<'a> for Analyser<'_> {
             }
             Expr::Attribute(a) => {
                 self.info.attr_ctx.insert(e.range(), self.ctx);
+                if let Some(Binding::Def(start)) = self.foreign_attr(&a.value, a.attr.as_str())
+                    && let Some(f) = self.info.func_at(start)
+                {
+                    self.info.value_refs.push(ValueRef {
+                        func: f,
+                        range: e.range(),
+                        what: format!("`{}` is used as a value", dotted_name(e).unwrap_or_default()),
+                    });
+                }
                 if self.qualname(e).is_none() {
                     self.info.loose_attrs.entry(a.attr.to_string()).or_default().push(a.range);
                 }

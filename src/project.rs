@@ -1,0 +1,231 @@
+//! The project-wide colouring: every module of a run is coloured with the
+//! facts of the others, to a fixpoint.
+//!
+//! A module's colouring ([`crate::engine::colour_round`]) takes from the
+//! [`State`] which functions of other modules become async (their calls here
+//! are seeds: awaited where the caller can be async), which of its own
+//! functions other modules cannot await (they stay sync, with the chain as
+//! the reason) and which of its methods must become async because a method
+//! they override, or that overrides them, does (override groups: a call
+//! through the base class may run either, so all are async or none is). It
+//! gives back the functions that are async after the conversion, the calls
+//! of other modules' functions it cannot await, and the functions it had to
+//! keep sync.
+//!
+//! The fixpoint: with the blocked set fixed, rounds start from nothing async
+//! and grow to the least fixpoint; when a round finds new blocked
+//! functions, they are added and the rounds start over. Blocked functions
+//! only ever grow, so this ends; a round limit guards against passes whose
+//! vetoes make a round shrink what the next one grows, and then every
+//! function another module calls stays sync.
+
+use crate::analysis::project::{GlobalFn, ProjectIndex};
+use crate::engine::{Planned, ProjectView, Round, colour_round};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct State {
+    /// Functions that are async after the conversion.
+    pub async_fns: BTreeSet<GlobalFn>,
+    /// Functions that must stay sync, and why.
+    pub blocked: BTreeMap<GlobalFn, String>,
+    /// Functions that must become async though they hold no seed.
+    pub wanted: BTreeSet<GlobalFn>,
+    /// Per module: attribute names used where the object is unknown, with
+    /// the first place (`path:line:col`).
+    pub loose: Vec<BTreeMap<String, String>>,
+}
+
+impl State {
+    /// Where a module other than `module` uses `.name` on an unknown object.
+    pub fn loose_elsewhere(&self, module: usize, name: &str) -> Option<&str> {
+        self.loose.iter().enumerate().filter(|(i, _)| *i != module).find_map(|(_, m)| m.get(name).map(String::as_str))
+    }
+}
+
+/// A module taking part in the project's colouring.
+pub struct Member<'a> {
+    pub module: usize,
+    pub text: &'a str,
+    pub path: String,
+    pub planned: Planned,
+    /// The last round's inputs (the parts of the state this module reads)
+    /// and result: a round with the same inputs is not coloured again.
+    pub cache: Option<(Inputs, Round)>,
+}
+
+/// The parts of the state a module's round depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inputs {
+    foreign_async: Vec<GlobalFn>,
+    blocked: Vec<(GlobalFn, String)>,
+    wanted: Vec<GlobalFn>,
+}
+
+fn inputs(m: &Member, st: &State) -> Inputs {
+    let info = &m.planned.info;
+    let mut foreign_async = vec![];
+    let mut blocked = vec![];
+    let mut wanted = vec![];
+    for f in &info.funcs {
+        match f.foreign {
+            Some(g) if st.async_fns.contains(&g) => foreign_async.push(g),
+            Some(_) => {}
+            None if f.exported => {
+                let g = GlobalFn { module: m.module, start: f.range.start().into() };
+                if let Some(why) = st.blocked.get(&g) {
+                    blocked.push((g, why.clone()));
+                }
+                if st.wanted.contains(&g) {
+                    wanted.push(g);
+                }
+            }
+            None => {}
+        }
+    }
+    foreign_async.sort();
+    foreign_async.dedup();
+    Inputs { foreign_async, blocked, wanted }
+}
+
+/// Methods that override one another across the project: each group
+/// becomes async as a whole or not at all.
+pub fn override_groups(index: &ProjectIndex) -> HashMap<GlobalFn, usize> {
+    let mut parent: Vec<usize> = vec![];
+    let mut id: HashMap<GlobalFn, usize> = HashMap::new();
+    fn find(p: &mut [usize], x: usize) -> usize {
+        let mut r = x;
+        while p[r] != r {
+            r = p[r];
+        }
+        p[x] = r;
+        r
+    }
+    let mut key = |g: GlobalFn, parent: &mut Vec<usize>| -> usize {
+        *id.entry(g).or_insert_with(|| {
+            parent.push(parent.len());
+            parent.len() - 1
+        })
+    };
+    for (m, md) in index.modules.iter().enumerate() {
+        for cd in &md.classes {
+            for f in &cd.methods {
+                let mine = GlobalFn { module: m, start: f.start };
+                for b in &cd.bases {
+                    let Some((bm, bc)) = index.base_class(m, b) else { continue };
+                    let (inherited, _) = index.methods(bm, bc);
+                    if let Some((im, d)) = inherited.iter().find(|(_, d)| d.name == f.name) {
+                        let other = GlobalFn { module: *im, start: d.start };
+                        let (a, b) = (key(mine, &mut parent), key(other, &mut parent));
+                        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+                        if ra != rb {
+                            parent[ra.max(rb)] = ra.min(rb);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let keys: Vec<(GlobalFn, usize)> = id.iter().map(|(g, &i)| (*g, i)).collect();
+    keys.into_iter().map(|(g, i)| (g, find(&mut parent, i))).collect()
+}
+
+fn round(members: &mut [Member], st: &State) -> Vec<Round> {
+    members
+        .par_iter_mut()
+        .with_max_len(1)
+        .map(|m| {
+            let key = inputs(m, st);
+            if let Some((k, r)) = &m.cache
+                && *k == key
+            {
+                return r.clone();
+            }
+            let r = colour_round(m.text, &m.path, &mut m.planned, &ProjectView { module: m.module, state: st });
+            m.cache = Some((key, r.clone()));
+            r
+        })
+        .collect()
+}
+
+/// Colours the project to a fixpoint; the returned state is what every
+/// module converts with.
+pub fn colour_project(members: &mut [Member], index: &ProjectIndex, groups: &HashMap<GlobalFn, usize>) -> State {
+    let mut by_group: BTreeMap<usize, Vec<GlobalFn>> = BTreeMap::new();
+    for (g, k) in groups {
+        by_group.entry(*k).or_default().push(*g);
+    }
+    let mut st = State { loose: vec![BTreeMap::new(); index.modules.len()], ..State::default() };
+    for m in members.iter() {
+        let info = &m.planned.info;
+        let lines = crate::source::LineIndex::new(m.text);
+        for (name, ranges) in &info.loose_attrs {
+            if let Some(r) = ranges.iter().min_by_key(|r| r.start()) {
+                let (l, c) = lines.line_col(r.start());
+                st.loose[m.module].insert(name.clone(), format!("{}:{l}:{c}", m.path));
+            }
+        }
+    }
+    let mut gave_up = false;
+    for _outer in 0..64 {
+        st.async_fns.clear();
+        st.wanted.clear();
+        let mut last = vec![];
+        let mut settled = false;
+        for _inner in 0..32 {
+            let rounds = round(members, &st);
+            let async_fns: BTreeSet<GlobalFn> = rounds.iter().flat_map(|r| r.async_fns.iter().copied()).collect();
+            let mut wanted = BTreeSet::new();
+            for members in by_group.values() {
+                if members.iter().any(|g| async_fns.contains(g)) {
+                    wanted.extend(members.iter().copied());
+                }
+            }
+            last = rounds;
+            if std::env::var_os("AWAITIFY_DEBUG_PROJECT").is_some() {
+                eprintln!("project round: async {async_fns:?} wanted {wanted:?} blocked {:?}", st.blocked);
+            }
+            if async_fns == st.async_fns && wanted == st.wanted {
+                settled = true;
+                break;
+            }
+            st.async_fns = async_fns;
+            st.wanted = wanted;
+        }
+        let mut blocked = st.blocked.clone();
+        if !settled {
+            // Give up on cross-module conversion: everything another module
+            // reaches stays sync.
+            gave_up = true;
+            for g in &st.async_fns {
+                blocked.entry(*g).or_insert_with(|| {
+                    "the project's colouring did not settle; functions other modules call stay sync".to_string()
+                });
+            }
+        }
+        for r in &last {
+            for (g, why) in &r.foreign_blocks {
+                blocked.entry(*g).or_insert_with(|| why.clone());
+            }
+            for (g, why) in &r.removed {
+                let Some(k) = groups.get(g) else { continue };
+                for other in &by_group[k] {
+                    if other != g {
+                        blocked.entry(*other).or_insert_with(|| {
+                            format!("it overrides, or is overridden by, a method that cannot become async: {why}")
+                        });
+                    }
+                }
+            }
+        }
+        if blocked == st.blocked {
+            return st;
+        }
+        st.blocked = blocked;
+        if gave_up && _outer > 62 {
+            break;
+        }
+    }
+    st
+}
