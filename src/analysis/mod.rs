@@ -36,6 +36,11 @@ pub struct FuncInfo {
     pub factory: bool,
     /// Contains `yield`: becomes an async generator, not a coroutine.
     pub generator: bool,
+    /// Must become async whatever its boundaries: a user rule says so
+    /// (`async_def`, set by the `rules` pass in `Pass::prepare`). The
+    /// colouring treats it as seeded and never removes it; its callers
+    /// follow the normal rules.
+    pub forced: bool,
 }
 
 #[derive(Debug)]
@@ -483,6 +488,7 @@ impl Analyser<'_> {
                         params: args.posonlyargs.iter().chain(&args.args).map(|a| a.def.arg.to_string()).collect(),
                         kwonly: args.kwonlyargs.iter().map(|a| a.def.arg.to_string()).collect(),
                         generator: is_generator(fbody),
+                        forced: false,
                         factory: decos.iter().any(|d| d == "classmethod")
                             && args
                                 .posonlyargs
