@@ -46,7 +46,9 @@ pub fn excludes(globs: &[String]) -> Result<GlobSet, String> {
 fn excluded(p: &Path, ex: &GlobSet) -> bool {
     let s = p.to_string_lossy();
     let s = s.strip_prefix("./").unwrap_or(&s);
-    ex.is_match(s) || p.file_name().is_some_and(|n| ex.is_match(n))
+    ex.is_match(s)
+        || p.file_name().is_some_and(|n| ex.is_match(n))
+        || (p.is_relative() && std::path::absolute(p).is_ok_and(|a| ex.is_match(a)))
 }
 
 pub fn find(paths: &[PathBuf], ex: &GlobSet) -> Found {
