@@ -265,7 +265,9 @@ impl Pass for Rules {
             .map(|((r, t), rs)| match t {
                 Some(t) if r.kind == RuleKind::Name && !r.bare() => {
                     let new_local = t.rsplit('.').next().unwrap_or(t);
-                    if rs.from_split || (rs.unaliased_from && scan.idents.contains(new_local) && r.sync != *t) {
+                    let old_local = r.sync.rsplit('.').next().unwrap_or(&r.sync);
+                    if rs.from_split || (rs.unaliased_from && new_local != old_local && scan.idents.contains(new_local))
+                    {
                         Mode::Qualified
                     } else {
                         Mode::Rename
