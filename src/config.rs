@@ -118,7 +118,7 @@ impl Config {
     /// The nearest `pyproject.toml` with a `[tool.awaitify]` table, walking
     /// up from `start` (a file or a directory).
     pub fn discover(start: &Path) -> Result<Option<Config>, ConfigError> {
-        let start = std::path::absolute(start).unwrap_or_else(|_| start.to_path_buf());
+        let start = crate::files::lexical_absolute(start);
         let mut dir = if start.is_dir() { Some(start.as_path()) } else { start.parent() };
         while let Some(d) = dir {
             let candidate = d.join("pyproject.toml");
@@ -158,7 +158,7 @@ impl Config {
         // root), a file name, or, anchored at the config's directory, the
         // absolute path (`files::find` tries all three).
         if let Some(ex) = &mut self.exclude {
-            let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
+            let base = crate::files::lexical_absolute(base);
             let anchored: Vec<String> = ex
                 .iter()
                 .filter(|g| !Path::new(g.as_str()).is_absolute() && !g.starts_with('*'))

@@ -16,7 +16,9 @@ pub fn add_imports(mut body: Vec<Stmt>, wanted: &BTreeSet<String>) -> Result<Vec
         // `import a` is enough for `a`; `a.b` needs `import a.b` itself
         // (another `import a.x` binds `a` the same way).
         let imported = |m: &str| {
-            body.iter().any(|s| matches!(s, Stmt::Import(i) if i.names.iter().any(|a| a.asname.is_none() && a.name.as_str() == m)))
+            body.iter().any(
+                |s| matches!(s, Stmt::Import(i) if i.names.iter().any(|a| a.asname.is_none() && a.name.as_str() == m)),
+            )
         };
         match bindings.unique(top) {
             Some(crate::analysis::scope::Binding::Import(q)) if q == top && (m == top || imported(m)) => continue,

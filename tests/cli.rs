@@ -926,6 +926,11 @@ fn module_and_string_rules_with_relative_tables_and_excludes() {
         fs::read_to_string(&f).unwrap(),
         "import teamlib.aio\nfrom teamlib.aio.db import connect\n\n\ndef test(mocker):\n    mocker.patch(\"teamlib.aio.db.connect\")\n    return teamlib.aio.VERSION, connect\n"
     );
+    // From `app/`, walking `..`: the glob is anchored at the pyproject's directory.
+    let out = run_in(&dir.path().join("app"), &["convert", "-v", ".."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("../app/m.py: unchanged"), "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(&old).unwrap(), src, "excluded");
     let out = run_in(dir.path(), &["convert", "."]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(fs::read_to_string(&old).unwrap(), src, "excluded");

@@ -718,12 +718,18 @@ impl Scan {
         // An awaited bare name defined here as a sync def: the calls would
         // await a plain function.
         for (i, rule) in rules.iter().enumerate() {
-            if rule.kind == RuleKind::Name && rule.bare() && rule.await_ && !rule.async_def
+            if rule.kind == RuleKind::Name
+                && rule.bare()
+                && rule.await_
+                && !rule.async_def
                 && let Some(f) = info.funcs.iter().find(|f| f.name == rule.sync && !f.is_async)
             {
                 per_rule[i].veto(
                     f.range,
-                    format!("`{}` is defined in this module as a sync def (add `async_def = true` to the rule)", rule.sync),
+                    format!(
+                        "`{}` is defined in this module as a sync def (add `async_def = true` to the rule)",
+                        rule.sync
+                    ),
                 );
             }
         }
