@@ -164,6 +164,11 @@ impl TryFrom<RawUserRule> for UserRule {
                     "{what}: `sync` and `async` must both be dotted (a qualified name) or both bare identifiers"
                 ));
             }
+            RuleKind::Name if r.sync.contains('.') && r.async_.starts_with(&format!("{}.", r.sync)) => {
+                return Err(format!(
+                    "{what}: `async` must not be below `sync` (the rule would apply again to its own output)"
+                ));
+            }
             RuleKind::Name if r.async_def && r.sync.contains('.') => {
                 return Err(format!("{what}: `async_def` needs a bare identifier (the name of the defs)"));
             }

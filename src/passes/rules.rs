@@ -229,9 +229,8 @@ impl Pass for Rules {
             }
             for c in cx.info.calls_of(f) {
                 let r = c.range;
-                if !(cx.colour.await_calls.contains(&r) || cx.colour.run_calls.contains(&r) || awaits.contains(&r))
-                    && !scan.awaited.contains(&r)
-                {
+                let awaited = [&cx.colour.await_calls, &cx.colour.run_calls, &awaits, &scan.awaited];
+                if !awaited.iter().any(|set| set.contains(&r)) {
                     cx.diagnostics.push(Diagnostic {
                         offset: r.start().into(),
                         pass: "rules",
@@ -828,13 +827,23 @@ fn imports(body: &[Stmt]) -> Vec<&Stmt> {
     i.0
 }
 
-/// `prefix` replaced by `new` in `path` when `path` is `prefix` or below it.
+/// `prefix` replaced by `new` in `path` when `path` is `prefix` or below it,
+/// and not already `new` or below it (`pkg.db` -> `pkg.db.aio` must not
+/// apply again to its own output).
 fn reprefix(path: &str, prefix: &str, new: &str) -> Option<String> {
+    if below(path, new) && below(new, prefix) {
+        return None;
+    }
     if path == prefix {
         Some(new.to_string())
     } else {
         path.strip_prefix(prefix).filter(|rest| rest.starts_with('.')).map(|rest| format!("{new}{rest}"))
     }
+}
+
+/// `path` is `base` or a dotted path below it.
+fn below(path: &str, base: &str) -> bool {
+    path.strip_prefix(base).is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
 fn ident(s: &str) -> ast::Identifier {
@@ -907,13 +916,11 @@ impl Folder<'_, '_> {
                     });
                     break;
                 }
+                // Only the `a.b` of `import a.b` written out: the renamed
+                // import binds the new path.
                 RuleKind::Module if dotted_name(e).is_some_and(|d| d == q) && q == rule.sync => {
-                    // Only the `a.b` of `import a.b` written out: the renamed
-                    // import binds the new path.
-                    if rule.sync.contains('.') || matches!(e, Expr::Name(_)) {
-                        out = Some(dotted(target));
-                        break;
-                    }
+                    out = Some(dotted(target));
+                    break;
                 }
                 _ => {}
             }
@@ -1085,6 +1092,12 @@ impl Fold<TextRange> for Folder<'_, '_> {
 
     fn fold_expr(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {
         let range = e.range();
+        // `a.b.aio.x` after a module rule `a.b` -> `a.b.aio` ran: done.
+        if let (Expr::Attribute(_), Some(d)) = (&e, dotted_name(&e))
+            && self.rules().any(|(r, t, _)| r.kind == RuleKind::Module && below(t, &r.sync) && below(&d, t))
+        {
+            return Ok(e);
+        }
         if let Some(new) = self.qualified(&e) {
             self.cx.sites.push(range);
             return Ok(new);
