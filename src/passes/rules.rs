@@ -42,7 +42,8 @@ Flags of a `name` rule:
 - `async_with`: a `with` over a call of it becomes `async with`; so does a
   `with` over a local variable assigned once from such a call, or over a
   `self.` attribute assigned once in the module from such a call (`self._lock
-  = threading.Lock()`, then `with self._lock:`).
+  = threading.Lock()`, then `with self._lock:`). A variable of the module
+  or of a class body, or one a nested function uses, is not followed.
 - `async_for`: `for x in it(...)` becomes `async for`.
 - `async_def` (bare names): every def of that name becomes `async def
   <async>`: `__enter__` -> `__aenter__`, `__exit__` -> `__aexit__`,
@@ -181,6 +182,7 @@ impl Pass for Rules {
         let scan = Scan::new(&body, cx.info, cx.tables);
         let mut active = vec![];
         let (mut awaits, mut withs, mut fors) = (HashSet::new(), HashSet::new(), HashSet::new());
+        let mut keep = HashSet::new();
         for (rule, rs) in cx.tables.rule.iter().zip(&scan.per_rule) {
             let ok = |s: &Site| cx.colour.seeds_ok.contains(&s.seed);
             let on = rs.veto.is_none() && (rule.async_def || rs.sites.iter().all(ok));
@@ -207,6 +209,8 @@ impl Pass for Rules {
                 active.push(None);
                 continue;
             }
+            // A forced rule's site that cannot be async stays as it was.
+            keep.extend(rs.sites.iter().filter(|s| !ok(s)).map(|s| s.func));
             for s in rs.sites.iter().filter(|s| ok(s)) {
                 match s.how {
                     How::Await => {
@@ -275,8 +279,18 @@ impl Pass for Rules {
                 _ => Mode::Rename,
             })
             .collect();
-        let mut f =
-            Folder { cx, active, modes, awaits, withs, fors, awaited: scan.awaited, quals: scan.quals, fstring: 0 };
+        let mut f = Folder {
+            cx,
+            active,
+            modes,
+            awaits,
+            withs,
+            fors,
+            awaited: scan.awaited,
+            quals: scan.quals,
+            keep,
+            fstring: 0,
+        };
         body.into_iter().map(|s| fold_ok(f.fold_stmt(s))).collect()
     }
 }
@@ -294,6 +308,8 @@ enum How {
 struct Site {
     /// The seed: a call, or the variable or attribute a `with` enters.
     seed: TextRange,
+    /// The reference to the rule's name (the called expression), or the seed.
+    func: TextRange,
     how: How,
 }
 
@@ -354,6 +370,8 @@ struct Parents {
     for_iter: HashMap<TextRange, TextRange>,
     /// value -> assigned variable (`x = v`) or attribute name (`self.x = v`).
     assigned: HashMap<TextRange, Target>,
+    /// Values assigned at module level or in a class body.
+    assigned_outside: HashSet<TextRange>,
     annotations: Vec<TextRange>,
     /// Second arguments of isinstance / issubclass.
     type_args: HashSet<TextRange>,
@@ -366,8 +384,8 @@ struct Parents {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Target {
     Local(Option<FuncId>, String),
-    /// `self.attr` in a method of the class.
-    SelfAttr(usize, String),
+    /// `self.attr` in a method (any class: a subclass shares it).
+    SelfAttr(String),
 }
 
 /// A walk that knows the enclosing function and class.
@@ -429,13 +447,18 @@ impl<'a> Visitor<'a> for Collect<'_> {
             Stmt::For(f) => {
                 self.p.for_iter.insert(f.iter.range(), s.range());
             }
+            // Only variables of a function and `self.` attributes are
+            // followed: a module or class variable may be used from anywhere.
+            Stmt::Assign(a) if self.fr.func().is_none() || self.fr.ctx().in_class_body => {
+                self.p.assigned_outside.insert(a.value.range());
+            }
             Stmt::Assign(a) => {
                 if let [t] = &a.targets[..] {
                     let target = match t {
                         Expr::Name(n) => Some(Target::Local(self.fr.func(), n.id.to_string())),
                         Expr::Attribute(at) => match (&*at.value, self.fr.self_of()) {
-                            (Expr::Name(n), Some((me, class))) if n.id.as_str() == me => {
-                                Some(Target::SelfAttr(class, at.attr.to_string()))
+                            (Expr::Name(n), Some((me, _))) if n.id.as_str() == me => {
+                                Some(Target::SelfAttr(at.attr.to_string()))
                             }
                             _ => None,
                         },
@@ -583,36 +606,50 @@ impl Classify<'_, '_> {
             self.bound.insert(t.clone(), i);
             return;
         } else {
+            let why = if self.p.assigned_outside.contains(&call) {
+                format!("`{}(...)` is kept at module level or in a class body, where any code may use it", rule.sync)
+            } else {
+                format!("`{}(...)` is used other than in a `with` or `for`", rule.sync)
+            };
             if !rule.async_def {
-                self.out[i].veto(call, format!("`{}(...)` is used other than in a `with` or `for`", rule.sync));
+                self.out[i].veto(call, why);
             }
             return;
         };
-        self.site(i, call, how, ctx);
+        self.site(i, call, r, how, ctx);
     }
 
-    fn site(&mut self, i: usize, seed: TextRange, how: How, ctx: Ctx) {
+    fn site(&mut self, i: usize, seed: TextRange, func: TextRange, how: How, ctx: Ctx) {
         if ctx.func.is_none() && !self.rules[i].async_def {
             self.out[i].veto(seed, "it is used at module level, where `await` cannot go".into());
             return;
         }
-        self.out[i].sites.push(Site { seed, how });
+        self.out[i].sites.push(Site { seed, func, how });
     }
 
     /// A use of a variable or attribute bound to an `async_with` rule's call.
     fn bound_use(&mut self, e: &Expr) {
         let t = match e {
-            Expr::Name(n) if matches!(n.ctx, ast::ExprContext::Load) => Target::Local(self.fr.func(), n.id.to_string()),
+            Expr::Name(n) if matches!(n.ctx, ast::ExprContext::Load) => {
+                let t = Target::Local(self.fr.func(), n.id.to_string());
+                // The variable of another function (a closure): not followed.
+                if !self.bound.contains_key(&t) {
+                    let other = self.bound.iter().find(|(b, _)| matches!(b, Target::Local(_, x) if x == n.id.as_str()));
+                    if let Some((_, &i)) = other {
+                        self.out[i].veto(e.range(), format!("`{}` is used in a nested function", n.id));
+                    }
+                    return;
+                }
+                t
+            }
             Expr::Attribute(a) if matches!(a.ctx, ast::ExprContext::Load) => {
                 match (&*a.value, self.fr.self_of()) {
-                    (Expr::Name(n), Some((me, class))) if n.id.as_str() == me => {
-                        Target::SelfAttr(class, a.attr.to_string())
-                    }
+                    (Expr::Name(n), Some((me, _))) if n.id.as_str() == me => Target::SelfAttr(a.attr.to_string()),
                     _ => {
                         // `other.attr`: if some rule binds `self.attr`, this is
                         // a use the pass cannot follow.
                         for (t, &i) in &self.bound {
-                            if matches!(t, Target::SelfAttr(_, x) if x == a.attr.as_str()) {
+                            if matches!(t, Target::SelfAttr(x) if x == a.attr.as_str()) {
                                 self.out[i].veto(e.range(), format!("`.{}` is used on another object", a.attr));
                                 return;
                             }
@@ -626,7 +663,7 @@ impl Classify<'_, '_> {
         let Some(&i) = self.bound.get(&t) else { return };
         let stores = match &t {
             Target::Local(f, n) => self.p.name_stores.get(&(*f, n.clone())).copied().unwrap_or(0),
-            Target::SelfAttr(_, a) => self.p.attr_stores.get(a).copied().unwrap_or(0),
+            Target::SelfAttr(a) => self.p.attr_stores.get(a).copied().unwrap_or(0),
         };
         let what = dotted_name(e).unwrap_or_default();
         if stores != 1 {
@@ -640,7 +677,7 @@ impl Classify<'_, '_> {
                 if matches!(e, Expr::Name(_)) {
                     self.name_ctx.push((e.range(), ctx));
                 }
-                self.site(i, e.range(), How::With(w), ctx);
+                self.site(i, e.range(), e.range(), How::With(w), ctx);
             }
             None => self.out[i].veto(e.range(), format!("`{what}` is used other than by `with`")),
         }
@@ -860,6 +897,8 @@ struct Folder<'a, 'b> {
     fors: HashSet<TextRange>,
     awaited: HashSet<TextRange>,
     quals: HashMap<TextRange, String>,
+    /// References left as they were (sites of forced rules that stay sync).
+    keep: HashSet<TextRange>,
     /// Depth inside f-strings (their parts are not string literals).
     fstring: usize,
 }
@@ -1092,6 +1131,9 @@ impl Fold<TextRange> for Folder<'_, '_> {
 
     fn fold_expr(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {
         let range = e.range();
+        if self.keep.contains(&range) {
+            return Ok(e);
+        }
         // `a.b.aio.x` after a module rule `a.b` -> `a.b.aio` ran: done.
         if let (Expr::Attribute(_), Some(d)) = (&e, dotted_name(&e))
             && self.rules().any(|(r, t, _)| r.kind == RuleKind::Module && below(t, &r.sync) && below(&d, t))
