@@ -110,6 +110,7 @@ renames `f.close()` on a file too. A rename with no `await` is applied
 everywhere. With `async_def`, the defs are converted in any case; a call of
 one that cannot be awaited is reported. `raise StopIteration` in a
 `__next__` that becomes `__anext__` is not changed to `StopAsyncIteration`.
+A rewritten string literal is printed in double quotes.
 
 ## Fix safety
 Unsafe in the sense that the rules are the user's claims: the tool trusts
