@@ -79,15 +79,19 @@ struct ConvertArgs {
     /// Do not run these passes (comma-separated).
     #[arg(long, value_delimiter = ',')]
     ignore: Vec<String>,
-    /// The oldest Python version the output must run on.
-    #[arg(long, value_enum, default_value = "py311")]
-    target_version: Target,
-    /// The async HTTP library `requests` code is converted to.
-    #[arg(long, value_enum, default_value = "httpx")]
-    http: crate::transforms::HttpBackend,
-    /// The async runtime the output runs on (aiohttp needs asyncio or anyio).
-    #[arg(long, value_enum, default_value = "asyncio")]
-    runtime: crate::transforms::Runtime,
+    /// The oldest Python version the output must run on [default: py311].
+    #[arg(long, value_enum)]
+    target_version: Option<Target>,
+    /// The async HTTP library `requests` code is converted to [default: httpx].
+    #[arg(long, value_enum)]
+    http: Option<crate::transforms::HttpBackend>,
+    /// The async runtime the output runs on (aiohttp needs asyncio or anyio) [default: asyncio].
+    #[arg(long, value_enum)]
+    runtime: Option<crate::transforms::Runtime>,
+    /// A TOML file with the options of `[tool.awaitify]` at its top level
+    /// (instead of the nearest pyproject.toml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     output_format: Format,
     /// Glob of paths to skip while walking directories (repeatable).
@@ -136,15 +140,19 @@ struct CheckArgs {
     /// check again.
     #[arg(long)]
     fix: bool,
-    /// With `--fix`: the async HTTP library `requests` code is converted to.
-    #[arg(long, value_enum, default_value = "httpx")]
-    http: crate::transforms::HttpBackend,
-    /// With `--fix`: the async runtime the output runs on.
-    #[arg(long, value_enum, default_value = "asyncio")]
-    runtime: crate::transforms::Runtime,
-    /// With `--fix`: the oldest Python version the output must run on.
-    #[arg(long, value_enum, default_value = "py311")]
-    target_version: Target,
+    /// With `--fix`: the async HTTP library `requests` code is converted to [default: httpx].
+    #[arg(long, value_enum)]
+    http: Option<crate::transforms::HttpBackend>,
+    /// With `--fix`: the async runtime the output runs on [default: asyncio].
+    #[arg(long, value_enum)]
+    runtime: Option<crate::transforms::Runtime>,
+    /// With `--fix`: the oldest Python version the output must run on [default: py311].
+    #[arg(long, value_enum)]
+    target_version: Option<Target>,
+    /// A TOML file with the options of `[tool.awaitify]` at its top level
+    /// (instead of the nearest pyproject.toml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Glob of paths to skip while walking directories (repeatable).
     #[arg(long)]
     exclude: Vec<String>,
@@ -194,10 +202,7 @@ pub fn main() -> i32 {
         }
         Command::Check(args) => match check_command(args) {
             Ok(code) => code,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                2
-            }
+            Err(e) => fail(e),
         },
         Command::ParseOnly { paths, threads } => {
             let found = crate::files::find(&paths, &globset::GlobSet::empty());
@@ -208,59 +213,136 @@ pub fn main() -> i32 {
         }
         Command::Convert(args) => match convert(args) {
             Ok(code) => code,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                2
-            }
+            Err(e) => fail(e),
         },
     }
 }
 
-fn options(args: &ConvertArgs) -> anyhow::Result<Options> {
-    let mut opts = Options::default();
-    for name in args.select.iter().chain(&args.ignore) {
-        if passes::by_name(name).is_none() {
-            anyhow::bail!("no pass named `{name}` (see `awaitify passes`)");
-        }
+/// Prints a run's error; exit code 2. A config error is positioned:
+/// `path:line:col: error: message`.
+fn fail(e: anyhow::Error) -> i32 {
+    match e.downcast_ref::<crate::config::ConfigError>() {
+        Some(c) => eprintln!("{c}"),
+        None => eprintln!("error: {e:#}"),
     }
-    if !args.select.is_empty() {
-        opts.passes.retain(|p| args.select.iter().any(|s| s == p));
-    }
-    opts.passes.retain(|p| !args.ignore.iter().any(|s| s == p));
-    opts.target = match args.target_version {
+    2
+}
+
+/// The options of a run: the command line over the config file over the
+/// defaults. A flag given on the command line replaces the config's value
+/// (lists too); `[[rule]]` rows come only from files.
+struct Settings {
+    /// Passes (`convert`).
+    select: Vec<String>,
+    ignore: Vec<String>,
+    target: TargetVersion,
+    http: crate::transforms::HttpBackend,
+    runtime: crate::transforms::Runtime,
+    exclude: Vec<String>,
+    tables: Vec<PathBuf>,
+    rules: Vec<crate::transforms::UserRule>,
+}
+
+struct Given<'a> {
+    config: Option<&'a PathBuf>,
+    paths: &'a [PathBuf],
+    select: &'a [String],
+    ignore: &'a [String],
+    target: Option<Target>,
+    http: Option<crate::transforms::HttpBackend>,
+    runtime: Option<crate::transforms::Runtime>,
+    exclude: &'a [String],
+    tables: &'a [PathBuf],
+}
+
+fn target_version(t: Target) -> TargetVersion {
+    match t {
         Target::Py39 => TargetVersion::Py39,
         Target::Py310 => TargetVersion::Py310,
         Target::Py311 => TargetVersion::Py311,
         Target::Py312 => TargetVersion::Py312,
         Target::Py313 => TargetVersion::Py313,
-    };
-    for t in &args.tables {
-        let text = std::fs::read_to_string(t).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
-        let more = Tables::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
-        opts.tables.extend(more);
     }
-    opts.tables.http.backend = args.http;
-    opts.tables.target = args.runtime;
-    if args.http == crate::transforms::HttpBackend::Aiohttp && args.runtime == crate::transforms::Runtime::Trio {
-        anyhow::bail!(
-            "`--http aiohttp` cannot run on trio: aiohttp needs an asyncio event loop; use `--http httpx` (httpx runs on trio) or `--runtime anyio`/`asyncio`"
-        );
+}
+
+fn settings(g: Given) -> anyhow::Result<Settings> {
+    let cfg = crate::config::Config::load(g.config.map(|p| p.as_path()), g.paths)?;
+    let pick =
+        |cli: &[String], cfg: Option<Vec<String>>| if cli.is_empty() { cfg.unwrap_or_default() } else { cli.to_vec() };
+    Ok(Settings {
+        select: pick(g.select, cfg.select),
+        ignore: pick(g.ignore, cfg.ignore),
+        target: g
+            .target
+            .map(target_version)
+            .or(cfg.target_version.map(|t| t.version()))
+            .unwrap_or(TargetVersion::Py311),
+        http: g.http.or(cfg.http).unwrap_or_default(),
+        runtime: g.runtime.or(cfg.runtime).unwrap_or_default(),
+        exclude: pick(g.exclude, cfg.exclude),
+        tables: if g.tables.is_empty() { cfg.tables.unwrap_or_default() } else { g.tables.to_vec() },
+        rules: cfg.rule,
+    })
+}
+
+impl Settings {
+    /// The built-in tables, the `tables` files, then the config's rules.
+    fn tables(&self) -> anyhow::Result<Tables> {
+        let mut t = Tables::builtin();
+        for p in &self.tables {
+            t.extend(crate::config::load_tables(p)?);
+        }
+        t.rule.extend(self.rules.iter().cloned());
+        t.http.backend = self.http;
+        t.target = self.runtime;
+        if self.http == crate::transforms::HttpBackend::Aiohttp && self.runtime == crate::transforms::Runtime::Trio {
+            anyhow::bail!(
+                "`--http aiohttp` cannot run on trio: aiohttp needs an asyncio event loop; use `--http httpx` (httpx runs on trio) or `--runtime anyio`/`asyncio`"
+            );
+        }
+        if !t.runtime.iter().any(|r| r.name == self.runtime) {
+            anyhow::bail!("no [[runtime]] row for `{}` in the tables", self.runtime.name());
+        }
+        Ok(t)
     }
-    if !opts.tables.runtime.iter().any(|r| r.name == args.runtime) {
-        anyhow::bail!("no [[runtime]] row for `{}` in the tables", args.runtime.name());
+}
+
+fn options(s: &Settings) -> anyhow::Result<Options> {
+    let mut opts = Options::default();
+    for name in s.select.iter().chain(&s.ignore) {
+        if passes::by_name(name).is_none() {
+            anyhow::bail!("no pass named `{name}` (see `awaitify passes`)");
+        }
     }
+    if !s.select.is_empty() {
+        opts.passes.retain(|p| s.select.iter().any(|x| x == p));
+    }
+    opts.passes.retain(|p| !s.ignore.iter().any(|x| x == p));
+    opts.target = s.target;
+    opts.tables = s.tables()?;
     Ok(opts)
 }
 
 fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
-    let opts = options(&args)?;
+    let set = settings(Given {
+        config: args.config.as_ref(),
+        paths: &args.paths,
+        select: &args.select,
+        ignore: &args.ignore,
+        target: args.target_version,
+        http: args.http,
+        runtime: args.runtime,
+        exclude: &args.exclude,
+        tables: &args.tables,
+    })?;
+    let opts = options(&set)?;
     if args.paths.iter().any(|p| p.as_os_str() == "-") {
         if args.paths.len() > 1 {
             anyhow::bail!("`-` (standard input) cannot be combined with other paths");
         }
         return convert_stdin(&args, opts);
     }
-    let ex = crate::files::excludes(&args.exclude).map_err(|e| anyhow::anyhow!(e))?;
+    let ex = crate::files::excludes(&set.exclude).map_err(|e| anyhow::anyhow!(e))?;
     let found = crate::files::find(&args.paths, &ex);
     let reports = run::convert_all(&found.files, &opts, args.threads);
     let stdout = std::io::stdout();
@@ -427,15 +509,21 @@ fn codes_known(list: &[String], flag: &str) -> anyhow::Result<()> {
 fn check_command(args: CheckArgs) -> anyhow::Result<i32> {
     codes_known(&args.select, "--select")?;
     codes_known(&args.ignore, "--ignore")?;
+    // `select` / `ignore` of the config name passes: not for `check`.
+    let set = settings(Given {
+        config: args.config.as_ref(),
+        paths: &args.paths,
+        select: &[],
+        ignore: &[],
+        target: args.target_version,
+        http: args.http,
+        runtime: args.runtime,
+        exclude: &args.exclude,
+        tables: &args.tables,
+    })?;
     let mut opts =
         check::CheckOptions { select: args.select.clone(), ignore: args.ignore.clone(), ..Default::default() };
-    opts.tables = Tables::builtin();
-    for t in &args.tables {
-        let text = std::fs::read_to_string(t).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
-        let more = Tables::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
-        opts.tables.extend(more);
-    }
-    opts.tables.http.backend = args.http;
+    opts.tables = set.tables()?;
     for spec in &args.per_file_ignores {
         let Some((glob, codes)) = spec.rsplit_once(':') else {
             anyhow::bail!("--per-file-ignores {spec}: expected GLOB:CODE[,CODE]");
@@ -445,7 +533,7 @@ fn check_command(args: CheckArgs) -> anyhow::Result<i32> {
         let g = globset::Glob::new(glob).map_err(|e| anyhow::anyhow!("--per-file-ignores {spec}: {e}"))?;
         opts.per_file_ignores.push((g.compile_matcher(), codes));
     }
-    let ex = crate::files::excludes(&args.exclude).map_err(|e| anyhow::anyhow!(e))?;
+    let ex = crate::files::excludes(&set.exclude).map_err(|e| anyhow::anyhow!(e))?;
     let found = crate::files::find(&args.paths, &ex);
     if found.files.is_empty() && found.errors.is_empty() {
         eprintln!("nothing to check: no Python files under {}", display_paths(&args.paths));
@@ -456,7 +544,7 @@ fn check_command(args: CheckArgs) -> anyhow::Result<i32> {
     }
     let mut report = check::check_files(&found.files, &opts, args.threads);
     if args.fix {
-        let fixed = fix(&args, &found.files, &report)?;
+        let fixed = fix(&args, &set, &found.files, &report)?;
         if !args.quiet {
             eprintln!("fixed {fixed} files");
         }
@@ -531,7 +619,7 @@ fn render(args: &CheckArgs, report: &check::Report, sources: &std::collections::
 /// found (and the rest of their groups: one session, one `with`), written
 /// only to the files with a fixable finding. The other files of the run
 /// still inform the cross-module guard. Returns the number of files written.
-fn fix(args: &CheckArgs, files: &[PathBuf], report: &check::Report) -> anyhow::Result<usize> {
+fn fix(args: &CheckArgs, set: &Settings, files: &[PathBuf], report: &check::Report) -> anyhow::Result<usize> {
     let mut wanted: Vec<&'static str> = report.findings.iter().filter_map(|f| f.fix).collect();
     if wanted.is_empty() {
         return Ok(0);
@@ -545,22 +633,8 @@ fn fix(args: &CheckArgs, files: &[PathBuf], report: &check::Report) -> anyhow::R
     }
     let mut opts = Options { only: Some(std::sync::Arc::new(only)), ..Options::default() };
     opts.passes.retain(|p| wanted.contains(p));
-    opts.target = match args.target_version {
-        Target::Py39 => TargetVersion::Py39,
-        Target::Py310 => TargetVersion::Py310,
-        Target::Py311 => TargetVersion::Py311,
-        Target::Py312 => TargetVersion::Py312,
-        Target::Py313 => TargetVersion::Py313,
-    };
-    for t in &args.tables {
-        let text = std::fs::read_to_string(t).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
-        opts.tables.extend(Tables::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?);
-    }
-    opts.tables.http.backend = args.http;
-    opts.tables.target = args.runtime;
-    if args.http == crate::transforms::HttpBackend::Aiohttp && args.runtime == crate::transforms::Runtime::Trio {
-        anyhow::bail!("`--http aiohttp` cannot run on trio: aiohttp needs an asyncio event loop");
-    }
+    opts.target = set.target;
+    opts.tables = set.tables()?;
     let mut written = 0;
     for r in run::convert_all(files, &opts, args.threads) {
         let display = r.path.to_string_lossy().to_string();

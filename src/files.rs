@@ -46,7 +46,27 @@ pub fn excludes(globs: &[String]) -> Result<GlobSet, String> {
 fn excluded(p: &Path, ex: &GlobSet) -> bool {
     let s = p.to_string_lossy();
     let s = s.strip_prefix("./").unwrap_or(&s);
-    ex.is_match(s) || p.file_name().is_some_and(|n| ex.is_match(n))
+    ex.is_match(s)
+        || p.file_name().is_some_and(|n| ex.is_match(n))
+        || (p.is_relative() && ex.is_match(lexical_absolute(p)))
+}
+
+/// The absolute path with `.` and `..` resolved by name (no symlinks
+/// followed): what an exclude glob anchored at a config file matches.
+pub fn lexical_absolute(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 pub fn find(paths: &[PathBuf], ex: &GlobSet) -> Found {

@@ -13,8 +13,16 @@ pub fn add_imports(mut body: Vec<Stmt>, wanted: &BTreeSet<String>) -> Result<Vec
     let mut new = vec![];
     for m in wanted {
         let top = m.split('.').next().unwrap_or(m);
+        // `import a` is enough for `a`; `a.b` needs `import a.b` itself
+        // (another `import a.x` binds `a` the same way).
+        let imported = |m: &str| {
+            body.iter().any(
+                |s| matches!(s, Stmt::Import(i) if i.names.iter().any(|a| a.asname.is_none() && a.name.as_str() == m)),
+            )
+        };
         match bindings.unique(top) {
-            Some(crate::analysis::scope::Binding::Import(q)) if q == top => continue,
+            Some(crate::analysis::scope::Binding::Import(q)) if q == top && (m == top || imported(m)) => continue,
+            Some(crate::analysis::scope::Binding::Import(q)) if q == top => {}
             Some(_) => {
                 return Err(format!(
                     "`{top}` is already bound in this module to something else; cannot add `import {m}`"

@@ -50,10 +50,147 @@ pub struct Tables {
     /// The sqlite3 -> aiosqlite map (`transforms/sqlite.toml`).
     #[serde(default)]
     pub sqlite: SqliteTable,
+    /// The user's own sync -> async map (`[[rule]]`, the `rules` pass).
+    #[serde(default)]
+    pub rule: Vec<UserRule>,
     /// The runtime the output targets (`--runtime`); chosen on the command
     /// line, not in tables.
     #[serde(skip)]
     pub target: Runtime,
+}
+
+/// What a user rule renames (`kind`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleKind {
+    /// A name: fully qualified (`pkg.sync.Backend`, resolved through
+    /// imports) or a bare identifier (`handle_request`, every occurrence).
+    #[default]
+    Name,
+    /// A module: only import paths (`import a.b`, `from a.b import x`).
+    Module,
+    /// String literals equal to `sync`, or starting with `sync.`.
+    String,
+}
+
+/// A user rule (`[[rule]]` in a table, `[[tool.awaitify.rule]]` in
+/// `pyproject.toml`): a sync API and its async twin. The `rules` pass
+/// applies them; its documentation (`awaitify explain rules`) has the
+/// semantics.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "RawUserRule")]
+pub struct UserRule {
+    pub sync: String,
+    pub async_: String,
+    pub kind: RuleKind,
+    /// Calls are awaited.
+    pub await_: bool,
+    /// A `with` over it becomes `async with`.
+    pub async_with: bool,
+    /// A `for` over a call of it becomes `async for`.
+    pub async_for: bool,
+    /// Every def of that name becomes `async def` (bare names only).
+    pub async_def: bool,
+    /// Module to import for the replacement (default: the parent of `async`).
+    pub import: Option<String>,
+}
+
+impl UserRule {
+    /// A bare identifier (`close`), not a dotted name.
+    pub fn bare(&self) -> bool {
+        !self.sync.contains('.')
+    }
+    /// Calls, `with` or `for` over it become async: its sites are seeds.
+    pub fn effectful(&self) -> bool {
+        self.await_ || self.async_with || self.async_for
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUserRule {
+    sync: String,
+    #[serde(rename = "async")]
+    async_: String,
+    #[serde(default)]
+    kind: RuleKind,
+    #[serde(default, rename = "await")]
+    await_: bool,
+    #[serde(default)]
+    async_with: bool,
+    #[serde(default)]
+    async_for: bool,
+    #[serde(default)]
+    async_def: bool,
+    #[serde(default)]
+    import: Option<String>,
+}
+
+fn dotted_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|p| {
+            p.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && p.chars().all(|c| c.is_alphanumeric() || c == '_')
+        })
+}
+
+impl TryFrom<RawUserRule> for UserRule {
+    type Error = String;
+    fn try_from(r: RawUserRule) -> Result<Self, String> {
+        let what = format!("rule `{}` -> `{}`", r.sync, r.async_);
+        if r.kind != RuleKind::String {
+            for (k, v) in [("sync", &r.sync), ("async", &r.async_)] {
+                if !dotted_ok(v) {
+                    return Err(format!("{what}: `{k}` must be a Python name or dotted path"));
+                }
+            }
+        } else if r.sync.is_empty() {
+            return Err(format!("{what}: `sync` must not be empty"));
+        }
+        if let Some(i) = &r.import
+            && !dotted_ok(i)
+        {
+            return Err(format!("{what}: `import` must be a module path"));
+        }
+        let flags = r.await_ || r.async_with || r.async_for || r.async_def;
+        match r.kind {
+            RuleKind::Module | RuleKind::String if flags || r.import.is_some() => {
+                return Err(format!(
+                    "{what}: `await`, `async_with`, `async_for`, `async_def` and `import` apply to `kind = \"name\"` rules only"
+                ));
+            }
+            RuleKind::Name if r.sync.contains('.') != r.async_.contains('.') => {
+                return Err(format!(
+                    "{what}: `sync` and `async` must both be dotted (a qualified name) or both bare identifiers"
+                ));
+            }
+            RuleKind::Name if r.sync.contains('.') && r.async_.starts_with(&format!("{}.", r.sync)) => {
+                return Err(format!(
+                    "{what}: `async` must not be below `sync` (the rule would apply again to its own output)"
+                ));
+            }
+            RuleKind::Name if r.async_def && r.sync.contains('.') => {
+                return Err(format!("{what}: `async_def` needs a bare identifier (the name of the defs)"));
+            }
+            RuleKind::Name if r.import.is_some() && !r.sync.contains('.') => {
+                return Err(format!("{what}: `import` needs a qualified name"));
+            }
+            _ => {}
+        }
+        if r.sync == r.async_ && !flags {
+            return Err(format!("{what}: renames nothing and makes nothing async"));
+        }
+        Ok(UserRule {
+            sync: r.sync,
+            async_: r.async_,
+            kind: r.kind,
+            await_: r.await_,
+            async_with: r.async_with,
+            async_for: r.async_for,
+            async_def: r.async_def,
+            import: r.import,
+        })
+    }
 }
 
 /// A library function whose calls return a coroutine (what
@@ -343,6 +480,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("blocking.toml", include_str!("../transforms/blocking.toml")),
     ("runtimes.toml", include_str!("../transforms/runtimes.toml")),
     ("sqlite.toml", include_str!("../transforms/sqlite.toml")),
+    ("rules.toml", include_str!("../transforms/rules.toml")),
 ];
 
 impl Tables {
@@ -365,6 +503,7 @@ impl Tables {
         self.executor.extend(more.executor);
         self.as_completed.extend(more.as_completed);
         self.sqlite.extend(more.sqlite);
+        self.rule.extend(more.rule);
     }
 
     /// The row of the target runtime (the last one loaded wins, so user

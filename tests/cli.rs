@@ -672,3 +672,282 @@ fn check_fix_writes_the_chosen_runtime() {
     let text = fs::read_to_string(&file).unwrap();
     assert!(text.contains("    await trio.sleep(1)\n") && !text.contains("asyncio"), "{text}");
 }
+
+// ---- Configuration and user rules ----
+
+const LOCKED: &str = "import threading
+
+
+class Counter:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.n = 0
+
+    def add(self):
+        with self._lock:
+            self.n += 1
+
+
+def main():
+    Counter().add()
+";
+
+const LOCKED_CONVERTED: &str = "import asyncio
+import threading
+
+
+class Counter:
+    def __init__(self):
+        self._lock = asyncio.Lock()
+        self.n = 0
+
+    async def add(self):
+        async with self._lock:
+            self.n += 1
+
+
+async def main():
+    await Counter().add()
+";
+
+const LOCK_RULE: &str = "[[tool.awaitify.rule]]
+sync = \"threading.Lock\"
+async = \"asyncio.Lock\"
+async_with = true
+";
+
+#[test]
+fn pyproject_rules_are_found_walking_up_from_the_first_path() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "proj/pyproject.toml", format!("[project]\nname = \"p\"\n\n{LOCK_RULE}"));
+    let file = write(dir.path(), "proj/src/app/counter.py", LOCKED);
+    // From elsewhere, with the file's path: the file's directories are searched.
+    let out = run_in(dir.path(), &["convert", file.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(&file).unwrap(), LOCKED_CONVERTED);
+    // A pyproject.toml without [tool.awaitify] nearer to the file is skipped.
+    write(dir.path(), "proj/src/pyproject.toml", "[project]\nname = \"inner\"\n");
+    let again = write(dir.path(), "proj/src/app/again.py", LOCKED);
+    let out = run_in(&dir.path().join("proj/src"), &["convert", "app/again.py"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(&again).unwrap(), LOCKED_CONVERTED);
+}
+
+#[test]
+fn stdin_finds_the_pyproject_of_the_current_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "pyproject.toml", LOCK_RULE);
+    let mut child = awaitify()
+        .args(["convert", "-"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(LOCKED.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), LOCKED_CONVERTED);
+}
+
+#[test]
+fn config_file_replaces_the_pyproject() {
+    let dir = tempfile::tempdir().unwrap();
+    // The pyproject would skip the sleep pass; --config is read instead.
+    write(dir.path(), "pyproject.toml", "[tool.awaitify]\nignore = [\"sleep\"]\n");
+    write(dir.path(), "ci/awaitify.toml", "target-version = \"py39\"\n");
+    let f = write(dir.path(), "a.py", SIMPLE);
+    let out = run_in(dir.path(), &["convert", "a.py"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(&f).unwrap(), SIMPLE, "the pyproject's `ignore` applies");
+    let out = run_in(dir.path(), &["convert", "--config", "ci/awaitify.toml", "a.py"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_simple_converted(&fs::read_to_string(&f).unwrap());
+}
+
+#[test]
+fn command_line_flags_win_over_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "pyproject.toml", "[tool.awaitify]\nruntime = \"trio\"\nselect = [\"to_thread\"]\n");
+    write(dir.path(), "a.py", SIMPLE);
+    // The config alone: only `to_thread`, which has nothing to do here.
+    let out = run_in(dir.path(), &["convert", "--diff", "a.py"]);
+    assert_eq!((code(&out), stdout(&out)), (0, String::new()), "{}", stderr(&out));
+    // `--select` replaces the config's list; the config's runtime stays.
+    let out = run_in(dir.path(), &["convert", "--diff", "--select", "sleep,colour", "a.py"]);
+    assert!(stdout(&out).contains("+    await trio.sleep(1)\n"), "{}", stdout(&out));
+    // `--runtime` replaces the config's runtime.
+    let out = run_in(dir.path(), &["convert", "--diff", "--select", "sleep,colour", "--runtime", "asyncio", "a.py"]);
+    assert!(stdout(&out).contains("+    await asyncio.sleep(1)\n"), "{}", stdout(&out));
+}
+
+#[test]
+fn unknown_config_key_is_an_error_with_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "pyproject.toml",
+        "[project]\nname = \"p\"\n\n[tool.awaitify]\nruntime = \"trio\"\n  taget-version = \"py39\"\n",
+    );
+    let f = write(dir.path(), "a.py", SIMPLE);
+    let out = run_in(dir.path(), &["convert", "a.py"]);
+    assert_eq!(code(&out), 2);
+    let path = std::path::absolute(dir.path().join("pyproject.toml")).unwrap();
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "{}:6:3: error: unknown field `taget-version`, expected one of `select`, `ignore`, `target-version`, `http`, `runtime`, `exclude`, `tables`, `rule`\n",
+            path.display()
+        )
+    );
+    assert_eq!(fs::read_to_string(&f).unwrap(), SIMPLE, "nothing is written");
+    // `check` reads the same file, and fails the same way.
+    let out = run_in(dir.path(), &["check", "a.py"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("pyproject.toml:6:3: error: unknown field `taget-version`"), "{}", stderr(&out));
+    // An unknown field of a rule, in a --config file.
+    write(dir.path(), "c.toml", "[[rule]]\nsync = \"a.b\"\nasync = \"c.d\"\nawiat = true\n");
+    let out = run_in(dir.path(), &["convert", "--config", "c.toml", "a.py"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).starts_with(
+            "c.toml:4:1: error: unknown field `awiat`, expected one of `sync`, `async`, `kind`, `await`, "
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn wrong_config_types_are_errors_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", SIMPLE);
+    let cases: &[(&str, &str)] = &[
+        ("target-version = 311\n", "c.toml:1:18: error: "),
+        ("exclude = \"build\"\n", "c.toml:1:11: error: invalid type: string \"build\", expected a sequence\n"),
+        (
+            "[[rule]]\nsync = \"a.b\"\nasync = \"c.d\"\nawait = \"yes\"\n",
+            "c.toml:4:9: error: invalid type: string \"yes\", expected a boolean\n",
+        ),
+        (
+            "[[rule]]\nsync = \"a.b\"\nasync = \"c.d\"\nkind = \"class\"\n",
+            "c.toml:4:8: error: unknown variant `class`, expected one of `name`, `module`, `string`\n",
+        ),
+        (
+            "[[rule]]\nsync = \"a.b\"\nasync = \"c\"\n",
+            "c.toml:1:1: error: rule `a.b` -> `c`: `sync` and `async` must both be dotted (a qualified name) or both bare identifiers\n",
+        ),
+    ];
+    for (text, want) in cases {
+        write(dir.path(), "c.toml", text);
+        let out = run_in(dir.path(), &["convert", "--config", "c.toml", "a.py"]);
+        assert_eq!(code(&out), 2, "{text}");
+        assert!(stderr(&out).starts_with(want), "{text}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn team_backend_rule_renames_and_awaits() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "awaitify.toml",
+        "[[rule]]\nsync = \"teamlib.sync.SyncBackend\"\nasync = \"teamlib.aio.AsyncBackend\"\n\n\
+         [[rule]]\nsync = \"fetch\"\nasync = \"fetch\"\nawait = true\n",
+    );
+    let f = write(
+        dir.path(),
+        "app.py",
+        "from teamlib.sync import SyncBackend\n\n\ndef get(key):\n    b = SyncBackend()\n    return b.fetch(key)\n\n\ndef main():\n    print(get(1))\n",
+    );
+    let out = run_in(dir.path(), &["convert", "--config", "awaitify.toml", "app.py"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        fs::read_to_string(&f).unwrap(),
+        "from teamlib.aio import AsyncBackend\n\n\nasync def get(key):\n    b = AsyncBackend()\n    return await b.fetch(key)\n\n\nasync def main():\n    print(await get(1))\n"
+    );
+    let out = run_in(dir.path(), &["convert", "--config", "awaitify.toml", "--check", "app.py"]);
+    assert_eq!(code(&out), 0, "a second run changes nothing: {}", stderr(&out));
+}
+
+#[test]
+fn dunder_rules_make_a_context_manager_async() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "rules.toml",
+        "[[rule]]\nsync = \"__enter__\"\nasync = \"__aenter__\"\nasync_def = true\n\n\
+         [[rule]]\nsync = \"__exit__\"\nasync = \"__aexit__\"\nasync_def = true\n\n\
+         [[rule]]\nsync = \"Session\"\nasync = \"Session\"\nasync_with = true\n",
+    );
+    let f = write(
+        dir.path(),
+        "s.py",
+        "class Session:\n    def __enter__(self):\n        return self\n\n    def __exit__(self, *exc):\n        return None\n\n\ndef work():\n    with Session() as s:\n        return s\n",
+    );
+    let out = run_in(dir.path(), &["convert", "--tables", "rules.toml", "s.py"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        fs::read_to_string(&f).unwrap(),
+        "class Session:\n    async def __aenter__(self):\n        return self\n\n    async def __aexit__(self, *exc):\n        return None\n\n\nasync def work():\n    async with Session() as s:\n        return s\n"
+    );
+}
+
+#[test]
+fn lock_rule_from_the_pyproject_and_a_rule_that_cannot_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "pyproject.toml", LOCK_RULE);
+    let f = write(dir.path(), "c.py", LOCKED);
+    let bad = LOCKED.replace("        with self._lock:\n", "        self._lock.acquire()\n        if True:\n");
+    let g = write(dir.path(), "d.py", &bad);
+    let out = run_in(dir.path(), &["convert", "c.py", "d.py"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(&f).unwrap(), LOCKED_CONVERTED);
+    assert_eq!(fs::read_to_string(&g).unwrap(), bad, "a lock used other than by `with` stays");
+    assert!(
+        stderr(&out).contains(
+            "d.py:10:9: [rules] rule `threading.Lock` -> `asyncio.Lock` not applied in this module: `self._lock` is used other than by `with`"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn module_and_string_rules_with_relative_tables_and_excludes() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "rules/team.toml",
+        "[[rule]]\nkind = \"module\"\nsync = \"teamlib.sync\"\nasync = \"teamlib.aio\"\n\n\
+         [[rule]]\nkind = \"string\"\nsync = \"teamlib.sync\"\nasync = \"teamlib.aio\"\n",
+    );
+    // `tables` and `exclude` are relative to the pyproject's directory.
+    write(dir.path(), "pyproject.toml", "[tool.awaitify]\ntables = [\"rules/team.toml\"]\nexclude = [\"legacy\"]\n");
+    let src = "import teamlib.sync\nfrom teamlib.sync.db import connect\n\n\ndef test(mocker):\n    mocker.patch(\"teamlib.sync.db.connect\")\n    return teamlib.sync.VERSION, connect\n";
+    let f = write(dir.path(), "app/m.py", src);
+    let old = write(dir.path(), "legacy/m.py", src);
+    let out = run_in(&dir.path().join("app"), &["convert", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        fs::read_to_string(&f).unwrap(),
+        "import teamlib.aio\nfrom teamlib.aio.db import connect\n\n\ndef test(mocker):\n    mocker.patch(\"teamlib.aio.db.connect\")\n    return teamlib.aio.VERSION, connect\n"
+    );
+    // From `app/`, walking `..`: the glob is anchored at the pyproject's directory.
+    let out = run_in(&dir.path().join("app"), &["convert", "-v", ".."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("../app/m.py: unchanged"), "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(&old).unwrap(), src, "excluded");
+    let out = run_in(dir.path(), &["convert", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(&old).unwrap(), src, "excluded");
+}
+
+#[test]
+fn explain_rules_prints_the_pass_doc() {
+    let out = awaitify().args(["explain", "rules"]).output().unwrap();
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).starts_with("# rules\n\nApplies the user's own rules"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("`async_def` (bare names)"));
+}

@@ -8,7 +8,9 @@
 //! those under `tests/fixtures/{runtime,pool}/` with each `--runtime` (asyncio,
 //! trio, anyio), those under `tests/fixtures/sqlite_trio/` with `--runtime trio`;
 //! those under `tests/fixtures/{taskgroup,timeout}/` also with
-//! `--target-version py39` (snapshots `<dir>_py39__<case>`).
+//! `--target-version py39` (snapshots `<dir>_py39__<case>`). A fixture with
+//! a `<case>.toml` beside it runs with that file as extra tables (`--tables`),
+//! as the user rules of `tests/fixtures/rules/` do.
 
 use awaitify::engine::{Options, convert};
 use awaitify::output::unified_diff;
@@ -98,6 +100,18 @@ fn fixtures_convert_as_snapshotted() {
     }
     for (path, pass, opts) in runs {
         let case = path.file_stem().unwrap().to_string_lossy().to_string();
+        let with_tables;
+        let opts = match std::fs::read_to_string(path.with_extension("toml")) {
+            Ok(text) => {
+                let mut o = opts.clone();
+                o.tables.extend(
+                    awaitify::transforms::Tables::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+                );
+                with_tables = o;
+                &with_tables
+            }
+            Err(_) => opts,
+        };
         let name = format!("{pass}__{case}");
         let bytes = std::fs::read(&path).unwrap();
         let d = decode(&bytes).unwrap();
@@ -156,7 +170,15 @@ fn pass_doc_examples_hold() {
         }
         let before = block_after(doc, "## Example").unwrap();
         let after = block_after(doc, "## Use instead").unwrap();
-        let got = convert(before, "\n", "doc", &Options::default()).unwrap();
+        // A ```toml block in the Example section: the rules it runs with.
+        let mut opts = Options::default();
+        let example = &doc[doc.find("## Example").unwrap()..doc.find("## Use instead").unwrap()];
+        if let Some(start) = example.find("```toml\n") {
+            let text = &example[start + "```toml\n".len()..];
+            let text = &text[..text.find("```").unwrap()];
+            opts.tables.extend(awaitify::transforms::Tables::parse(text).unwrap());
+        }
+        let got = convert(before, "\n", "doc", &opts).unwrap();
         assert_eq!(got.output.as_deref(), Some(after), "pass {}: doc example", p.name());
     }
 }

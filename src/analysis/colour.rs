@@ -9,6 +9,8 @@
 //! go (lambda, generator expression, class body, module level outside the
 //! `__main__` guard) or from a function that stays sync. A removed function
 //! keeps its seeds sync, and each such seed gets a diagnostic with the chain.
+//! A function `forced` by a user rule (`FuncInfo::forced`) counts as seeded
+//! and is never removed.
 
 use super::{FuncId, ModuleInfo};
 use rustpython_parser::text_size::TextRange;
@@ -77,12 +79,16 @@ pub fn colour(
         }
     }
     let already = |f: FuncId| m.funcs[f].is_async || m.funcs[f].became_async;
-    let mut a = closure(m, seeded.keys().copied());
+    let forced = m.funcs.iter().enumerate().filter(|(_, f)| f.forced).map(|(i, _)| i);
+    let mut a = closure(m, seeded.keys().copied().chain(forced));
     let mut why: BTreeMap<FuncId, Why> = BTreeMap::new();
     loop {
         let mut removed = vec![];
         for &f in &a {
             let info = &m.funcs[f];
+            if info.forced {
+                continue;
+            }
             let mut reason: Option<Why> = info.boundary.clone().map(Why::Boundary);
             if reason.is_none()
                 && let Some(v) = m.value_refs.iter().find(|v| v.func == f)

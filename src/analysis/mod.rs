@@ -43,6 +43,11 @@ pub struct FuncInfo {
     /// A foreign function that becomes async in its own module (set by
     /// each round of the project's colouring).
     pub became_async: bool,
+    /// Must become async whatever its boundaries: a user rule says so
+    /// (`async_def`, set by the `rules` pass in `Pass::prepare`). The
+    /// colouring treats it as seeded and never removes it; its callers
+    /// follow the normal rules.
+    pub forced: bool,
 }
 
 #[derive(Debug)]
@@ -565,6 +570,7 @@ impl Analyser<'_> {
                         params: args.posonlyargs.iter().chain(&args.args).map(|a| a.def.arg.to_string()).collect(),
                         kwonly: args.kwonlyargs.iter().map(|a| a.def.arg.to_string()).collect(),
                         generator: is_generator(fbody),
+                        forced: false,
                         factory: decos.iter().any(|d| d == "classmethod")
                             && args
                                 .posonlyargs
@@ -631,6 +637,7 @@ impl Analyser<'_> {
             generator: d.generator,
             foreign: Some(g),
             became_async: false,
+            forced: false,
         });
         self.class_of_func.push(class);
         self.foreign_fns.insert(g, id);

@@ -534,6 +534,18 @@ impl<'a> Emitter<'a> {
             });
             return self.stmt_edits(old, &as_try, out);
         }
+        // A def or class renamed (a user rule): the name is edited in place,
+        // the rest compared as usual.
+        if let (Some(on), Some(nn)) = (def_name(old), def_name(new))
+            && on != nn
+            && split_kind(old).0 == split_kind(new).0
+        {
+            let at = self.def_name_offset(old, on)?;
+            out.push(Edit { start: at, end: at + on.len(), text: nn.to_string() });
+            let mut renamed = new.clone();
+            set_def_name(&mut renamed, on);
+            return self.stmt_edits(old, &renamed, out);
+        }
         let (old_kind, old_async) = split_kind(old);
         let (new_kind, new_async) = split_kind(new);
         if old_kind == new_kind && (old_async == new_async || (!old_async && new_async)) {
@@ -577,6 +589,26 @@ impl<'a> Emitter<'a> {
         let text = self.print_stmt_fresh(new, &indent)?;
         out.push(Edit { start: start.into(), end: old.range().end().into(), text });
         Ok(())
+    }
+
+    /// Where the name of a def or class statement starts: after `def` /
+    /// `async def` / `class` at the statement's range (decorators come before).
+    fn def_name_offset(&self, s: &Stmt, name: &str) -> R<usize> {
+        let start = usize::from(s.range().start());
+        let rest = &self.src[start..];
+        let mut at = 0;
+        for kw in ["async", "def", "class"] {
+            let t = &rest[at..];
+            if t.starts_with(kw) && t[kw.len()..].starts_with(|c: char| c.is_whitespace() || c == '\\') {
+                at += kw.len();
+                at += rest[at..].len() - rest[at..].trim_start_matches(|c: char| c.is_whitespace() || c == '\\').len();
+            }
+        }
+        if rest[at..].starts_with(name) {
+            Ok(start + at)
+        } else {
+            err(s.range().start(), "cannot find the name of a renamed def")
+        }
     }
 
     /// Text of an original statement (with its own edits), from its first
@@ -786,4 +818,23 @@ fn detect_indent_unit(src: &str, body: &[Stmt]) -> String {
 /// Whether `r` is a statement of one of `o`'s blocks.
 fn child_of(o: &Stmt, r: TextRange) -> bool {
     blocks(o).iter().any(|b| b.iter().any(|c| c.range() == r))
+}
+
+fn def_name(s: &Stmt) -> Option<&str> {
+    match s {
+        Stmt::FunctionDef(f) => Some(f.name.as_str()),
+        Stmt::AsyncFunctionDef(f) => Some(f.name.as_str()),
+        Stmt::ClassDef(c) => Some(c.name.as_str()),
+        _ => None,
+    }
+}
+
+fn set_def_name(s: &mut Stmt, name: &str) {
+    let id = ast::Identifier::new(name);
+    match s {
+        Stmt::FunctionDef(f) => f.name = id,
+        Stmt::AsyncFunctionDef(f) => f.name = id,
+        Stmt::ClassDef(c) => c.name = id,
+        _ => {}
+    }
 }

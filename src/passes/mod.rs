@@ -7,6 +7,7 @@ pub mod files;
 pub mod http;
 pub mod loop_idioms;
 pub mod pool;
+pub mod rules;
 pub mod sleep;
 pub mod sqlite;
 pub mod taskgroup;
@@ -144,6 +145,7 @@ pub trait Pass: Sync {
 /// Every pass, in pipeline order.
 pub fn registry() -> &'static [&'static dyn Pass] {
     &[
+        &rules::Rules,
         &sleep::Sleep,
         &http::Http,
         &files::Files,
