@@ -249,6 +249,16 @@ fn options(args: &ConvertArgs) -> anyhow::Result<Options> {
     if !opts.tables.runtime.iter().any(|r| r.name == args.runtime) {
         anyhow::bail!("no [[runtime]] row for `{}` in the tables", args.runtime.name());
     }
+    // The pytest configuration that applies to the files (standard input:
+    // to its `--stdin-filename`, else the current directory).
+    let config_paths: Vec<PathBuf> = if args.paths.iter().any(|p| p.as_os_str() == "-") {
+        vec![args.stdin_filename.as_deref().map_or_else(|| PathBuf::from("."), PathBuf::from)]
+    } else if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    opts.pytest_auto = crate::pytest_config::auto_mode(&config_paths, args.runtime);
     Ok(opts)
 }
 

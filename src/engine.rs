@@ -32,6 +32,11 @@ pub struct Options {
     /// converts when a seed of its group (one session object, one `with`)
     /// is inside, since a group converts whole or not at all. None: all.
     pub only: Option<std::sync::Arc<Sites>>,
+    /// The project's pytest configuration runs async tests without marks
+    /// (pytest-asyncio's `asyncio_mode = "auto"`, or the trio / anyio
+    /// equivalent): the `pytest` pass adds no marker and keeps
+    /// `@pytest.fixture`. The CLI fills it (`crate::pytest_config`).
+    pub pytest_auto: bool,
 }
 
 /// Call sites per file: path as displayed -> (line, column) of each call.
@@ -44,6 +49,7 @@ impl Default for Options {
             target: TargetVersion::Py311,
             tables: Tables::builtin(),
             only: None,
+            pytest_auto: false,
         }
     }
 }
@@ -169,7 +175,7 @@ pub fn convert_body(
     // The analysis the project phase made of this very body, if any.
     let mut info = analysed.unwrap_or_else(|| analysis::analyse(&body));
     for p in enabled.iter().filter(|p| p.interested(text, &opts.tables)) {
-        p.prepare(&body, &mut info, &opts.tables);
+        p.prepare(&body, &mut info, &opts.tables, path);
     }
     let mut seeds = vec![];
     let mut diags: Vec<Diagnostic> = vec![];
@@ -303,6 +309,11 @@ pub fn convert_body(
     if edits == 0 && !standalone {
         return unchanged(locate(text, diags));
     }
+    let module = match project {
+        Some(pr) => pr.stem.to_string(),
+        None => analysis::project::module_stem(std::path::Path::new(path)),
+    };
+    let async_names = async_qualnames(&info, &col, &module);
     let mut cx = PassCx {
         info: &info,
         colour: &col,
@@ -313,6 +324,9 @@ pub fn convert_body(
         diagnostics: vec![],
         sites: vec![],
         allowed: allowed.as_ref(),
+        module: &module,
+        async_qualnames: &async_names,
+        pytest_auto: opts.pytest_auto,
     };
     let mut new_body = body.clone();
     for p in &enabled {
@@ -346,6 +360,21 @@ pub fn convert_body(
     lines.dedup();
     let edits = if edits == 0 { cx.sites.len() } else { edits };
     Ok(Converted { output: if out == text { None } else { Some(out) }, diagnostics: locate(text, diags), edits, lines })
+}
+
+/// The coroutine functions of the module after the conversion (async, not
+/// generators), qualified by `module`: `module.f`, `module.Class.m`. The
+/// project-wide colouring will add other modules' functions.
+pub fn async_qualnames(info: &analysis::ModuleInfo, col: &colour::Colouring, module: &str) -> BTreeSet<String> {
+    info.funcs
+        .iter()
+        .enumerate()
+        .filter(|(f, fi)| fi.exported && !fi.generator && col.is_async(info, *f))
+        .map(|(_, fi)| match fi.class {
+            Some(c) => format!("{module}.{}.{}", info.classes[c].name, fi.name),
+            None => format!("{module}.{}", fi.name),
+        })
+        .collect()
 }
 
 /// Emits `new_body` over the original text losslessly and checks that the

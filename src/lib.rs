@@ -15,6 +15,7 @@ pub mod files;
 pub mod imports;
 pub mod output;
 pub mod passes;
+pub mod pytest_config;
 pub mod run;
 pub mod runtime;
 pub mod source;

@@ -7,6 +7,7 @@ pub mod files;
 pub mod http;
 pub mod loop_idioms;
 pub mod pool;
+pub mod pytest;
 pub mod sleep;
 pub mod sqlite;
 pub mod taskgroup;
@@ -73,6 +74,15 @@ pub struct PassCx<'a> {
     /// `check --fix`: the start offsets of the only calls a pass that finds
     /// its own sites (`to_thread`) may rewrite; None: any.
     pub allowed: Option<&'a BTreeSet<u32>>,
+    /// The module's name as the engine knows it (for now its file stem).
+    pub module: &'a str,
+    /// Fully qualified names (`module.func`, `module.Class.method`) of the
+    /// coroutine functions (async, not generators) after the conversion:
+    /// for now the functions of this module (see `engine::async_qualnames`).
+    pub async_qualnames: &'a BTreeSet<String>,
+    /// The project's pytest plugin runs async tests without marks
+    /// (`Options::pytest_auto`).
+    pub pytest_auto: bool,
 }
 
 impl PassCx<'_> {
@@ -127,8 +137,10 @@ pub trait Pass: Sync {
         false
     }
     /// Adds to the module's facts before seeds and colouring (the `pool`
-    /// pass makes the functions a thread pool runs call sites).
-    fn prepare(&self, _body: &[Stmt], _info: &mut ModuleInfo, _tables: &Tables) {}
+    /// pass makes the functions a thread pool runs call sites; `pytest`
+    /// lifts the boundary of tests and fixtures in test modules, which it
+    /// tells by `path`, the file's path as displayed).
+    fn prepare(&self, _body: &[Stmt], _info: &mut ModuleInfo, _tables: &Tables, _path: &str) {}
     /// Call sites this pass turns into awaitables (seeds of the colouring).
     fn seeds(&self, _body: &[Stmt], _info: &ModuleInfo, _tables: &Tables, _diags: &mut Vec<Diagnostic>) -> Vec<Seed> {
         vec![]
@@ -153,6 +165,7 @@ pub fn registry() -> &'static [&'static dyn Pass] {
         &loop_idioms::LoopIdioms,
         &taskgroup::TaskGroup,
         &timeout::Timeout,
+        &pytest::Pytest,
         &colour::Colour,
     ]
 }
