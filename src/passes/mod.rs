@@ -165,6 +165,8 @@ pub fn registry() -> &'static [&'static dyn Pass] {
         &loop_idioms::LoopIdioms,
         &taskgroup::TaskGroup,
         &timeout::Timeout,
+        // Before `colour`: it finds tests, fixtures and patch calls by their
+        // original defs and ranges, before calls are wrapped in `await`.
         &pytest::Pytest,
         &colour::Colour,
     ]
