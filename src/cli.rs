@@ -335,7 +335,17 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
         exclude: &args.exclude,
         tables: &args.tables,
     })?;
-    let opts = options(&set)?;
+    let mut opts = options(&set)?;
+    // The pytest configuration that applies to the files (standard input:
+    // to its `--stdin-filename`, else the current directory).
+    let config_paths: Vec<PathBuf> = if args.paths.iter().any(|p| p.as_os_str() == "-") {
+        vec![args.stdin_filename.as_deref().map_or_else(|| PathBuf::from("."), PathBuf::from)]
+    } else if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    opts.pytest_auto = crate::pytest_config::auto_mode(&config_paths, set.runtime);
     if args.paths.iter().any(|p| p.as_os_str() == "-") {
         if args.paths.len() > 1 {
             anyhow::bail!("`-` (standard input) cannot be combined with other paths");

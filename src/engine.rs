@@ -32,6 +32,11 @@ pub struct Options {
     /// converts when a seed of its group (one session object, one `with`)
     /// is inside, since a group converts whole or not at all. None: all.
     pub only: Option<std::sync::Arc<Sites>>,
+    /// The project's pytest configuration runs async tests without marks
+    /// (pytest-asyncio's `asyncio_mode = "auto"`, or the trio / anyio
+    /// equivalent): the `pytest` pass adds no marker and keeps
+    /// `@pytest.fixture`. The CLI fills it (`crate::pytest_config`).
+    pub pytest_auto: bool,
 }
 
 /// Call sites per file: path as displayed -> (line, column) of each call.
@@ -44,6 +49,7 @@ impl Default for Options {
             target: TargetVersion::Py311,
             tables: Tables::builtin(),
             only: None,
+            pytest_auto: false,
         }
     }
 }
@@ -136,7 +142,12 @@ pub fn candidates(text: &str, body: &[Stmt], opts: &Options) -> (Vec<String>, Op
 /// round of the cross-module colouring (see [`crate::project`]).
 pub struct ProjectView<'a> {
     pub module: usize,
+    /// The module's dotted name.
+    pub name: &'a str,
     pub state: &'a crate::project::State,
+    /// Every function of the project that is async after the conversion,
+    /// by qualified name (`pkg.mod.f`, `pkg.mod.Class.m`).
+    pub async_names: &'a BTreeSet<String>,
 }
 
 /// Converts one module's text on its own.
@@ -169,7 +180,10 @@ pub fn plan(
     analysed: Option<analysis::ModuleInfo>,
 ) -> Result<Option<Planned>, FileError> {
     let enabled = enabled(opts);
-    let interested: Vec<&&dyn Pass> = enabled.iter().filter(|p| p.interested(text, &opts.tables)).collect();
+    let interested: Vec<&&dyn Pass> = enabled
+        .iter()
+        .filter(|p| p.interested(text, &opts.tables) || (in_project && p.interested_in_project(text, &opts.tables)))
+        .collect();
     if interested.is_empty() && !in_project {
         return Ok(None);
     }
@@ -183,7 +197,7 @@ pub fn plan(
     // The analysis the project phase made of this very body, if any.
     let mut info = analysed.unwrap_or_else(|| analysis::analyse(body));
     for p in &interested {
-        p.prepare(body, &mut info, &opts.tables);
+        p.prepare(body, &mut info, &opts.tables, path);
     }
     let mut seeds = vec![];
     let mut diags: Vec<Diagnostic> = vec![];
@@ -541,6 +555,14 @@ pub fn convert_planned(
     if edits == 0 && !standalone {
         return unchanged(locate(text, diags));
     }
+    let module = match project {
+        Some(pr) => pr.name.to_string(),
+        None => analysis::project::module_name(std::path::Path::new(path)).0,
+    };
+    let mut async_names = async_qualnames(info, &col, &module);
+    if let Some(pr) = project {
+        async_names.extend(pr.async_names.iter().cloned());
+    }
     let mut cx = PassCx {
         info,
         colour: &col,
@@ -551,6 +573,9 @@ pub fn convert_planned(
         diagnostics: vec![],
         sites: vec![],
         allowed: pl.allowed.as_ref(),
+        module: &module,
+        async_qualnames: &async_names,
+        pytest_auto: opts.pytest_auto,
     };
     let mut new_body = body.clone();
     for p in &enabled {
@@ -584,6 +609,21 @@ pub fn convert_planned(
     lines.dedup();
     let edits = if edits == 0 { cx.sites.len() } else { edits };
     Ok(Converted { output: if out == text { None } else { Some(out) }, diagnostics: locate(text, diags), edits, lines })
+}
+
+/// The coroutine functions of the module after the conversion (async, not
+/// generators), qualified by `module`: `module.f`, `module.Class.m`. The
+/// project-wide colouring will add other modules' functions.
+pub fn async_qualnames(info: &analysis::ModuleInfo, col: &colour::Colouring, module: &str) -> BTreeSet<String> {
+    info.funcs
+        .iter()
+        .enumerate()
+        .filter(|(f, fi)| fi.exported && !fi.generator && col.is_async(info, *f))
+        .map(|(_, fi)| match fi.class {
+            Some(c) => format!("{module}.{}.{}", info.classes[c].name, fi.name),
+            None => format!("{module}.{}", fi.name),
+        })
+        .collect()
 }
 
 /// Emits `new_body` over the original text losslessly and checks that the

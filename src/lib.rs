@@ -17,6 +17,7 @@ pub mod imports;
 pub mod output;
 pub mod passes;
 pub mod project;
+pub mod pytest_config;
 pub mod run;
 pub mod runtime;
 pub mod source;

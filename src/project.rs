@@ -131,7 +131,29 @@ pub fn override_groups(index: &ProjectIndex) -> HashMap<GlobalFn, usize> {
     keys.into_iter().map(|(g, i)| (g, find(&mut parent, i))).collect()
 }
 
-fn round(members: &mut [Member], st: &State) -> Vec<Round> {
+static NO_NAMES: BTreeSet<String> = BTreeSet::new();
+
+/// Qualified names (`pkg.mod.f`, `pkg.mod.Class.m`) of project functions.
+pub fn qualnames(index: &ProjectIndex, fns: &BTreeSet<GlobalFn>) -> BTreeSet<String> {
+    use crate::analysis::project::Decl;
+    let mut out = BTreeSet::new();
+    for g in fns {
+        let md = &index.modules[g.module];
+        for (n, d) in &md.names {
+            if matches!(d, Decl::Func(f) if f.start == g.start) {
+                out.insert(format!("{}.{n}", md.name));
+            }
+        }
+        for c in &md.classes {
+            if let Some(f) = c.methods.iter().find(|f| f.start == g.start) {
+                out.insert(format!("{}.{}.{}", md.name, c.name, f.name));
+            }
+        }
+    }
+    out
+}
+
+fn round(members: &mut [Member], st: &State, index: &ProjectIndex) -> Vec<Round> {
     members
         .par_iter_mut()
         .with_max_len(1)
@@ -142,7 +164,13 @@ fn round(members: &mut [Member], st: &State) -> Vec<Round> {
             {
                 return r.clone();
             }
-            let r = colour_round(m.text, &m.path, &mut m.planned, &ProjectView { module: m.module, state: st });
+            let view = ProjectView {
+                module: m.module,
+                name: &index.modules[m.module].name,
+                state: st,
+                async_names: &NO_NAMES,
+            };
+            let r = colour_round(m.text, &m.path, &mut m.planned, &view);
             m.cache = Some((key, r.clone()));
             r
         })
@@ -174,7 +202,7 @@ pub fn colour_project(members: &mut [Member], index: &ProjectIndex, groups: &Has
         let mut last = vec![];
         let mut settled = false;
         for _inner in 0..32 {
-            let rounds = round(members, &st);
+            let rounds = round(members, &st, index);
             let async_fns: BTreeSet<GlobalFn> = rounds.iter().flat_map(|r| r.async_fns.iter().copied()).collect();
             let mut wanted = BTreeSet::new();
             for members in by_group.values() {

@@ -289,6 +289,7 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
         let mut plans: BTreeMap<usize, Result<engine::Planned, String>> =
             members.into_iter().map(|m| (m.module, Ok(m.planned))).collect();
         plans.extend(failed_plans.into_iter().map(|(i, e)| (i, Err(e))));
+        let async_names = crate::project::qualnames(&index, &state.async_fns);
         let cached_now = std::sync::Mutex::new(cached);
         let mut slots: Vec<Option<Prepared>> = prepared.into_iter().map(Some).collect();
         type Work = (usize, Prepared, Option<Result<engine::Planned, String>>);
@@ -306,7 +307,12 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
                         Prepared::Interested { decoded, body, .. } | Prepared::Plain { decoded, body, .. },
                         Some(Ok(pl)),
                     ) => {
-                        let view = engine::ProjectView { module: i, state: &state };
+                        let view = engine::ProjectView {
+                            module: i,
+                            name: &index.modules[i].name,
+                            state: &state,
+                            async_names: &async_names,
+                        };
                         let r = engine::convert_planned(
                             &decoded.text,
                             decoded.newline,

@@ -5,8 +5,10 @@
 //! two runs give the same bytes, and an unchanged file is byte-identical.
 //! Fixtures under `tests/fixtures/http/` run with both `--http` backends,
 //! those under `tests/fixtures/http_aiohttp/` with `--http aiohttp` only, and
-//! those under `tests/fixtures/{runtime,pool}/` with each `--runtime` (asyncio,
-//! trio, anyio), those under `tests/fixtures/sqlite_trio/` with `--runtime trio`;
+//! those under `tests/fixtures/{runtime,pool,pytest}/` with each `--runtime` (asyncio,
+//! trio, anyio), those under `tests/fixtures/sqlite_trio/` with `--runtime trio`,
+//! those under `tests/fixtures/pytest_auto/` with `pytest_auto` (the project's
+//! pytest plugin runs async tests without marks);
 //! those under `tests/fixtures/{taskgroup,timeout}/` also with
 //! `--target-version py39` (snapshots `<dir>_py39__<case>`). A fixture with
 //! a `<case>.toml` beside it runs with that file as extra tables (`--tables`),
@@ -69,6 +71,7 @@ fn fixtures_convert_as_snapshotted() {
     let mut anyio = Options::default();
     anyio.tables.target = awaitify::transforms::Runtime::Anyio;
     let py39 = Options { target: awaitify::TargetVersion::Py39, ..Options::default() };
+    let pytest_auto = Options { pytest_auto: true, ..Options::default() };
     let py = python();
     let mut failures = vec![];
     // Every `tests/fixtures/http/` case also runs with `--http aiohttp`
@@ -90,7 +93,8 @@ fn fixtures_convert_as_snapshotted() {
                 runs.push((path.clone(), dir.clone(), &default));
                 runs.push((path, format!("{dir}_py39"), &py39));
             }
-            "runtime" | "pool" => {
+            "pytest_auto" => runs.push((path, dir, &pytest_auto)),
+            "runtime" | "pool" | "pytest" => {
                 runs.push((path.clone(), dir.clone(), &default));
                 runs.push((path.clone(), format!("{dir}_trio"), &trio));
                 runs.push((path, format!("{dir}_anyio"), &anyio));

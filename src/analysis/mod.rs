@@ -1270,7 +1270,7 @@ fn returns_only_calls_of(body: &[Stmt], name: &str) -> bool {
 
 /// A generator an async generator can replace: no `return <value>`, and
 /// `yield from` only as a statement.
-fn simple_generator(body: &[Stmt]) -> bool {
+pub fn simple_generator(body: &[Stmt]) -> bool {
     struct S(bool);
     impl<'a> Visitor<'a> for S {
         fn visit_stmt(&mut self, s: &'a Stmt) {

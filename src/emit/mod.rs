@@ -546,6 +546,23 @@ impl<'a> Emitter<'a> {
             set_def_name(&mut renamed, on);
             return self.stmt_edits(old, &renamed, out);
         }
+        // New decorators on top of a def's own (`@pytest.mark.asyncio`): a
+        // line each before the first decorator, then the rest as usual.
+        if let Some((added, rest)) = added_decorators(old, new)
+            && let start = stmt_start(old, self.src)
+            && let indent = self.indent_of(start)?
+            && !indent.contains('\u{0}')
+        {
+            let mut text = String::new();
+            for d in &added {
+                text.push('@');
+                text.push_str(&self.emit_expr(d, Prec::Test, false)?);
+                text.push_str(self.nl);
+                text.push_str(&indent);
+            }
+            out.push(Edit { start: start.into(), end: start.into(), text });
+            return self.stmt_edits(old, &rest, out);
+        }
         let (old_kind, old_async) = split_kind(old);
         let (new_kind, new_async) = split_kind(new);
         if old_kind == new_kind && (old_async == new_async || (!old_async && new_async)) {
@@ -725,6 +742,30 @@ impl<'a> crate::syntax::visit::Visitor<'a> for ExprIndexer<'_, 'a> {
     fn visit_body(&mut self, body: &'a [Stmt]) {
         self.em.index_block(body);
     }
+}
+
+/// The synthetic decorators a pass put on top of a def's decorators (and
+/// the def without them), if that is all that differs in the list.
+fn added_decorators(old: &Stmt, new: &Stmt) -> Option<(Vec<Expr>, Stmt)> {
+    let decos = |s: &Stmt| -> Option<Vec<Expr>> {
+        match s {
+            Stmt::FunctionDef(f) => Some(f.decorator_list.clone()),
+            Stmt::AsyncFunctionDef(f) => Some(f.decorator_list.clone()),
+            _ => None,
+        }
+    };
+    let (od, nd) = (decos(old)?, decos(new)?);
+    let k = nd.len().checked_sub(od.len()).filter(|&k| k > 0)?;
+    if !nd[..k].iter().all(|d| is_synth(d.range())) || nd[k..].iter().any(|d| is_synth(d.range())) {
+        return None;
+    }
+    let mut rest = new.clone();
+    match &mut rest {
+        Stmt::FunctionDef(f) => f.decorator_list.drain(..k),
+        Stmt::AsyncFunctionDef(f) => f.decorator_list.drain(..k),
+        _ => return None,
+    };
+    Some((nd[..k].to_vec(), rest))
 }
 
 fn apply(src: &str, start: usize, end: usize, mut edits: Vec<Edit>) -> R<String> {

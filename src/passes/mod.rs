@@ -7,6 +7,7 @@ pub mod files;
 pub mod http;
 pub mod loop_idioms;
 pub mod pool;
+pub mod pytest;
 pub mod rules;
 pub mod sleep;
 pub mod sqlite;
@@ -74,6 +75,15 @@ pub struct PassCx<'a> {
     /// `check --fix`: the start offsets of the only calls a pass that finds
     /// its own sites (`to_thread`) may rewrite; None: any.
     pub allowed: Option<&'a BTreeSet<u32>>,
+    /// The module's name as the engine knows it (for now its file stem).
+    pub module: &'a str,
+    /// Fully qualified names (`module.func`, `module.Class.method`) of the
+    /// coroutine functions (async, not generators) after the conversion:
+    /// for now the functions of this module (see `engine::async_qualnames`).
+    pub async_qualnames: &'a BTreeSet<String>,
+    /// The project's pytest plugin runs async tests without marks
+    /// (`Options::pytest_auto`).
+    pub pytest_auto: bool,
 }
 
 impl PassCx<'_> {
@@ -127,9 +137,17 @@ pub trait Pass: Sync {
     fn interested(&self, _src: &str, _tables: &Tables) -> bool {
         false
     }
+    /// The text test for a module of a project run, where other modules'
+    /// functions may turn this module's code async with no seed of its own
+    /// (the `pytest` pass: a test module that calls them).
+    fn interested_in_project(&self, _src: &str, _tables: &Tables) -> bool {
+        false
+    }
     /// Adds to the module's facts before seeds and colouring (the `pool`
-    /// pass makes the functions a thread pool runs call sites).
-    fn prepare(&self, _body: &[Stmt], _info: &mut ModuleInfo, _tables: &Tables) {}
+    /// pass makes the functions a thread pool runs call sites; `pytest`
+    /// lifts the boundary of tests and fixtures in test modules, which it
+    /// tells by `path`, the file's path as displayed).
+    fn prepare(&self, _body: &[Stmt], _info: &mut ModuleInfo, _tables: &Tables, _path: &str) {}
     /// Call sites this pass turns into awaitables (seeds of the colouring).
     fn seeds(&self, _body: &[Stmt], _info: &ModuleInfo, _tables: &Tables, _diags: &mut Vec<Diagnostic>) -> Vec<Seed> {
         vec![]
@@ -155,6 +173,9 @@ pub fn registry() -> &'static [&'static dyn Pass] {
         &loop_idioms::LoopIdioms,
         &taskgroup::TaskGroup,
         &timeout::Timeout,
+        // Before `colour`: it finds tests, fixtures and patch calls by their
+        // original defs and ranges, before calls are wrapped in `await`.
+        &pytest::Pytest,
         &colour::Colour,
     ]
 }

@@ -139,7 +139,7 @@ impl Pass for Pool {
     fn interested(&self, src: &str, tables: &Tables) -> bool {
         tables.executor.iter().any(|r| src.contains(r.name.rsplit('.').next().unwrap_or(&r.name)))
     }
-    fn prepare(&self, body: &[Stmt], info: &mut ModuleInfo, tables: &Tables) {
+    fn prepare(&self, body: &[Stmt], info: &mut ModuleInfo, tables: &Tables, _path: &str) {
         let found = find(body, info, tables);
         if tables.target != Runtime::Asyncio {
             // Say why the pool's functions stay sync.

@@ -137,7 +137,7 @@ impl Pass for Rules {
     fn standalone(&self) -> bool {
         true
     }
-    fn prepare(&self, body: &[Stmt], info: &mut ModuleInfo, tables: &Tables) {
+    fn prepare(&self, body: &[Stmt], info: &mut ModuleInfo, tables: &Tables, _path: &str) {
         for r in tables.rule.iter().filter(|r| r.async_def) {
             for f in info.funcs.iter_mut().filter(|f| f.name == r.sync) {
                 f.forced = true;
