@@ -194,7 +194,15 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
             prepared
                 .iter()
                 .enumerate()
-                .filter(|(_, p)| matches!(p, Prepared::Interested { names, .. } if !names.is_empty()))
+                .filter(|&(i, p)| match p {
+                    Prepared::Interested { names, .. } => {
+                        // A decorator that wraps functions of other modules
+                        // converts only with them.
+                        !names.is_empty()
+                            || index.decorated.iter().any(|(d, fs)| d.module == i && fs.iter().any(|f| f.module != i))
+                    }
+                    _ => false,
+                })
                 .map(|(i, _)| i)
                 .collect()
         } else {

@@ -754,6 +754,20 @@ impl Analyser<'_> {
         }
     }
 
+    /// The absolute name a module-level import of a project function or
+    /// class binds (`from .client import fetch` -> `pkg.client.fetch`), when
+    /// `name` resolves to it here.
+    fn foreign_import(&self, name: &str, resolved: &Binding) -> Option<String> {
+        if self.foreign_names.get(name) != Some(resolved) {
+            return None;
+        }
+        let env = self.env?;
+        match env.index.modules[env.module].names.get(name)? {
+            project::Decl::Alias(a) => Some(a.clone()),
+            _ => None,
+        }
+    }
+
     /// What `recv.attr` is when `recv` is a project module (as a dotted
     /// name through the module's imports).
     fn foreign_attr(&self, recv: &Expr, attr: &str) -> Option<Binding> {
@@ -890,13 +904,14 @@ impl Analyser<'_> {
             Some((f, r)) => (f, Some(r)),
             None => (d.as_str(), None),
         };
-        match self.resolve(first)? {
-            Binding::Import(q) => Some(match rest {
-                Some(r) => format!("{q}.{r}"),
-                None => q,
-            }),
-            _ => None,
-        }
+        let q = match self.resolve(first)? {
+            Binding::Import(q) => q,
+            b => self.foreign_import(first, &b)?,
+        };
+        Some(match rest {
+            Some(r) => format!("{q}.{r}"),
+            None => q,
+        })
     }
 
     fn current_func(&self) -> Option<FuncId> {
@@ -940,6 +955,14 @@ impl Analyser<'_> {
             Binding::Class(start) => self.class_by_start(start),
             _ => None,
         }
+    }
+
+    /// The project class an annotation names (`K`, `m.K`, `K | None`,
+    /// `Optional[K]`), as written.
+    fn annotation_class(&self, t: &Expr) -> Option<String> {
+        let t = project::strip_optional(t);
+        self.class_named(t)?;
+        dotted_name(t)
     }
 
     /// The class of `self` in the current method, unless `self` is rebound.
@@ -1355,6 +1378,19 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                         b.names.insert(p.clone(), vec![Binding::Instance(k.clone())]);
                     }
                 }
+                // `def f(client: Client)`: an annotated parameter holds an
+                // instance of that project class (or of a subclass, whose
+                // overriding methods are async together with it).
+                for a in args.posonlyargs.iter().chain(&args.args).chain(&args.kwonlyargs) {
+                    let p = a.def.arg.to_string();
+                    if rebound.contains(&p) || b.names.get(&p).is_some_and(|v| matches!(v[..], [Binding::Instance(_)]))
+                    {
+                        continue;
+                    }
+                    if let Some(k) = a.def.annotation.as_deref().and_then(|t| self.annotation_class(t)) {
+                        b.names.insert(p, vec![Binding::Instance(k)]);
+                    }
+                }
                 self.scopes.push(Frame { kind: FrameKind::Func(id), b });
                 let counts = name_counts(body);
                 let mut lits = HashMap::new();
@@ -1470,10 +1506,16 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                 c.keywords.iter().for_each(|k| self.visit_expr(&k.value));
             }
             Expr::Name(n) => {
-                if let Some(Binding::Import(q)) = self.resolve(n.id.as_str())
-                    && !q.starts_with("builtins.")
-                {
-                    self.info.refs.insert(e.range(), q);
+                match self.resolve(n.id.as_str()) {
+                    Some(Binding::Import(q)) if !q.starts_with("builtins.") => {
+                        self.info.refs.insert(e.range(), q);
+                    }
+                    Some(b) => {
+                        if let Some(q) = self.foreign_import(n.id.as_str(), &b) {
+                            self.info.refs.insert(e.range(), q);
+                        }
+                    }
+                    None => {}
                 }
                 if let Some(Binding::Def(start)) = self.resolve(n.id.as_str())
                     && let Some(f) = self.info.func_at(start)

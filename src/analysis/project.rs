@@ -418,15 +418,42 @@ pub struct Env<'p> {
     pub module: usize,
 }
 
+/// `K | None`, `None | K`, `Optional[K]` -> `K`.
+pub fn strip_optional(t: &Expr) -> &Expr {
+    let none = |e: &Expr| matches!(e, Expr::Constant(c) if matches!(c.value, ast::Constant::None));
+    match t {
+        Expr::BinOp(b) if matches!(b.op, ast::Operator::BitOr) && none(&b.right) => strip_optional(&b.left),
+        Expr::BinOp(b) if matches!(b.op, ast::Operator::BitOr) && none(&b.left) => strip_optional(&b.right),
+        Expr::Subscript(s) if dotted_name(&s.value).is_some_and(|n| n == "Optional" || n == "typing.Optional") => {
+            strip_optional(&s.slice)
+        }
+        e => e,
+    }
+}
+
 /// `self.x = K(...)` in a class's methods: attributes surely holding an
-/// instance of one class (named as written), assigned nowhere else.
+/// instance of one class (named as written), assigned nowhere else; or
+/// declared `self.x: K = ...` (the annotation wins over the assignments,
+/// which may hold subclasses).
 pub fn instance_attrs(class: &ast::StmtClassDef) -> HashMap<String, String> {
     use crate::syntax::visit::{Visitor, walk_stmt};
     struct A {
         found: HashMap<String, Vec<Option<String>>>,
+        declared: HashMap<String, Vec<Option<String>>>,
     }
     impl<'a> Visitor<'a> for A {
         fn visit_stmt(&mut self, s: &'a Stmt) {
+            if let Stmt::AnnAssign(a) = s
+                && let Expr::Attribute(at) = &*a.target
+                && matches!(&*at.value, Expr::Name(n) if n.id.as_str() == "self")
+            {
+                let t = strip_optional(&a.annotation);
+                let class = match t {
+                    Expr::Name(_) | Expr::Attribute(_) => dotted_name(t),
+                    _ => None,
+                };
+                self.declared.entry(at.attr.to_string()).or_default().push(class);
+            }
             let mut targets: Vec<(&Expr, Option<&Expr>)> = vec![];
             match s {
                 Stmt::Assign(a) => targets.extend(a.targets.iter().map(|t| (t, Some(&*a.value)))),
@@ -448,13 +475,25 @@ pub fn instance_attrs(class: &ast::StmtClassDef) -> HashMap<String, String> {
             walk_stmt(self, s);
         }
     }
-    let mut a = A { found: HashMap::new() };
+    let mut a = A { found: HashMap::new(), declared: HashMap::new() };
     a.visit_body(&class.body);
-    a.found
-        .into_iter()
-        .filter_map(|(k, v)| {
-            let first = v.first().cloned().flatten()?;
-            v.iter().all(|x| x.as_deref() == Some(first.as_str())).then_some((k, first))
-        })
-        .collect()
+    let agree = |v: &Vec<Option<String>>| {
+        let first = v.first().cloned().flatten()?;
+        v.iter().all(|x| x.as_deref() == Some(first.as_str())).then_some(first)
+    };
+    let mut out: HashMap<String, String> = HashMap::new();
+    for (k, v) in &a.found {
+        if a.declared.contains_key(k) {
+            continue;
+        }
+        if let Some(c) = agree(v) {
+            out.insert(k.clone(), c);
+        }
+    }
+    for (k, v) in &a.declared {
+        if let Some(c) = agree(v) {
+            out.insert(k.clone(), c);
+        }
+    }
+    out
 }

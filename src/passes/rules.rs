@@ -759,7 +759,7 @@ impl Scan {
                 && rule.bare()
                 && rule.await_
                 && !rule.async_def
-                && let Some(f) = info.funcs.iter().find(|f| f.name == rule.sync && !f.is_async)
+                && let Some(f) = info.funcs.iter().find(|f| f.foreign.is_none() && f.name == rule.sync && !f.is_async)
             {
                 per_rule[i].veto(
                     f.range,

@@ -1,0 +1,1 @@
+"""A tiny inventory kept in a JSON file."""
