@@ -243,6 +243,7 @@ fn analyse_with(body: &[Stmt], param_types: &HashMap<(u32, String), String>, env
         foreign_attrs: HashMap::new(),
         foreign_fns: HashMap::new(),
         foreign_count: 0,
+        data_attrs: HashSet::new(),
         info: ModuleInfo::default(),
         scopes: vec![Frame { kind: FrameKind::Module, b: scope::collect(body) }],
         ctx: Ctx::default(),
@@ -367,6 +368,8 @@ struct Analyser<'p> {
     foreign_attrs: HashMap<(String, String), Binding>,
     foreign_fns: HashMap<project::GlobalFn, FuncId>,
     foreign_count: u32,
+    /// Attribute reads that surely read data, not a method.
+    data_attrs: HashSet<TextRange>,
     /// Loop variables that hold one of several module functions.
     fn_vars: Vec<(String, Vec<FuncId>)>,
     /// Per function frame: names bound once to a list/tuple literal and
@@ -965,6 +968,19 @@ impl Analyser<'_> {
         dotted_name(t)
     }
 
+    /// The class an expression surely holds an instance of: `self`, a
+    /// name bound to `K(...)` or annotated `K`, `self.x` typed in the class.
+    fn receiver_class(&self, e: &Expr) -> Option<ClassId> {
+        match e {
+            Expr::Name(n) => self.self_class(n.id.as_str()).or_else(|| match self.resolve(n.id.as_str())? {
+                Binding::Instance(k) => self.instance_of(&k),
+                _ => None,
+            }),
+            Expr::Attribute(_) => self.attr_class(e),
+            _ => None,
+        }
+    }
+
     /// The class of `self` in the current method, unless `self` is rebound.
     fn self_class(&self, recv: &str) -> Option<ClassId> {
         let fid = self.current_func()?;
@@ -1550,7 +1566,21 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                         what: format!("`{}` is used as a value", dotted_name(e).unwrap_or_default()),
                     });
                 }
-                if self.qualname(e).is_none() {
+                // A store (`self.request = request`) reads no method, nor
+                // does a read of a data attribute of an object whose class is
+                // known and has no method of that name.
+                let data_attr = self.data_attrs.contains(&e.range())
+                    || self
+                        .receiver_class(&a.value)
+                        .is_some_and(|c| self.method_in_class(c, a.attr.as_str(), 0).is_none());
+                // `x.request.url`: whatever `x.request` is, it is no method
+                // (a bound method has no such attribute).
+                if let Expr::Attribute(inner) = &*a.value
+                    && !a.attr.as_str().starts_with("__")
+                {
+                    self.data_attrs.insert(inner.range);
+                }
+                if matches!(a.ctx, ast::ExprContext::Load) && !data_attr && self.qualname(e).is_none() {
                     self.info.loose_attrs.entry(a.attr.to_string()).or_default().push(a.range);
                 }
                 if let Some(q) = self.qualname(e)

@@ -440,9 +440,35 @@ pub fn instance_attrs(class: &ast::StmtClassDef) -> HashMap<String, String> {
     struct A {
         found: HashMap<String, Vec<Option<String>>>,
         declared: HashMap<String, Vec<Option<String>>>,
+        /// The annotated parameters of the method being walked.
+        params: Vec<HashMap<String, String>>,
     }
     impl<'a> Visitor<'a> for A {
         fn visit_stmt(&mut self, s: &'a Stmt) {
+            let args = match s {
+                Stmt::FunctionDef(f) => Some(&f.args),
+                Stmt::AsyncFunctionDef(f) => Some(&f.args),
+                _ => None,
+            };
+            if let Some(args) = args {
+                let annotated = args
+                    .posonlyargs
+                    .iter()
+                    .chain(&args.args)
+                    .chain(&args.kwonlyargs)
+                    .filter_map(|a| {
+                        let t = strip_optional(a.def.annotation.as_deref()?);
+                        matches!(t, Expr::Name(_) | Expr::Attribute(_))
+                            .then(|| dotted_name(t))
+                            .flatten()
+                            .map(|c| (a.def.arg.to_string(), c))
+                    })
+                    .collect();
+                self.params.push(annotated);
+                walk_stmt(self, s);
+                self.params.pop();
+                return;
+            }
             if let Stmt::AnnAssign(a) = s
                 && let Expr::Attribute(at) = &*a.target
                 && matches!(&*at.value, Expr::Name(n) if n.id.as_str() == "self")
@@ -467,6 +493,8 @@ pub fn instance_attrs(class: &ast::StmtClassDef) -> HashMap<String, String> {
                 {
                     let class = match v {
                         Some(Expr::Call(c)) => dotted_name(&c.func),
+                        // `self.conn = conn` with `conn: Connection`.
+                        Some(Expr::Name(n)) => self.params.last().and_then(|p| p.get(n.id.as_str()).cloned()),
                         _ => None,
                     };
                     self.found.entry(at.attr.to_string()).or_default().push(class);
@@ -475,7 +503,7 @@ pub fn instance_attrs(class: &ast::StmtClassDef) -> HashMap<String, String> {
             walk_stmt(self, s);
         }
     }
-    let mut a = A { found: HashMap::new(), declared: HashMap::new() };
+    let mut a = A { found: HashMap::new(), declared: HashMap::new(), params: vec![] };
     a.visit_body(&class.body);
     let agree = |v: &Vec<Option<String>>| {
         let first = v.first().cloned().flatten()?;

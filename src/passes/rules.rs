@@ -144,6 +144,20 @@ impl Pass for Rules {
                 f.boundary = None;
             }
         }
+        // `__iter__` renamed `__aiter__`: the user says iteration of these
+        // objects is asynchronous, and a generator `__aiter__` may then
+        // become an async generator (what `__aiter__` must be when it
+        // yields). Loops over such objects that the analysis can tell become
+        // `async for` only through the colouring's own iteration sites.
+        for r in
+            tables.rule.iter().filter(|r| r.kind == RuleKind::Name && r.sync == "__iter__" && r.async_ == "__aiter__")
+        {
+            for f in info.funcs.iter_mut().filter(|f| f.name == r.sync && f.generator && f.foreign.is_none()) {
+                if f.boundary.as_deref().is_some_and(|b| b.contains("special method")) {
+                    f.boundary = None;
+                }
+            }
+        }
         let scan = Scan::new(body, info, tables);
         for (range, ctx) in scan.name_ctx {
             info.attr_ctx.insert(range, ctx);
