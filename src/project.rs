@@ -35,13 +35,46 @@ pub struct State {
     /// Per module: attribute names used where the object is unknown, with
     /// the first place (`path:line:col`).
     pub loose: Vec<BTreeMap<String, String>>,
+    /// Per module: its part of the import graph (modules linked by imports,
+    /// either way). An object of one module's class can only reach modules
+    /// of its part.
+    pub component: Vec<usize>,
 }
 
 impl State {
-    /// Where a module other than `module` uses `.name` on an unknown object.
+    /// Where a module other than `module`, of its part of the import graph,
+    /// uses `.name` on an unknown object.
     pub fn loose_elsewhere(&self, module: usize, name: &str) -> Option<&str> {
-        self.loose.iter().enumerate().filter(|(i, _)| *i != module).find_map(|(_, m)| m.get(name).map(String::as_str))
+        let part = self.component.get(module).copied();
+        self.loose
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != module && self.component.get(*i).copied() == part)
+            .find_map(|(_, m)| m.get(name).map(String::as_str))
     }
+}
+
+/// The parts of the import graph: `importers[m]` are the modules that
+/// import something of `m`.
+pub fn components(importers: &[BTreeSet<usize>]) -> Vec<usize> {
+    let mut parent: Vec<usize> = (0..importers.len()).collect();
+    fn find(p: &mut [usize], x: usize) -> usize {
+        let mut r = x;
+        while p[r] != r {
+            r = p[r];
+        }
+        p[x] = r;
+        r
+    }
+    for (m, by) in importers.iter().enumerate() {
+        for &x in by {
+            let (a, b) = (find(&mut parent, m), find(&mut parent, x));
+            if a != b {
+                parent[a.max(b)] = a.min(b);
+            }
+        }
+    }
+    (0..importers.len()).map(|m| find(&mut parent, m)).collect()
 }
 
 /// A module taking part in the project's colouring.
@@ -179,12 +212,18 @@ fn round(members: &mut [Member], st: &State, index: &ProjectIndex) -> Vec<Round>
 
 /// Colours the project to a fixpoint; the returned state is what every
 /// module converts with.
-pub fn colour_project(members: &mut [Member], index: &ProjectIndex, groups: &HashMap<GlobalFn, usize>) -> State {
+pub fn colour_project(
+    members: &mut [Member],
+    index: &ProjectIndex,
+    groups: &HashMap<GlobalFn, usize>,
+    component: &[usize],
+) -> State {
     let mut by_group: BTreeMap<usize, Vec<GlobalFn>> = BTreeMap::new();
     for (g, k) in groups {
         by_group.entry(*k).or_default().push(*g);
     }
-    let mut st = State { loose: vec![BTreeMap::new(); index.modules.len()], ..State::default() };
+    let mut st =
+        State { loose: vec![BTreeMap::new(); index.modules.len()], component: component.to_vec(), ..State::default() };
     for m in members.iter() {
         let info = &m.planned.info;
         let lines = crate::source::LineIndex::new(m.text);

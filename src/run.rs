@@ -210,6 +210,7 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
         };
         let importers = if project { importers(&index) } else { vec![] };
         let groups = crate::project::override_groups(&index);
+        let component = crate::project::components(&importers);
         let mut involved: BTreeSet<usize> = pending.iter().copied().collect();
         let mut members: Vec<crate::project::Member> = vec![];
         let mut failed_plans: BTreeMap<usize, String> = BTreeMap::new();
@@ -258,7 +259,7 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
             if timing {
                 eprintln!("timing: wave of {} planned {:?}", pending.len(), t0.elapsed());
             }
-            state = crate::project::colour_project(&mut members, &index, &groups);
+            state = crate::project::colour_project(&mut members, &index, &groups, &component);
             if timing {
                 eprintln!("timing: coloured {:?}", t0.elapsed());
             }

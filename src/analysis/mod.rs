@@ -1457,6 +1457,25 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                 let vars = self.function_loop_vars(f);
                 if matches!(&*f.iter, Expr::Call(_)) {
                     self.iter_site = Some((f.iter.range(), IterSite::For(s.range())));
+                } else if let Some(c) = self.receiver_class(&f.iter)
+                    && let Some(it) = self.method_in_class(c, "__iter__", 0)
+                    && !self.info.call_index.contains_key(&f.iter.range())
+                {
+                    // `for x in obj` with `obj` of a project class: a call of
+                    // its `__iter__` (an async generator once it awaits,
+                    // then iterated with `async for`).
+                    self.info.call_index.insert(f.iter.range(), self.info.calls.len());
+                    self.info.calls.push(CallSite {
+                        range: f.iter.range(),
+                        qualname: None,
+                        target: Some(it),
+                        ctx: self.ctx,
+                        targets: vec![],
+                        wraps: false,
+                        iter: Some(IterSite::For(s.range())),
+                        args: CallArgs::default(),
+                        pooled: false,
+                    });
                 }
                 self.visit_expr(&f.iter);
                 self.visit_expr(&f.target);
