@@ -1082,6 +1082,33 @@ impl Folder<'_, '_> {
     }
 }
 
+/// `raise StopIteration` / `raise StopIteration(...)` -> `StopAsyncIteration`
+/// in a body (not in nested defs or classes).
+fn stop_async_iteration(body: &mut [Stmt]) {
+    for s in body.iter_mut() {
+        match s {
+            Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => {}
+            Stmt::Raise(r) => {
+                let target = match r.exc.as_deref_mut() {
+                    Some(Expr::Call(c)) => Some(&mut *c.func),
+                    Some(e) => Some(e),
+                    None => None,
+                };
+                if let Some(e) = target
+                    && matches!(e, Expr::Name(n) if n.id.as_str() == "StopIteration")
+                {
+                    *e = crate::syntax::name("StopAsyncIteration");
+                }
+            }
+            other => {
+                for b in crate::syntax::blocks_mut(other) {
+                    stop_async_iteration(b);
+                }
+            }
+        }
+    }
+}
+
 impl Fold<TextRange> for Folder<'_, '_> {
     crate::identity_fold_plumbing!();
 
@@ -1092,10 +1119,16 @@ impl Fold<TextRange> for Folder<'_, '_> {
         }
         let mut s = ast::fold::fold_stmt(self, s)?;
         match &mut s {
-            Stmt::FunctionDef(ast::StmtFunctionDef { name, .. })
-            | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef { name, .. })
-            | Stmt::ClassDef(ast::StmtClassDef { name, .. }) => {
+            Stmt::FunctionDef(ast::StmtFunctionDef { name, body, .. })
+            | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef { name, body, .. })
+            | Stmt::ClassDef(ast::StmtClassDef { name, body, .. }) => {
                 if let Some(new) = self.bare_rename(name.as_str()) {
+                    // `__next__` ends with StopIteration, `__anext__` with
+                    // StopAsyncIteration (a StopIteration raised in a
+                    // coroutine becomes a RuntimeError).
+                    if new == "__anext__" && name.as_str() == "__next__" {
+                        stop_async_iteration(body);
+                    }
                     *name = ident(&new);
                 }
             }
