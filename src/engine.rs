@@ -109,7 +109,15 @@ pub fn interested(text: &str, opts: &Options) -> bool {
 
 /// Names of the exported functions and methods that would turn async if no
 /// boundary stopped them: what other modules must not reach.
-pub fn candidates(text: &str, body: &[Stmt], opts: &Options) -> (Vec<String>, Option<analysis::ModuleInfo>) {
+///
+/// The analysis comes back too, and whether it is complete (refined) or
+/// only the cheap one (no seed: nothing needed more).
+pub fn candidates(
+    text: &str,
+    body: &[Stmt],
+    opts: &Options,
+    env: Option<analysis::project::Env>,
+) -> (Vec<String>, Option<(analysis::ModuleInfo, bool)>) {
     if too_deep(body).is_some() {
         return (vec![], None);
     }
@@ -123,11 +131,11 @@ pub fn candidates(text: &str, body: &[Stmt], opts: &Options) -> (Vec<String>, Op
     };
     // Most modules that pass the text test have no seed at all: the cheap
     // analysis tells; the full one runs only where there is work.
-    let info = analysis::analyse_fast(body);
+    let info = analysis::analyse_fast_in(body, env);
     if seeds_of(&info).is_empty() {
-        return (vec![], Some(info));
+        return (vec![], Some((info, false)));
     }
-    let info = analysis::refine(body, info);
+    let info = analysis::refine_in(body, info, env);
     let seeds = seeds_of(&info);
     let funcs = seeds.iter().filter_map(|s| info.site_ctx(s.call).and_then(|c| c.func));
     let names = colour::closure(&info, funcs)
@@ -135,7 +143,7 @@ pub fn candidates(text: &str, body: &[Stmt], opts: &Options) -> (Vec<String>, Op
         .filter(|&f| info.funcs[f].exported)
         .map(|f| info.funcs[f].name.clone())
         .collect();
-    (names, Some(info))
+    (names, Some((info, true)))
 }
 
 /// A module's place in a project run: the project facts of the current

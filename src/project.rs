@@ -35,6 +35,8 @@ pub struct State {
     /// Per module: attribute names used where the object is unknown, with
     /// the first place (`path:line:col`).
     pub loose: Vec<BTreeMap<String, String>>,
+    /// The same by name: the modules (in order) and places.
+    pub loose_by_name: HashMap<String, Vec<(usize, String)>>,
     /// Per module: its part of the import graph (modules linked by imports,
     /// either way). An object of one module's class can only reach modules
     /// of its part.
@@ -46,11 +48,11 @@ impl State {
     /// uses `.name` on an unknown object.
     pub fn loose_elsewhere(&self, module: usize, name: &str) -> Option<&str> {
         let part = self.component.get(module).copied();
-        self.loose
+        self.loose_by_name
+            .get(name)?
             .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != module && self.component.get(*i).copied() == part)
-            .find_map(|(_, m)| m.get(name).map(String::as_str))
+            .find(|(i, _)| *i != module && self.component.get(*i).copied() == part)
+            .map(|(_, at)| at.as_str())
     }
 }
 
@@ -232,6 +234,11 @@ pub fn colour_project(
                 let (l, c) = lines.line_col(r.start());
                 st.loose[m.module].insert(name.clone(), format!("{}:{l}:{c}", m.path));
             }
+        }
+    }
+    for (m, names) in st.loose.iter().enumerate() {
+        for (n, at) in names {
+            st.loose_by_name.entry(n.clone()).or_default().push((m, at.clone()));
         }
     }
     let mut gave_up = false;

@@ -52,8 +52,9 @@ enum Prepared {
         decl: ModDecl,
         /// Functions that would turn async (exported ones).
         names: Vec<String>,
-        /// The module's analysis, reused by its conversion.
-        info: Option<Box<crate::analysis::ModuleInfo>>,
+        /// The module's analysis, reused by its conversion, and whether it
+        /// is refined (see `engine::candidates`).
+        info: Option<(Box<crate::analysis::ModuleInfo>, bool)>,
     },
     /// Parsed, nothing to do here on its own.
     Plain {
@@ -85,11 +86,8 @@ fn prepare(path: &Path, opts: &Options, project: bool) -> Prepared {
                 ModDecl::default()
             };
             if engine::interested(&decoded.text, opts) {
-                // Analysed here too: one pass over the files before the
-                // project-wide step, not two.
-                let (names, info) = engine::candidates(&decoded.text, &body, opts);
-                let info = info.map(Box::new);
-                Prepared::Interested { decoded, body, decl, names, info }
+                // Analysed once the project's index exists (`convert_all`).
+                Prepared::Interested { decoded, body, decl, names: vec![], info: None }
             } else {
                 Prepared::Plain { decoded, body, decl }
             }
@@ -133,17 +131,6 @@ fn importers(index: &ProjectIndex) -> Vec<BTreeSet<usize>> {
     importers
 }
 
-/// Whether a module imports anything of the project, or decorates
-/// functions of other modules (else its analysis on its own is the same as
-/// in the project).
-fn imports_project(index: &ProjectIndex, m: usize) -> bool {
-    use crate::analysis::project::Decl;
-    let md = &index.modules[m];
-    !md.star.is_empty()
-        || md.names.values().any(|d| matches!(d, Decl::Alias(a) if index.lookup(a).is_some()))
-        || index.decorated.iter().any(|(d, fs)| d.module == m && fs.iter().any(|f| f.module != m))
-}
-
 /// Converts every file, in parallel; the reports are in the order of `files`.
 ///
 /// Every file is parsed once. With more than one file, the files make one
@@ -171,8 +158,21 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
             })
             .collect();
         let index = ProjectIndex::new(decls);
+        // The modules a pass may have work in are analysed, with the
+        // project's declarations: what would turn async in them.
+        prepared.par_iter_mut().enumerate().with_max_len(1).for_each(|(i, p)| {
+            if let Prepared::Interested { decoded, body, names, info, .. } = p {
+                let env = project.then_some(crate::analysis::project::Env { index: &index, module: i });
+                let (n, analysed) = engine::candidates(&decoded.text, body, opts, env);
+                *names = n;
+                *info = analysed.map(|(a, refined)| (Box::new(a), refined));
+            }
+        });
+        if timing {
+            eprintln!("timing: candidates {:?}", t0.elapsed());
+        }
         // The analyses made while preparing, reused where nothing changes them.
-        let mut cached: Vec<Option<Box<crate::analysis::ModuleInfo>>> = prepared
+        let mut cached: Vec<Option<(Box<crate::analysis::ModuleInfo>, bool)>> = prepared
             .iter_mut()
             .map(|p| match p {
                 Prepared::Interested { info, .. } => info.take(),
@@ -216,8 +216,8 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
         let mut failed_plans: BTreeMap<usize, String> = BTreeMap::new();
         let mut state = crate::project::State::default();
         while !pending.is_empty() {
-            let wave: Vec<(usize, Option<Box<crate::analysis::ModuleInfo>>)> =
-                pending.iter().map(|&i| (i, cached[i].take())).collect();
+            type Cached = Option<(Box<crate::analysis::ModuleInfo>, bool)>;
+            let wave: Vec<(usize, Cached)> = pending.iter().map(|&i| (i, cached[i].take())).collect();
             let planned: Vec<(usize, Result<engine::Planned, String>)> = wave
                 .into_par_iter()
                 .with_max_len(1)
@@ -228,12 +228,11 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
                         }
                         Prepared::Failed { .. } => return None,
                     };
+                    let env = crate::analysis::project::Env { index: &index, module: i };
                     let info = match info {
-                        Some(info) if !imports_project(&index, i) => *info,
-                        _ => crate::analysis::analyse_in(
-                            body,
-                            crate::analysis::project::Env { index: &index, module: i },
-                        ),
+                        Some((info, true)) => *info,
+                        Some((info, false)) => crate::analysis::refine_in(body, *info, Some(env)),
+                        None => crate::analysis::analyse_in(body, env),
                     };
                     let display = files[i].to_string_lossy().to_string();
                     let planned = engine::plan(&decoded.text, &display, body, opts, true, Some(info))
@@ -345,7 +344,7 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
                             body,
                             opts,
                             None,
-                            info.map(|b| *b),
+                            info.map(|(b, _)| *b),
                         );
                         finish(decoded, r)
                     }

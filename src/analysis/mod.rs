@@ -214,12 +214,18 @@ pub fn analyse_in(body: &[Stmt], env: project::Env) -> ModuleInfo {
     refine_in(body, analyse_with(body, &HashMap::new(), Some(env)), Some(env))
 }
 
+/// `analyse_fast`, in a project when `env` is given.
+pub fn analyse_fast_in(body: &[Stmt], env: Option<project::Env>) -> ModuleInfo {
+    analyse_with(body, &HashMap::new(), env)
+}
+
 /// Completes an `analyse_fast` result with typed parameters.
 pub fn refine(body: &[Stmt], first: ModuleInfo) -> ModuleInfo {
     refine_in(body, first, None)
 }
 
-fn refine_in(body: &[Stmt], first: ModuleInfo, env: Option<project::Env>) -> ModuleInfo {
+/// `refine`, in a project when `env` is given.
+pub fn refine_in(body: &[Stmt], first: ModuleInfo, env: Option<project::Env>) -> ModuleInfo {
     // Parameters that receive an instance of one module class at every call
     // are typed, and the analysis runs again with them (`def report(client)`
     // called as `report(WeatherClient(...))` resolves `client.current()`).
