@@ -468,7 +468,27 @@ fn colour_planned(text: &str, path: &str, pl: &mut Planned, project: Option<&Pro
             });
         }
     }
-    // Calls of other modules' coroutines are awaited where allowed.
+    // Calls of other modules' coroutines are awaited where allowed; a name
+    // that came through `from m import *` is reported (a reader of this
+    // module cannot see where the coroutine comes from).
+    let mut starred: BTreeSet<(u32, String, String)> = BTreeSet::new();
+    for (r, g) in foreign_seeds.iter() {
+        if col.seeds_ok.contains(r)
+            && let Some((f, (module, at))) =
+                info.star_imported.iter().find(|(f, _)| info.funcs[**f].foreign == Some(*g))
+        {
+            starred.insert((*at, info.funcs[*f].name.clone(), module.clone()));
+        }
+    }
+    for (at, name, module) in starred {
+        diags.push(Diagnostic {
+            offset: at,
+            pass: "colour",
+            message: format!(
+                "`{name}` comes from `from {module} import *` and becomes async: its calls here are awaited"
+            ),
+        });
+    }
     for (r, _) in foreign_seeds.iter() {
         if col.seeds_ok.remove(r) {
             match iter_seeds.get(r) {

@@ -173,6 +173,9 @@ pub struct ModuleInfo {
     /// call through `self` may run any of them, so they become async all
     /// together or not at all.
     pub groups: Vec<Vec<FuncId>>,
+    /// Functions of other modules this module has through `from m import
+    /// *`: the module and where the import is.
+    pub star_imported: HashMap<FuncId, (String, u32)>,
 }
 
 impl ModuleInfo {
@@ -694,11 +697,13 @@ impl Analyser<'_> {
                 names.push((n.clone(), item));
             }
         }
-        for (n, _, module) in env.index.star_names(env.module) {
+        let mut starred: HashMap<String, (String, u32)> = HashMap::new();
+        for (n, at, module) in env.index.star_names(env.module) {
             if !md.names.contains_key(&n)
                 && !self.scopes[0].b.names.contains_key(&n)
                 && let Some(item) = env.index.lookup(&format!("{module}.{n}"))
             {
+                starred.insert(n.clone(), (module, at));
                 names.push((n, item));
             }
         }
@@ -708,7 +713,12 @@ impl Analyser<'_> {
         for (n, item) in names {
             let b = match item {
                 Item::Func(m, start) => match self.foreign_fn(env, project::GlobalFn { module: m, start }, None) {
-                    Some(f) => Binding::Def(self.info.funcs[f].range.start().into()),
+                    Some(f) => {
+                        if let Some(st) = starred.get(&n) {
+                            self.info.star_imported.insert(f, st.clone());
+                        }
+                        Binding::Def(self.info.funcs[f].range.start().into())
+                    }
                     None => continue,
                 },
                 Item::Class(m, c) => {
