@@ -291,25 +291,52 @@ fn colour_planned(text: &str, path: &str, pl: &mut Planned, project: Option<&Pro
     let mut iter_seeds: HashMap<TextRange, analysis::IterSite> = HashMap::new();
     // Calls of a decorator's wrapped function that may run other modules'
     // coroutines: (the call, those functions).
-    let mut wraps_seeds: HashMap<TextRange, Vec<GlobalFn>> = HashMap::new();
+    let mut wraps_seeds: HashMap<TextRange, (Vec<GlobalFn>, bool)> = HashMap::new();
     if let Some(pr) = project {
         let st = pr.state;
         for f in info.funcs.iter_mut() {
             f.became_async = f.foreign.is_some_and(|g| !f.is_async && st.async_fns.contains(&g));
         }
-        for c in info.calls.iter().filter(|c| c.wraps) {
+        // (Also a call through a loop variable that may hold them.)
+        for c in info.calls.iter().filter(|c| !c.targets.is_empty()) {
             let foreign: Vec<GlobalFn> = c
                 .targets
                 .iter()
                 .filter(|&&t| info.funcs[t].became_async)
                 .filter_map(|&t| info.funcs[t].foreign)
                 .collect();
+            // Through a loop variable, every function it may hold must be
+            // a coroutine function once converted.
+            let odd = (!c.wraps)
+                .then(|| {
+                    c.targets.iter().find(|&&t| {
+                        let f = &info.funcs[t];
+                        f.foreign.is_none() || !(f.became_async || f.is_async) || f.generator
+                    })
+                })
+                .flatten();
+            if !foreign.is_empty()
+                && let Some(&o) = odd
+            {
+                for &g in &foreign {
+                    round.foreign_blocks.push((
+                        g,
+                        format!(
+                            "`{}` is called through a variable that may also hold `{}`, which does not become async ({})",
+                            info_name(info, g),
+                            info.funcs[o].name,
+                            at(c.range)
+                        ),
+                    ));
+                }
+                continue;
+            }
             if !foreign.is_empty() && c.ctx.awaitable() {
-                wraps_seeds.insert(c.range, foreign);
+                wraps_seeds.insert(c.range, (foreign, c.wraps));
                 seeds.push(passes::Seed {
                     call: c.range,
                     pass: "colour",
-                    what: "the wrapped function".into(),
+                    what: if c.wraps { "the wrapped function".into() } else { "the function variable".into() },
                     group: None,
                     veto: false,
                 });
@@ -415,16 +442,11 @@ fn colour_planned(text: &str, path: &str, pl: &mut Planned, project: Option<&Pro
     };
     blocked.sort_by_key(|(r, _)| r.start());
     for (r, why) in &blocked {
-        if let Some(gs) = wraps_seeds.get(r) {
+        if let Some((gs, wraps)) = wraps_seeds.get(r) {
             for &g in gs {
-                round.foreign_blocks.push((
-                    g,
-                    format!(
-                        "`{}` is decorated with a wrapper that calls it at {}, where {why}",
-                        info_name(info, g),
-                        at(*r)
-                    ),
-                ));
+                let how =
+                    if *wraps { "is decorated with a wrapper that calls it" } else { "is called through a variable" };
+                round.foreign_blocks.push((g, format!("`{}` {how} at {}, where {why}", info_name(info, g), at(*r))));
             }
             continue;
         }
