@@ -252,6 +252,7 @@ fn analyse_with(body: &[Stmt], param_types: &HashMap<(u32, String), String>, env
         foreign_attrs: HashMap::new(),
         foreign_fns: HashMap::new(),
         foreign_count: 0,
+        fixture_types: HashMap::new(),
         data_attrs: HashSet::new(),
         info: ModuleInfo::default(),
         scopes: vec![Frame { kind: FrameKind::Module, b: scope::collect(body) }],
@@ -377,6 +378,9 @@ struct Analyser<'p> {
     foreign_attrs: HashMap<(String, String), Binding>,
     foreign_fns: HashMap<project::GlobalFn, FuncId>,
     foreign_count: u32,
+    /// pytest fixtures this module can see whose value is an instance of a
+    /// project class: test parameters of that name hold one.
+    fixture_types: HashMap<String, ClassId>,
     /// Attribute reads that surely read data, not a method.
     data_attrs: HashSet<TextRange>,
     /// Loop variables that hold one of several module functions.
@@ -731,6 +735,24 @@ impl Analyser<'_> {
                 }
             };
             self.foreign_names.insert(n, b);
+        }
+        // Fixtures, in a test module.
+        let last = md.name.rsplit('.').next().unwrap_or("");
+        let tests = last.starts_with("test") || last.ends_with("_test") || last == "conftest";
+        let mut fixtures: Vec<&String> = if tests { env.index.fixtures.keys().collect() } else { vec![] };
+        fixtures.sort();
+        for n in fixtures {
+            let Some((cm, c)) = env.index.fixture_class(env.module, n) else { continue };
+            let id = if cm == env.module {
+                let start = env.index.modules[cm].classes[c].start;
+                match self.class_by_start(start) {
+                    Some(id) => id,
+                    None => continue,
+                }
+            } else {
+                self.foreign_class(env, cm, c, &format!("<fixture {n}>"))
+            };
+            self.fixture_types.insert(n.clone(), id);
         }
         let mut seen = HashSet::new();
         let attr_names = attribute_names(body);
@@ -1126,6 +1148,10 @@ impl Analyser<'_> {
     /// The class an `Instance` binding is an instance of: `K` or a factory
     /// `K.create`.
     fn instance_of(&self, k: &str) -> Option<ClassId> {
+        // A fixture's object: the class by id.
+        if let Some(id) = k.strip_prefix('@') {
+            return id.parse().ok();
+        }
         let (class, factory) = match k.split_once('.') {
             Some((c, f)) => (c, Some(f)),
             None => (k, None),
@@ -1408,6 +1434,27 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                         && !rebound.contains(p)
                     {
                         b.names.insert(p.clone(), vec![Binding::Instance(k.clone())]);
+                    }
+                }
+                // A test or fixture parameter named like a fixture whose
+                // value is a project object.
+                let named = |d: &Expr| {
+                    let f = match d {
+                        Expr::Call(c) => &*c.func,
+                        e => e,
+                    };
+                    dotted_name(f).is_some_and(|n| n == "fixture" || n.ends_with(".fixture"))
+                };
+                let fname = self.info.funcs[id].name.clone();
+                if !self.fixture_types.is_empty() && (fname.starts_with("test") || decorator_list.iter().any(named)) {
+                    for a in args.posonlyargs.iter().chain(&args.args).chain(&args.kwonlyargs) {
+                        let p = a.def.arg.to_string();
+                        if a.def.annotation.is_none()
+                            && !rebound.contains(&p)
+                            && let Some(&c) = self.fixture_types.get(&p)
+                        {
+                            b.names.insert(p, vec![Binding::Instance(format!("@{c}"))]);
+                        }
                     }
                 }
                 // `def f(client: Client)`: an annotated parameter holds an

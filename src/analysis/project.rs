@@ -79,6 +79,81 @@ pub struct FuncDecl {
     /// A wrapping decorator (see `analysis::wrapping_kind`): whether it is
     /// a factory (`@retry(3)`) or used bare (`@retry`).
     pub wrapping: Option<bool>,
+    /// A pytest fixture: the class of the object it returns or yields, as
+    /// written in its module (`return Inventory(p)`, `x = K(...); yield x`,
+    /// `-> K`), if one class is sure.
+    pub fixture: Option<Option<String>>,
+}
+
+/// The class a fixture's body surely returns (or yields), as written.
+fn fixture_class(body: &[Stmt], returns: Option<&Expr>) -> Option<String> {
+    use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
+    if let Some(t) = returns {
+        let t = strip_optional(t);
+        if matches!(t, Expr::Name(_) | Expr::Attribute(_)) {
+            return dotted_name(t);
+        }
+    }
+    // Locals bound once, to a call.
+    struct R<'b> {
+        out: Vec<&'b Expr>,
+        bound: HashMap<String, Vec<Option<String>>>,
+    }
+    impl<'a> Visitor<'a> for R<'a> {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => {}
+                Stmt::Return(r) => {
+                    if let Some(v) = &r.value {
+                        self.out.push(v);
+                    }
+                }
+                Stmt::Assign(a) => {
+                    for t in &a.targets {
+                        if let Expr::Name(n) = t {
+                            let class = match &*a.value {
+                                Expr::Call(c) => dotted_name(&c.func),
+                                _ => None,
+                            };
+                            self.bound.entry(n.id.to_string()).or_default().push(class);
+                        }
+                    }
+                    walk_stmt(self, s);
+                }
+                _ => walk_stmt(self, s),
+            }
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            match e {
+                Expr::Yield(y) => {
+                    if let Some(v) = &y.value {
+                        self.out.push(v);
+                    }
+                }
+                Expr::Lambda(_) | Expr::GeneratorExp(_) => {}
+                _ => walk_expr(self, e),
+            }
+        }
+    }
+    let mut r = R { out: vec![], bound: HashMap::new() };
+    r.visit_body(body);
+    let R { out, bound } = r;
+    let mut class: Option<String> = None;
+    for v in out {
+        let k = match v {
+            Expr::Call(c) => dotted_name(&c.func)?,
+            Expr::Name(n) => match bound.get(n.id.as_str()).map(Vec::as_slice) {
+                Some([Some(k)]) => k.clone(),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        if class.as_ref().is_some_and(|c| *c != k) {
+            return None;
+        }
+        class = Some(k);
+    }
+    class
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +192,19 @@ fn func_decl(s: &Stmt) -> Option<FuncDecl> {
         _ => return None,
     };
     let deco = |n: &str| decos.iter().any(|d| dotted_name(d).is_some_and(|x| x == n));
+    let returns = match s {
+        Stmt::FunctionDef(f) => f.returns.as_deref(),
+        Stmt::AsyncFunctionDef(f) => f.returns.as_deref(),
+        _ => None,
+    };
+    let is_fixture = decos.iter().any(|d| {
+        let f = match d {
+            Expr::Call(c) => &*c.func,
+            e => e,
+        };
+        dotted_name(f).is_some_and(|n| n == "fixture" || n.ends_with(".fixture"))
+    });
+    let fixture = is_fixture.then(|| fixture_class(body, returns));
     let decorators = decos
         .iter()
         .map(|d| match d {
@@ -131,6 +219,7 @@ fn func_decl(s: &Stmt) -> Option<FuncDecl> {
     Some(FuncDecl {
         decorators,
         wrapping,
+        fixture,
         name: name.to_string(),
         start: s.range().start().into(),
         is_async,
@@ -232,7 +321,13 @@ pub struct ProjectIndex {
     /// Wrapping decorators -> the functions of any module they decorate
     /// (with no other decorator but `staticmethod`, `classmethod`).
     pub decorated: BTreeMap<GlobalFn, Vec<GlobalFn>>,
+    /// pytest fixtures by name: their module and the project class of what
+    /// they return (None: not known).
+    pub fixtures: HashMap<String, Vec<Fixture>>,
 }
+
+/// A fixture's module, and the project class (module, class) of its value.
+pub type Fixture = (usize, Option<(usize, usize)>);
 
 impl ProjectIndex {
     pub fn new(modules: Vec<ModDecl>) -> ProjectIndex {
@@ -255,7 +350,7 @@ impl ProjectIndex {
                 funcs.insert(GlobalFn { module: i, start: f.start }, f.clone());
             }
         }
-        let mut index = ProjectIndex { modules, by_name, funcs, decorated: BTreeMap::new() };
+        let mut index = ProjectIndex { modules, by_name, funcs, decorated: BTreeMap::new(), fixtures: HashMap::new() };
         let mut decorated: BTreeMap<GlobalFn, Vec<GlobalFn>> = BTreeMap::new();
         for (m, md) in index.modules.iter().enumerate() {
             let own = md.names.values().filter_map(|d| match d {
@@ -280,6 +375,18 @@ impl ProjectIndex {
             }
         }
         index.decorated = decorated;
+        let mut fixtures: HashMap<String, Vec<Fixture>> = HashMap::new();
+        for (m, md) in index.modules.iter().enumerate() {
+            for (n, d) in &md.names {
+                if let Decl::Func(f) = d
+                    && let Some(class) = &f.fixture
+                {
+                    let resolved = class.as_deref().and_then(|k| index.base_class(m, k));
+                    fixtures.entry(n.clone()).or_default().push((m, resolved));
+                }
+            }
+        }
+        index.fixtures = fixtures;
         index
     }
 
@@ -300,6 +407,31 @@ impl ProjectIndex {
             Item::Func(fm, start) => Some(GlobalFn { module: fm, start }),
             _ => None,
         }
+    }
+
+    /// The project class a test parameter named like a fixture holds: the
+    /// fixtures of that name that module `m` can see (its own, and those of
+    /// the `conftest` modules of its package and the packages above) must
+    /// all return instances of one class.
+    pub fn fixture_class(&self, m: usize, name: &str) -> Option<(usize, usize)> {
+        let mine = &self.modules[m].name;
+        let package = |n: &str| n.rsplit_once('.').map_or(String::new(), |(p, _)| p.to_string());
+        let here = package(mine);
+        let visible: Vec<&Fixture> = self
+            .fixtures
+            .get(name)?
+            .iter()
+            .filter(|(fm, _)| {
+                let theirs = &self.modules[*fm].name;
+                *fm == m
+                    || (theirs.rsplit('.').next() == Some("conftest") && {
+                        let p = package(theirs);
+                        p.is_empty() || here == p || here.starts_with(&format!("{p}."))
+                    })
+            })
+            .collect();
+        let first = visible.first()?.1?;
+        visible.iter().all(|(_, c)| *c == Some(first)).then_some(first)
     }
 
     /// Whether a function is decorated by a wrapping decorator of the
