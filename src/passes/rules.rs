@@ -1005,7 +1005,10 @@ impl Folder<'_, '_> {
                 }
                 Stmt::Import(i)
             }
-            Stmt::ImportFrom(mut f) if f.level.is_none_or(|l| l.to_u32() == 0) => {
+            Stmt::ImportFrom(mut f) => {
+                // A relative import: only bare names are renamed (dotted
+                // names and modules are matched as absolute paths).
+                let relative = f.level.is_some_and(|l| l.to_u32() > 0);
                 let module = f.module.as_deref().unwrap_or_default().to_string();
                 let mut new_module = None;
                 let mut changed = false;
@@ -1014,7 +1017,7 @@ impl Folder<'_, '_> {
                 let single = f.names.len() == 1;
                 for (rule, target, mode) in &rules {
                     match rule.kind {
-                        RuleKind::Module => {
+                        RuleKind::Module if !relative => {
                             if let Some(new) = reprefix(&module, &rule.sync, target) {
                                 new_module = Some(new);
                                 break;
@@ -1038,7 +1041,7 @@ impl Folder<'_, '_> {
                                 }
                             }
                         }
-                        RuleKind::Name if !rule.bare() && *mode == Mode::Rename => {
+                        RuleKind::Name if !rule.bare() && *mode == Mode::Rename && !relative => {
                             let (Some((m, n)), Some((m2, n2))) = (rule.sync.rsplit_once('.'), target.rsplit_once('.'))
                             else {
                                 continue;
