@@ -368,7 +368,7 @@ fn colour_planned(text: &str, path: &str, pl: &mut Planned, project: Option<&Pro
             if f.is_async || !st.async_fns.contains(&g) {
                 continue;
             }
-            if f.generator {
+            if f.generator || matches!(c.iter, Some(analysis::IterSite::With(_))) {
                 match c.iter {
                     Some(site) if c.ctx.func.is_some() && c.ctx.awaitable() => {
                         iter_seeds.insert(c.range, site);

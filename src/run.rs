@@ -272,7 +272,17 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
             }
             for (m, ns) in &names {
                 for &x in &importers[*m] {
-                    if !involved.contains(&x) && ns.iter().any(|n| texts[x].contains(n)) {
+                    if !involved.contains(&x)
+                        && ns.iter().any(|n| {
+                            // Special methods run from syntax: `with`, `for`.
+                            let word = match *n {
+                                "__enter__" | "__exit__" => "with",
+                                "__iter__" | "__next__" => "for",
+                                n => n,
+                            };
+                            texts[x].contains(word)
+                        })
+                    {
                         next.insert(x);
                     }
                 }

@@ -224,6 +224,12 @@ pub fn colour(
         if !hit {
             continue;
         }
+        if let Some(site @ crate::analysis::IterSite::With(_)) = c.iter {
+            if c.ctx.func.is_some_and(is_async) && c.ctx.awaitable() {
+                out.async_iter.insert(site);
+            }
+            continue;
+        }
         let generator = c.target.is_some_and(|t| m.funcs[t].generator);
         if generator {
             if let Some(site) = c.iter {

@@ -122,6 +122,9 @@ pub enum IterSite {
     Comp(TextRange),
     /// `yield from f(...)` as a statement: the statement.
     YieldFrom(TextRange),
+    /// `with obj:` over an object of a project class whose `__enter__`
+    /// becomes async (a user rule): the with statement, `async with` then.
+    With(TextRange),
 }
 
 #[derive(Clone, Debug, Default)]
@@ -1515,6 +1518,30 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                 self.visit_body(&i.body);
                 self.ctx = saved;
                 self.visit_body(&i.orelse);
+            }
+            Stmt::With(w) if self.current_func().is_some() && w.items.len() == 1 => {
+                let e = &w.items[0].context_expr;
+                let class = match e {
+                    Expr::Call(c) => self.class_named(&c.func),
+                    e => self.receiver_class(e),
+                };
+                if let Some(c) = class
+                    && let Some(enter) = self.method_in_class(c, "__enter__", 0)
+                {
+                    self.info.call_index.insert(s.range(), self.info.calls.len());
+                    self.info.calls.push(CallSite {
+                        range: s.range(),
+                        qualname: None,
+                        target: Some(enter),
+                        ctx: self.ctx,
+                        targets: vec![],
+                        wraps: false,
+                        iter: Some(IterSite::With(s.range())),
+                        args: CallArgs::default(),
+                        pooled: false,
+                    });
+                }
+                walk_stmt(self, s)
             }
             Stmt::For(f) if self.current_func().is_some() => {
                 let vars = self.function_loop_vars(f);

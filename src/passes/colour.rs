@@ -151,6 +151,10 @@ impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
         if matches!(s, Stmt::FunctionDef(_)) && self.cx.colour.async_defs.contains(&start) {
             return Ok(to_async_kind(s));
         }
+        if matches!(s, Stmt::With(_)) && self.cx.colour.async_iter.contains(&IterSite::With(range)) {
+            self.cx.sites.push(rustpython_parser::text_size::TextRange::empty(range.start()));
+            return Ok(to_async_kind(s));
+        }
         if matches!(s, Stmt::For(_)) && self.cx.colour.async_iter.contains(&IterSite::For(range)) {
             self.cx.sites.push(rustpython_parser::text_size::TextRange::empty(range.start()));
             return Ok(to_async_kind(s));

@@ -248,6 +248,12 @@ impl Pass for Rules {
             }
             for c in cx.info.calls_of(f) {
                 let r = c.range;
+                // `with obj:` entering it: `async with` by the colouring or a rule.
+                if let Some(site @ crate::analysis::IterSite::With(w)) = c.iter
+                    && (cx.colour.async_iter.contains(&site) || withs.contains(&w))
+                {
+                    continue;
+                }
                 let awaited = [&cx.colour.await_calls, &cx.colour.run_calls, &awaits, &scan.awaited];
                 if !awaited.iter().any(|set| set.contains(&r)) {
                     cx.diagnostics.push(Diagnostic {
