@@ -289,9 +289,10 @@ fn colour_planned(text: &str, path: &str, pl: &mut Planned, project: Option<&Pro
     let mut foreign_seeds: HashMap<TextRange, GlobalFn> = HashMap::new();
     let mut run_calls = vec![];
     let mut iter_seeds: HashMap<TextRange, analysis::IterSite> = HashMap::new();
-    // Calls of a decorator's wrapped function that may run other modules'
-    // coroutines: (the call, those functions).
-    let mut wraps_seeds: HashMap<TextRange, (Vec<GlobalFn>, bool)> = HashMap::new();
+    // Calls through a variable (a decorator's wrapped function, a loop
+    // variable) that may run other modules' coroutines: the call, those
+    // functions, and whether it is a wrapper's call.
+    let mut call_var_seeds: HashMap<TextRange, (Vec<GlobalFn>, bool)> = HashMap::new();
     if let Some(pr) = project {
         let st = pr.state;
         for f in info.funcs.iter_mut() {
@@ -332,7 +333,7 @@ fn colour_planned(text: &str, path: &str, pl: &mut Planned, project: Option<&Pro
                 continue;
             }
             if !foreign.is_empty() && c.ctx.awaitable() {
-                wraps_seeds.insert(c.range, (foreign, c.wraps));
+                call_var_seeds.insert(c.range, (foreign, c.wraps));
                 seeds.push(passes::Seed {
                     call: c.range,
                     pass: "colour",
@@ -442,7 +443,7 @@ fn colour_planned(text: &str, path: &str, pl: &mut Planned, project: Option<&Pro
     };
     blocked.sort_by_key(|(r, _)| r.start());
     for (r, why) in &blocked {
-        if let Some((gs, wraps)) = wraps_seeds.get(r) {
+        if let Some((gs, wraps)) = call_var_seeds.get(r) {
             for &g in gs {
                 let how =
                     if *wraps { "is decorated with a wrapper that calls it" } else { "is called through a variable" };
@@ -523,7 +524,7 @@ fn colour_planned(text: &str, path: &str, pl: &mut Planned, project: Option<&Pro
             }
         }
     }
-    for r in wraps_seeds.keys() {
+    for r in call_var_seeds.keys() {
         if col.seeds_ok.remove(r) {
             col.await_calls.insert(*r);
         }

@@ -32,10 +32,8 @@ pub struct State {
     pub blocked: BTreeMap<GlobalFn, String>,
     /// Functions that must become async though they hold no seed.
     pub wanted: BTreeSet<GlobalFn>,
-    /// Per module: attribute names used where the object is unknown, with
-    /// the first place (`path:line:col`).
-    pub loose: Vec<BTreeMap<String, String>>,
-    /// The same by name: the modules (in order) and places.
+    /// Attribute names used where the object is unknown: the modules that
+    /// use each (in module order), with the first place (`path:line:col`).
     pub loose_by_name: HashMap<String, Vec<(usize, String)>>,
     /// Per module: its part of the import graph (modules linked by imports,
     /// either way). An object of one module's class can only reach modules
@@ -224,22 +222,19 @@ pub fn colour_project(
     for (g, k) in groups {
         by_group.entry(*k).or_default().push(*g);
     }
-    let mut st =
-        State { loose: vec![BTreeMap::new(); index.modules.len()], component: component.to_vec(), ..State::default() };
+    let mut st = State { component: component.to_vec(), ..State::default() };
     for m in members.iter() {
         let info = &m.planned.info;
         let lines = crate::source::LineIndex::new(m.text);
         for (name, ranges) in &info.loose_attrs {
             if let Some(r) = ranges.iter().min_by_key(|r| r.start()) {
                 let (l, c) = lines.line_col(r.start());
-                st.loose[m.module].insert(name.clone(), format!("{}:{l}:{c}", m.path));
+                st.loose_by_name.entry(name.clone()).or_default().push((m.module, format!("{}:{l}:{c}", m.path)));
             }
         }
     }
-    for (m, names) in st.loose.iter().enumerate() {
-        for (n, at) in names {
-            st.loose_by_name.entry(n.clone()).or_default().push((m, at.clone()));
-        }
+    for uses in st.loose_by_name.values_mut() {
+        uses.sort();
     }
     let mut gave_up = false;
     for _outer in 0..64 {
