@@ -4,7 +4,7 @@
 
 use crate::check;
 use crate::engine::{Options, TargetVersion};
-use crate::output::{file_diff, write_atomic};
+use crate::output::{Writer, file_diff};
 use crate::passes;
 use crate::run::{self, FileReport, Outcome};
 use crate::transforms::Tables;
@@ -358,13 +358,32 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut failed = found.errors.len();
-    let (mut changed, mut unchanged) = (0, 0);
+    let (mut changed, mut unchanged, mut skipped) = (0, 0, found.skipped.len());
     for (p, e) in &found.errors {
         eprintln!("{}: error: {e}", p.display());
     }
     let mut json_files = vec![];
+    for (p, target) in &found.skipped {
+        let reason = skipped_link(target);
+        eprintln!("{}: skipped: {reason}", p.display());
+        json_files.push(json_skipped(p, &reason));
+    }
+    let mut writer = (!args.diff && !args.check).then(Writer::new);
     for r in &reports {
         let display = r.path.to_string_lossy().to_string();
+        if let Some(to) = found.aliases.get(&r.path) {
+            // Converted (written, diffed, reported) under its other name.
+            skipped += 1;
+            let reason = format!("another name of {}, converted under that name", to.display());
+            if args.verbose && !args.quiet {
+                eprintln!("{display}: skipped: {reason}");
+            }
+            if args.output_format == Format::Json {
+                json_files.push(json_skipped(&r.path, &reason));
+            }
+            continue;
+        }
+        let mut write_error = None;
         match &r.outcome {
             Outcome::Changed { decoded, result } => {
                 changed += 1;
@@ -372,11 +391,11 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
                 let new = result.output.as_deref().unwrap_or_default();
                 if args.diff && args.output_format == Format::Text {
                     write!(out, "{}", file_diff(&display, decoded, new))?;
-                } else if !args.diff
-                    && !args.check
-                    && let Err(e) = write_atomic(&r.path, &decoded.to_bytes(new))
+                } else if let Some(w) = writer.as_mut()
+                    && let Err(e) = write_file(w, r, decoded, new)
                 {
-                    eprintln!("{display}: error: cannot write: {e}");
+                    eprintln!("{display}: error: {e}");
+                    write_error = Some(e.to_string());
                     failed += 1;
                     changed -= 1;
                 }
@@ -398,7 +417,12 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
             }
         }
         if args.output_format == Format::Json {
-            json_files.push(json_file(r));
+            let mut entry = json_file(r);
+            if let Some(e) = write_error {
+                entry["outcome"] = "failed".into();
+                entry["error"] = e.into();
+            }
+            json_files.push(entry);
         }
     }
     if args.output_format == Format::Json {
@@ -409,13 +433,14 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
         }
         let doc = serde_json::json!({
             "files": json_files,
-            "summary": {"converted": changed, "unchanged": unchanged, "failed": failed},
+            "summary": {"converted": changed, "unchanged": unchanged, "failed": failed, "skipped": skipped},
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     }
     if !args.quiet {
         let verb = if args.diff || args.check { "would be converted" } else { "converted" };
-        eprintln!("{changed} files {verb}, {unchanged} unchanged, {failed} failed");
+        let skipped = if skipped > 0 { format!(", {skipped} skipped") } else { String::new() };
+        eprintln!("{changed} files {verb}, {unchanged} unchanged, {failed} failed{skipped}");
     }
     Ok(if failed > 0 {
         2
@@ -423,6 +448,37 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
         1
     } else {
         0
+    })
+}
+
+/// Writes a converted file in place, if it is still as it was read (see
+/// [`Writer::write`]); prints what the writer has to say.
+fn write_file(
+    w: &mut Writer,
+    r: &FileReport,
+    decoded: &crate::source::Decoded,
+    new: &str,
+) -> Result<(), crate::output::WriteError> {
+    let stamp = r.stamp.as_ref().ok_or(crate::output::WriteError::Changed)?;
+    let done = w.write(&r.path, &decoded.to_bytes(new), stamp, &decoded.to_bytes(&decoded.text));
+    for n in w.notes.drain(..) {
+        eprintln!("{n}");
+    }
+    done
+}
+
+/// Why a symbolic link found while walking is not converted.
+fn skipped_link(target: &std::path::Path) -> String {
+    format!(
+        "symbolic link to {}, which is not one of the files converted (outside the paths given, or excluded); name the link itself to convert that file",
+        target.display()
+    )
+}
+
+fn json_skipped(path: &std::path::Path, reason: &str) -> serde_json::Value {
+    serde_json::json!({
+        "path": path.to_string_lossy(), "outcome": "skipped", "edits": 0, "diagnostics": [], "error": null,
+        "reason": reason,
     })
 }
 
@@ -472,7 +528,7 @@ fn convert_stdin(args: &ConvertArgs, opts: Options) -> anyhow::Result<i32> {
     let original = bytes.clone();
     let outcome = run::with_big_stack(move || run::convert_bytes(&bytes, &display, &opts));
     let mut out = std::io::stdout().lock();
-    let report = FileReport { path: PathBuf::from(&name), outcome };
+    let report = FileReport { path: PathBuf::from(&name), outcome, stamp: None };
     let code = match &report.outcome {
         Outcome::Changed { decoded, result } => {
             report_diags(&name, &result.diagnostics, args);
@@ -552,9 +608,12 @@ fn check_command(args: CheckArgs) -> anyhow::Result<i32> {
         }
         return Ok(0);
     }
+    for (p, target) in &found.skipped {
+        eprintln!("{}: skipped: {}", p.display(), skipped_link(target));
+    }
     let mut report = check::check_files(&found.files, &opts, args.threads);
     if args.fix {
-        let fixed = fix(&args, &set, &found.files, &report)?;
+        let fixed = fix(&args, &set, &found, &report)?;
         if !args.quiet {
             eprintln!("fixed {fixed} files");
         }
@@ -629,7 +688,8 @@ fn render(args: &CheckArgs, report: &check::Report, sources: &std::collections::
 /// found (and the rest of their groups: one session, one `with`), written
 /// only to the files with a fixable finding. The other files of the run
 /// still inform the cross-module guard. Returns the number of files written.
-fn fix(args: &CheckArgs, set: &Settings, files: &[PathBuf], report: &check::Report) -> anyhow::Result<usize> {
+fn fix(args: &CheckArgs, set: &Settings, found: &crate::files::Found, report: &check::Report) -> anyhow::Result<usize> {
+    let files = &found.files;
     let mut wanted: Vec<&'static str> = report.findings.iter().filter_map(|f| f.fix).collect();
     if wanted.is_empty() {
         return Ok(0);
@@ -646,16 +706,16 @@ fn fix(args: &CheckArgs, set: &Settings, files: &[PathBuf], report: &check::Repo
     opts.target = set.target;
     opts.tables = set.tables()?;
     let mut written = 0;
+    let mut writer = Writer::new();
     for r in run::convert_all(files, &opts, args.threads) {
         let display = r.path.to_string_lossy().to_string();
-        if !targets.contains(display.as_str()) {
+        if !targets.contains(display.as_str()) || found.aliases.contains_key(&r.path) {
             continue;
         }
         match &r.outcome {
             Outcome::Changed { decoded, result } => {
                 let new = result.output.as_deref().unwrap_or_default();
-                write_atomic(&r.path, &decoded.to_bytes(new))
-                    .map_err(|e| anyhow::anyhow!("{display}: cannot write: {e}"))?;
+                write_file(&mut writer, &r, decoded, new).map_err(|e| anyhow::anyhow!("{display}: {e}"))?;
                 written += 1;
             }
             Outcome::Unchanged { .. } => {}

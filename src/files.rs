@@ -28,9 +28,18 @@ pub const SKIPPED_DIRS: &[&str] = &[
 ];
 
 pub struct Found {
+    /// The files to read, in path order.
     pub files: Vec<PathBuf>,
     /// Paths that could not be walked, with the reason.
     pub errors: Vec<(PathBuf, String)>,
+    /// Files of `files` that are another name of an earlier one (a symbolic
+    /// link to it, or the same file through a directory named twice): read
+    /// with the others, written and diffed only under the name they map to.
+    pub aliases: std::collections::BTreeMap<PathBuf, PathBuf>,
+    /// Symbolic links found while walking that point to a file that is not
+    /// one of `files` (outside the paths given, or excluded): not read,
+    /// not converted. With the file they point to.
+    pub skipped: Vec<(PathBuf, PathBuf)>,
 }
 
 pub fn excludes(globs: &[String]) -> Result<GlobSet, String> {
@@ -126,5 +135,52 @@ pub fn find(paths: &[PathBuf], ex: &GlobSet) -> Found {
     }
     files.sort();
     files.dedup();
-    Found { files, errors }
+    let (aliases, skipped) = links(paths, &mut files);
+    Found { files, errors, aliases, skipped }
+}
+
+/// Sorts out the files that are the same file under two names. A file's
+/// own name wins over a symbolic link to it, then the first name in path
+/// order; the others become aliases. A symbolic link found while walking
+/// (not named on the command line) whose file is none of `files` is taken
+/// out of `files`: writing through it would change a file outside the
+/// paths given. A link named on the command line is followed.
+fn links(
+    paths: &[PathBuf],
+    files: &mut Vec<PathBuf>,
+) -> (std::collections::BTreeMap<PathBuf, PathBuf>, Vec<(PathBuf, PathBuf)>) {
+    use std::collections::BTreeMap;
+    let is_link = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+    let named = |p: &Path| paths.iter().any(|r| r == p);
+    let real: Vec<Option<PathBuf>> = files.iter().map(|p| std::fs::canonicalize(p).ok()).collect();
+    // The name each file is written under: own names first, then links
+    // named on the command line, each group in path order.
+    let mut owner: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    for rank in 0..2 {
+        for (p, r) in files.iter().zip(&real) {
+            let Some(r) = r else { continue };
+            let link = is_link(p);
+            if (rank == 0 && !link) || (rank == 1 && link && named(p)) {
+                owner.entry(r.clone()).or_insert_with(|| p.clone());
+            }
+        }
+    }
+    let mut aliases = BTreeMap::new();
+    let mut skipped = vec![];
+    let mut keep = vec![];
+    for (p, r) in std::mem::take(files).into_iter().zip(real) {
+        match r.as_ref().and_then(|r| owner.get(r)) {
+            Some(o) if *o != p => {
+                aliases.insert(p.clone(), o.clone());
+                keep.push(p);
+            }
+            Some(_) => keep.push(p),
+            None => match r {
+                Some(r) if is_link(&p) => skipped.push((p, r)),
+                _ => keep.push(p),
+            },
+        }
+    }
+    *files = keep;
+    (aliases, skipped)
 }

@@ -22,6 +22,9 @@ pub enum Outcome {
 pub struct FileReport {
     pub path: PathBuf,
     pub outcome: Outcome,
+    /// The file as it was read (`None` for standard input, or when it
+    /// could not be read): it is written only if it is still so.
+    pub stamp: Option<source::Stamp>,
 }
 
 pub fn convert_bytes(bytes: &[u8], display: &str, opts: &Options) -> Outcome {
@@ -67,12 +70,15 @@ enum Prepared {
     },
 }
 
-fn prepare(path: &Path, opts: &Options, project: bool) -> Prepared {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return Prepared::Failed { error: format!("cannot read: {e}") },
-    };
-    let decoded = match source::decode(&bytes) {
+fn prepare(path: &Path, opts: &Options, project: bool) -> (Prepared, Option<source::Stamp>) {
+    match source::read_stamped(path) {
+        Ok((bytes, stamp)) => (prepare_bytes(path, &bytes, opts, project), Some(stamp)),
+        Err(e) => (Prepared::Failed { error: format!("cannot read: {e}") }, None),
+    }
+}
+
+fn prepare_bytes(path: &Path, bytes: &[u8], opts: &Options, project: bool) -> Prepared {
+    let decoded = match source::decode(bytes) {
         Ok(d) => d,
         Err(e) => return Prepared::Failed { error: e },
     };
@@ -143,8 +149,10 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
         let timing = std::env::var_os("AWAITIFY_TIMING").is_some();
         let project = files.len() > 1;
         let order = largest_first(files);
-        let mut prepared: Vec<Prepared> =
-            in_path_order(order.par_iter().with_max_len(1).map(|&i| (i, prepare(&files[i], opts, project))).collect());
+        let (mut prepared, stamps): (Vec<Prepared>, Vec<Option<source::Stamp>>) =
+            in_path_order(order.par_iter().with_max_len(1).map(|&i| (i, prepare(&files[i], opts, project))).collect())
+                .into_iter()
+                .unzip();
         if timing {
             eprintln!("timing: prepare {:?}", t0.elapsed());
         }
@@ -359,7 +367,7 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
                         finish(decoded, r)
                     }
                 };
-                (i, FileReport { path: path.clone(), outcome })
+                (i, FileReport { path: path.clone(), outcome, stamp: stamps[i] })
             })
             .collect();
         if timing {
