@@ -787,6 +787,12 @@ pub fn lost_comments(before: &str, after: &str) -> Vec<(u32, String)> {
 fn locate(text: &str, mut diags: Vec<Diagnostic>) -> Vec<Located> {
     diags.sort();
     diags.dedup();
+    // One diagnostic per call left blocking: a pass's own reason replaces
+    // the `to_thread` pass's scan (`passes::to_thread::SCANNED`).
+    let scanned = |d: &Diagnostic| d.pass == "to_thread" && d.message.ends_with(crate::passes::to_thread::SCANNED);
+    let said: std::collections::HashSet<u32> =
+        diags.iter().filter(|d| !scanned(d) && d.message.contains("left blocking")).map(|d| d.offset).collect();
+    diags.retain(|d| !(scanned(d) && said.contains(&d.offset)));
     if diags.is_empty() {
         return vec![];
     }

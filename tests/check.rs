@@ -491,3 +491,120 @@ fn cli_rules_and_explain() {
     assert_eq!(code, 2);
     assert!(err.contains("no pass or rule named `AWT999`"), "{err}");
 }
+
+// ---------------------------------------------------------------------------
+// nothing left blocking silently
+
+/// Every call of a module: its (line, col) -> (the names of the defs and
+/// classes around it, outermost first, joined by `.`; the call's source text).
+fn calls_by_position(text: &str, body: &[Stmt]) -> HashMap<(usize, usize), (String, String)> {
+    use awaitify::syntax::visit::{Visitor, walk_expr, walk_stmt};
+    use rustpython_parser::ast::Expr;
+    struct C<'t> {
+        text: &'t str,
+        index: awaitify::source::LineIndex<'t>,
+        scope: Vec<String>,
+        out: HashMap<(usize, usize), (String, String)>,
+    }
+    impl<'a> Visitor<'a> for C<'_> {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            let name = match s {
+                Stmt::FunctionDef(f) => Some(f.name.to_string()),
+                Stmt::AsyncFunctionDef(f) => Some(f.name.to_string()),
+                Stmt::ClassDef(c) => Some(c.name.to_string()),
+                _ => None,
+            };
+            match name {
+                Some(n) => {
+                    self.scope.push(n);
+                    walk_stmt(self, s);
+                    self.scope.pop();
+                }
+                None => walk_stmt(self, s),
+            }
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Call(c) = e {
+                let r = c.range;
+                let at = self.index.line_col(r.start());
+                let call = self.text[usize::from(r.start())..usize::from(r.end())].to_string();
+                self.out.entry(at).or_insert((self.scope.join("."), call));
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut c = C { text, index: awaitify::source::LineIndex::new(text), scope: vec![], out: HashMap::new() };
+    c.visit_body(body);
+    c.out
+}
+
+/// After `convert`, `check` reports no blocking call in async code that
+/// `convert` did not report as left blocking. Over every e2e program with
+/// each variant of tests/e2e.rs and every convert fixture run of
+/// tests/fixtures.rs: each AWT101 finding on the output must match a
+/// diagnostic of `convert` whose message says `left blocking`, at the same
+/// call. `convert` reports positions in its input, `check` in the output;
+/// a call is matched by the defs and classes around it (their names) and
+/// its source text, which a call left as it was keeps in both.
+#[test]
+fn check_after_convert_finds_only_what_convert_reported_left_blocking() {
+    use awaitify::transforms::{HttpBackend, Runtime};
+    let mut runs: Vec<(PathBuf, String, Options)> = vec![];
+    let mut programs: Vec<PathBuf> = std::fs::read_dir(root().join("tests/e2e/programs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "py"))
+        .collect();
+    programs.sort();
+    for p in programs {
+        let mut aiohttp = Options::default();
+        aiohttp.tables.http.backend = HttpBackend::Aiohttp;
+        let mut trio = Options::default();
+        trio.tables.target = Runtime::Trio;
+        let mut anyio = Options::default();
+        anyio.tables.target = Runtime::Anyio;
+        for (v, o) in [("httpx", Options::default()), ("aiohttp", aiohttp), ("trio", trio), ("anyio", anyio)] {
+            runs.push((p.clone(), format!("e2e [{v}]"), o));
+        }
+    }
+    runs.extend(common::fixture_runs());
+    let mut failures = vec![];
+    let (mut findings, mut matched) = (0, 0);
+    for (path, variant, opts) in &runs {
+        let display = path.strip_prefix(root()).unwrap().to_string_lossy().to_string();
+        let d = decode(&std::fs::read(path).unwrap()).unwrap();
+        let converted = awaitify::engine::convert(&d.text, d.newline, &display, opts).unwrap();
+        let Some(out) = converted.output else { continue };
+        let body_in = parse(&d.text, &display).unwrap();
+        let body_out = parse(&out, &display).unwrap();
+        let calls_in = calls_by_position(&d.text, &body_in);
+        let calls_out = calls_by_position(&out, &body_out);
+        let mut left: Vec<(String, String)> = converted
+            .diagnostics
+            .iter()
+            .filter(|x| x.message.contains("left blocking"))
+            .filter_map(|x| calls_in.get(&(x.line, x.col)).cloned())
+            .collect();
+        let report = check_text(&display, &out);
+        for f in report.findings.iter().filter(|f| f.code == "AWT101") {
+            findings += 1;
+            let at = calls_out.get(&(f.line, f.col));
+            match at.and_then(|c| left.iter().position(|l| l == c)) {
+                Some(i) => {
+                    left.remove(i);
+                    matched += 1;
+                }
+                None => failures.push(format!("{variant}: {}", check::format::line(f))),
+            }
+        }
+    }
+    eprintln!(
+        "{} converted runs: {findings} AWT101 findings on the outputs, {matched} reported left blocking",
+        runs.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "blocking calls in async code after `convert` that it did not report as left blocking:\n{}",
+        failures.join("\n")
+    );
+}

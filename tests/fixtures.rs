@@ -14,32 +14,11 @@
 //! a `<case>.toml` beside it runs with that file as extra tables (`--tables`),
 //! as the user rules of `tests/fixtures/rules/` do.
 
+mod common;
+
 use awaitify::engine::{Options, convert};
 use awaitify::output::unified_diff;
 use awaitify::source::decode;
-use std::path::{Path, PathBuf};
-
-fn fixtures() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut out = vec![];
-    for pass in std::fs::read_dir(&root).unwrap() {
-        let pass = pass.unwrap().path();
-        // `check/` and `check_projects/` hold the fixtures of `awaitify check` (tests/check.rs).
-        let dir = pass.file_name().unwrap().to_string_lossy().to_string();
-        if !pass.is_dir() || dir == "projects" || dir.starts_with("check") {
-            continue;
-        }
-        for f in std::fs::read_dir(&pass).unwrap() {
-            let f = f.unwrap().path();
-            if f.extension().is_some_and(|e| e == "py") {
-                out.push(f);
-            }
-        }
-    }
-    out.sort();
-    assert!(out.len() >= 10, "expected fixtures, found {}", out.len());
-    out
-}
 
 fn python() -> Option<String> {
     if let Ok(p) = std::env::var("AWAITIFY_PYTHON") {
@@ -63,61 +42,13 @@ fn cpython_compiles(py: &str, text: &str) -> Result<(), String> {
 
 #[test]
 fn fixtures_convert_as_snapshotted() {
-    let default = Options::default();
-    let mut aiohttp = Options::default();
-    aiohttp.tables.http.backend = awaitify::transforms::HttpBackend::Aiohttp;
-    let mut trio = Options::default();
-    trio.tables.target = awaitify::transforms::Runtime::Trio;
-    let mut anyio = Options::default();
-    anyio.tables.target = awaitify::transforms::Runtime::Anyio;
-    let py39 = Options { target: awaitify::TargetVersion::Py39, ..Options::default() };
-    let pytest_auto = Options { pytest_auto: true, ..Options::default() };
     let py = python();
     let mut failures = vec![];
-    // Every `tests/fixtures/http/` case also runs with `--http aiohttp`
-    // (snapshots `http_aiohttp__<case>`), next to the aiohttp-only cases of
-    // `tests/fixtures/http_aiohttp/`.
-    let mut runs = vec![];
-    for path in fixtures() {
-        let dir = path.parent().unwrap().file_name().unwrap().to_string_lossy().to_string();
-        match dir.as_str() {
-            "http" => {
-                runs.push((path.clone(), dir.clone(), &default));
-                runs.push((path, "http_aiohttp".to_string(), &aiohttp));
-            }
-            "http_aiohttp" => runs.push((path, dir, &aiohttp)),
-            // aiosqlite needs asyncio: with trio the sqlite code stays.
-            "sqlite_trio" => runs.push((path, dir, &trio)),
-            // Rewrites for Python 3.11+: also with py39, where nothing changes.
-            "taskgroup" | "timeout" => {
-                runs.push((path.clone(), dir.clone(), &default));
-                runs.push((path, format!("{dir}_py39"), &py39));
-            }
-            "pytest_auto" => runs.push((path, dir, &pytest_auto)),
-            "runtime" | "pool" | "pytest" => {
-                runs.push((path.clone(), dir.clone(), &default));
-                runs.push((path.clone(), format!("{dir}_trio"), &trio));
-                runs.push((path, format!("{dir}_anyio"), &anyio));
-            }
-            _ => runs.push((path, dir, &default)),
-        }
-    }
-    for (path, pass, opts) in runs {
+    let runs = common::fixture_runs();
+    for (path, pass, opts) in &runs {
         let case = path.file_stem().unwrap().to_string_lossy().to_string();
-        let with_tables;
-        let opts = match std::fs::read_to_string(path.with_extension("toml")) {
-            Ok(text) => {
-                let mut o = opts.clone();
-                o.tables.extend(
-                    awaitify::transforms::Tables::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-                );
-                with_tables = o;
-                &with_tables
-            }
-            Err(_) => opts,
-        };
         let name = format!("{pass}__{case}");
-        let bytes = std::fs::read(&path).unwrap();
+        let bytes = std::fs::read(path).unwrap();
         let d = decode(&bytes).unwrap();
         let first = convert(&d.text, d.newline, &case, opts).unwrap_or_else(|e| panic!("{name}: {e}"));
         let second = convert(&d.text, d.newline, &case, opts).unwrap();

@@ -5,6 +5,7 @@ use crate::analysis::ModuleInfo;
 use crate::syntax::fold_ok;
 use crate::transforms::Tables;
 use rustpython_parser::ast::{self, Expr, Fold, Ranged, Stmt};
+use rustpython_parser::text_size::TextSize;
 use std::collections::HashMap;
 
 crate::pass_doc!(
@@ -55,7 +56,20 @@ async def wait_for(path):
 ## Not converted
 Calls that return an object that blocks later (`os.walk`, `os.scandir`,
 `urllib.request.urlopen`) are not in the table: running only the call in a
-thread would not help. Methods of `pathlib.Path` objects (`read_text`,
+thread would not help, and `os.walk` is lazy (a loop that prunes `dirs`
+while it walks would see other directories if the walk ran first, in a
+thread, into a list).
+
+Every blocking call that no pass converts and that is in a function which
+is (or becomes) async gets a diagnostic, `` `os.walk` left blocking in an
+async function: ... ``: the calls of the check-only `[[blocking]]` rows,
+and the methods of an object another pass left sync (`f.read()` on an
+`open()` the `files` pass refused, `conn.execute(...)` on a `sqlite3`
+connection the `sqlite` pass did not follow). They are found by the same
+code as `awaitify check`'s AWT101, run on the tree the passes made, so
+`check` on the output reports no blocking call `convert` did not report
+(where another pass already says why a call is left, that diagnostic
+stands alone). Methods of `pathlib.Path` objects (`read_text`,
 `write_text`, `mkdir`, `exists`, ...) are converted when the receiver is
 surely a path: `Path(...)`, a name bound once to one in its function or at
 module level, or one built from those with `/`, `.parent` or
@@ -104,9 +118,29 @@ impl Pass for ToThread {
         }
         let module_paths = path_names(&body, true);
         let mut f = Folder { cx, paths: vec![module_paths] };
-        body.into_iter().map(|s| fold_ok(f.fold_stmt(s))).collect()
+        let body: Vec<Stmt> = body.into_iter().map(|s| fold_ok(f.fold_stmt(s))).collect();
+        // The blocking calls no pass converted, in functions that are (or
+        // become) async: say so (`check` reports them on the output). Not
+        // under `check --fix`, which checks again and reports them itself.
+        if cx.allowed.is_none() {
+            let (info, colour) = (cx.info, cx.colour);
+            let is_async = |start: TextSize| info.func_at(start.into()).is_some_and(|f| colour.is_async(info, f));
+            for l in crate::check::rules::blocking_call::left_in_async(&body, info, cx.tables, cx.source, &is_async) {
+                cx.diagnostics.push(super::Diagnostic {
+                    offset: l.offset.into(),
+                    pass: "to_thread",
+                    message: format!("`{}` left blocking in an async function: {}{SCANNED}", l.what, l.why),
+                });
+            }
+        }
+        body
     }
 }
+
+/// Ends the message of a blocking call found by the scan of [`ToThread`]'s
+/// `run`: one another pass reported at the same place says more, and
+/// replaces it (`engine::locate`).
+pub const SCANNED: &str = " (`awaitify check` reports it as AWT101)";
 
 struct Folder<'a, 'b> {
     cx: &'a mut PassCx<'b>,

@@ -2,6 +2,7 @@
 
 use rustpython_parser::ast::{Ranged, Stmt};
 
+#[allow(dead_code)]
 /// The program with every `def` made `async def`, blocking calls left in
 /// (only the `def` keyword changes, so every line stays where it was).
 pub fn async_by_hand(text: &str, body: &[Stmt]) -> String {
@@ -24,4 +25,65 @@ pub fn async_by_hand(text: &str, body: &[Stmt]) -> String {
         out.insert_str(at, "async ");
     }
     out
+}
+
+/// Every convert fixture run of `tests/fixtures.rs`: (fixture, snapshot
+/// directory name, options with the fixture's `<case>.toml` tables).
+#[allow(dead_code)]
+pub fn fixture_runs() -> Vec<(std::path::PathBuf, String, awaitify::engine::Options)> {
+    use awaitify::engine::Options;
+    use awaitify::transforms::{HttpBackend, Runtime, Tables};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut paths = vec![];
+    for pass in std::fs::read_dir(&root).unwrap() {
+        let pass = pass.unwrap().path();
+        // `check/` and `check_projects/` hold the fixtures of `awaitify check` (tests/check.rs).
+        let dir = pass.file_name().unwrap().to_string_lossy().to_string();
+        if !pass.is_dir() || dir == "projects" || dir.starts_with("check") {
+            continue;
+        }
+        for f in std::fs::read_dir(&pass).unwrap() {
+            let f = f.unwrap().path();
+            if f.extension().is_some_and(|e| e == "py") {
+                paths.push(f);
+            }
+        }
+    }
+    paths.sort();
+    assert!(paths.len() >= 10, "expected fixtures, found {}", paths.len());
+    let default = Options::default();
+    let mut aiohttp = Options::default();
+    aiohttp.tables.http.backend = HttpBackend::Aiohttp;
+    let mut trio = Options::default();
+    trio.tables.target = Runtime::Trio;
+    let mut anyio = Options::default();
+    anyio.tables.target = Runtime::Anyio;
+    let py39 = Options { target: awaitify::TargetVersion::Py39, ..Options::default() };
+    let pytest_auto = Options { pytest_auto: true, ..Options::default() };
+    let mut runs = vec![];
+    for path in paths {
+        let dir = path.parent().unwrap().file_name().unwrap().to_string_lossy().to_string();
+        let variants: Vec<(String, &Options)> = match dir.as_str() {
+            // Every `http/` case also runs with `--http aiohttp`.
+            "http" => vec![(dir.clone(), &default), ("http_aiohttp".into(), &aiohttp)],
+            "http_aiohttp" => vec![(dir, &aiohttp)],
+            // aiosqlite needs asyncio: with trio the sqlite code stays.
+            "sqlite_trio" => vec![(dir, &trio)],
+            // Rewrites for Python 3.11+: also with py39, where nothing changes.
+            "taskgroup" | "timeout" => vec![(dir.clone(), &default), (format!("{dir}_py39"), &py39)],
+            "pytest_auto" => vec![(dir, &pytest_auto)],
+            "runtime" | "pool" | "pytest" => {
+                vec![(dir.clone(), &default), (format!("{dir}_trio"), &trio), (format!("{dir}_anyio"), &anyio)]
+            }
+            _ => vec![(dir, &default)],
+        };
+        for (name, opts) in variants {
+            let mut opts = opts.clone();
+            if let Ok(text) = std::fs::read_to_string(path.with_extension("toml")) {
+                opts.tables.extend(Tables::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+            }
+            runs.push((path.clone(), name, opts));
+        }
+    }
+    runs
 }

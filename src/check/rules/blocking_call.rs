@@ -2,7 +2,7 @@
 
 use crate::check::{Hit, Module, Rule, Scope, ScopedVisitor, walk_scoped};
 use crate::syntax::dotted_name;
-use rustpython_parser::ast::{self, Expr, Stmt};
+use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
 use rustpython_parser::text_size::{TextRange, TextSize};
 use std::collections::HashMap;
 
@@ -65,9 +65,57 @@ impl Rule for BlockingCall {
     }
     fn check(&self, m: &Module, out: &mut Vec<Hit>) {
         let types = Types::collect(m);
-        let mut v = V { m, types, out };
+        let mut v = V { m, types, out, is_async: None, left: vec![] };
         walk_scoped(m.body, &mut v);
     }
+}
+
+/// A blocking call `convert` leaves in a function that is async after the
+/// conversion: where it starts (in the input), what is called, and why no
+/// pass converts it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Left {
+    pub offset: TextSize,
+    pub what: String,
+    pub why: String,
+}
+
+/// The blocking calls this rule would report in `body` (a module's tree as
+/// the passes left it, before the colouring), if every def whose start
+/// `is_async` accepts were an `async def`: the calls a pass of `convert`
+/// left as they were (a call and its callee still have their input range)
+/// in functions that end up async. Used by `convert` (the `to_thread` pass)
+/// to report them as left blocking, so that `check` on its output finds
+/// nothing `convert` did not report.
+pub fn left_in_async(
+    body: &[Stmt],
+    info: &crate::analysis::ModuleInfo,
+    tables: &crate::transforms::Tables,
+    source: &str,
+    is_async: &dyn Fn(TextSize) -> bool,
+) -> Vec<Left> {
+    let index = crate::source::LineIndex::new(source);
+    let project = crate::check::Project::default();
+    let relative = HashMap::new();
+    let m = Module {
+        path: "",
+        name: "",
+        text: source,
+        body,
+        info,
+        tables,
+        project: &project,
+        seeds: &[],
+        relative: &relative,
+        index: &index,
+        instances: HashMap::new(),
+        locals: Default::default(),
+    };
+    let types = Types::collect(&m);
+    let mut hits = vec![];
+    let mut v = V { m: &m, types, out: &mut hits, is_async: Some(is_async), left: vec![] };
+    walk_scoped(body, &mut v);
+    v.left
 }
 
 /// Types of names bound to calls the tables know (`p = Path(...)`), per
@@ -168,13 +216,44 @@ struct V<'m, 'a, 'o> {
     m: &'m Module<'a>,
     types: Types,
     out: &'o mut Vec<Hit>,
+    /// For [`left_in_async`]: which defs count as async (by their start),
+    /// and what it found.
+    is_async: Option<&'o dyn Fn(TextSize) -> bool>,
+    left: Vec<Left>,
 }
 
 impl<'a> ScopedVisitor<'a> for V<'_, 'a, '_> {
     fn expr(&mut self, e: &'a Expr, scope: &Scope<'a>) {
         let Expr::Call(c) = e else { return };
-        let Some(def) = scope.async_def() else { return };
+        // A call a pass made (or whose callee it replaced) is no call of
+        // the input: `await asyncio.to_thread(os.remove, p)` keeps the
+        // range of `os.remove(p)`.
+        if c.range.is_empty() || c.func.range().is_empty() {
+            return;
+        }
+        let def = match self.is_async {
+            None => scope.async_def(),
+            Some(is_async) => {
+                scope.defs.last().filter(|d| !scope.in_lambda && !scope.in_class_body && is_async(d.start))
+            }
+        };
+        let Some(def) = def else { return };
         let Some((what, kind, fix)) = self.blocking(c, def.start) else { return };
+        if self.is_async.is_some() {
+            // What a pass converts is not left (`to_thread` converts its
+            // rows in awaitable places after this scan).
+            if fix.is_none() {
+                let why = match self.object_from(c, def.start) {
+                    Some(at) => {
+                        let (l, col) = self.m.index.line_col(at);
+                        format!("the object it is called on comes from the call at {l}:{col}, which stays sync")
+                    }
+                    None => format!("no pass converts this {kind}call"),
+                };
+                self.left.push(Left { offset: c.range.start(), what, why });
+            }
+            return;
+        }
         let fix_text = match fix {
             Some(p) => format!("; `convert` rewrites it (pass `{p}`)"),
             None => String::new(),
@@ -189,6 +268,13 @@ impl<'a> ScopedVisitor<'a> for V<'_, 'a, '_> {
 }
 
 impl V<'_, '_, '_> {
+    /// For a method call on an object whose type the tables know: where
+    /// the call that made the object starts.
+    fn object_from(&self, c: &ast::ExprCall, def: TextSize) -> Option<TextSize> {
+        let Expr::Attribute(a) = &*c.func else { return None };
+        Some(self.types.type_of(self.m, &a.value, Some(def))?.from.start())
+    }
+
     /// (what is called, what it waits for, the pass that rewrites it).
     fn blocking(&self, c: &ast::ExprCall, def: TextSize) -> Option<(String, String, Option<&'static str>)> {
         let m = self.m;
