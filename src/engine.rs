@@ -10,7 +10,7 @@ use crate::transforms::Tables;
 use rustpython_parser::ast::{self, Stmt};
 use rustpython_parser::text_size::{TextRange, TextSize};
 use rustpython_parser::{Mode, Tok, lexer};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TargetVersion {
@@ -413,6 +413,12 @@ fn colour_planned(text: &str, path: &str, pl: &mut Planned, project: Option<&Pro
     // Passes that convert nothing here: a call they cannot convert would
     // end up in an async function (see `Seed::veto`).
     let mut vetoed: BTreeMap<&'static str, TextRange> = BTreeMap::new();
+    // The first seed of each call, and the calls of `blocked`.
+    let mut seed_at: HashMap<TextRange, usize> = HashMap::new();
+    for (i, s) in seeds.iter().enumerate() {
+        seed_at.entry(s.call).or_insert(i);
+    }
+    let mut blocked_at: HashSet<TextRange> = HashSet::new();
     let mut col = loop {
         let active: Vec<TextRange> = seeds
             .iter()
@@ -430,10 +436,10 @@ fn colour_planned(text: &str, path: &str, pl: &mut Planned, project: Option<&Pro
             }
         }
         for (r, why) in &col.seeds_blocked {
-            if !blocked.iter().any(|(b, _)| b == r) {
+            if blocked_at.insert(*r) {
                 blocked.push((*r, why.clone()));
             }
-            if let Some(g) = seeds.iter().find(|s| s.call == *r).and_then(|s| s.group.clone()) {
+            if let Some(g) = seed_at.get(r).and_then(|&i| seeds[i].group.clone()) {
                 more |= dropped.insert(g);
             }
         }
@@ -455,7 +461,7 @@ fn colour_planned(text: &str, path: &str, pl: &mut Planned, project: Option<&Pro
             round.foreign_blocks.push((g, format!("`{}` is called at {}, where {why}", info_name(info, g), at(*r))));
             continue;
         }
-        if let Some(s) = seeds.iter().find(|s| s.call == *r) {
+        if let Some(s) = seed_at.get(r).map(|&i| &seeds[i]) {
             diags.push(Diagnostic {
                 offset: r.start().into(),
                 pass: s.pass,
@@ -480,7 +486,7 @@ fn colour_planned(text: &str, path: &str, pl: &mut Planned, project: Option<&Pro
         if s.veto || vetoed.contains_key(s.pass) {
             continue;
         }
-        if s.group.as_ref().is_some_and(|g| dropped.contains(g)) && !blocked.iter().any(|(r, _)| *r == s.call) {
+        if s.group.as_ref().is_some_and(|g| dropped.contains(g)) && !blocked_at.contains(&s.call) {
             diags.push(Diagnostic {
                 offset: s.call.start().into(),
                 pass: s.pass,

@@ -44,6 +44,80 @@ enum Why {
     Site(String, TextRange),
 }
 
+/// Who calls whom, indexed once per colouring: the fixpoint asks these
+/// questions of every function in every round, and a scan of all the
+/// module's calls each time made big modules quadratic.
+struct Index {
+    /// Per function: the calls that may run it (`ModuleInfo::calls_of`), in order.
+    calls_of: Vec<Vec<usize>>,
+    /// Per function: the calls through a variable that may hold it.
+    via_var: Vec<Vec<usize>>,
+    /// Per function: the calls made in it (`ctx.func`), in order.
+    made_in: Vec<Vec<usize>>,
+    /// Per function: the override groups that hold it, in order.
+    groups_of: Vec<Vec<usize>>,
+    /// Per function: its first reference as a value.
+    value_ref: Vec<Option<usize>>,
+}
+
+impl Index {
+    fn new(m: &ModuleInfo) -> Index {
+        let n = m.funcs.len();
+        let mut ix = Index {
+            calls_of: vec![vec![]; n],
+            via_var: vec![vec![]; n],
+            made_in: vec![vec![]; n],
+            groups_of: vec![vec![]; n],
+            value_ref: vec![None; n],
+        };
+        fn push(v: &mut [Vec<usize>], f: FuncId, i: usize) {
+            if let Some(list) = v.get_mut(f)
+                && list.last() != Some(&i)
+            {
+                list.push(i);
+            }
+        }
+        for (i, c) in m.calls.iter().enumerate() {
+            if let Some(t) = c.target {
+                push(&mut ix.calls_of, t, i);
+            }
+            for &t in &c.targets {
+                push(&mut ix.calls_of, t, i);
+                push(&mut ix.via_var, t, i);
+            }
+            if let Some(f) = c.ctx.func {
+                push(&mut ix.made_in, f, i);
+            }
+        }
+        for (g, members) in m.groups.iter().enumerate() {
+            for &f in members {
+                push(&mut ix.groups_of, f, g);
+            }
+        }
+        for (i, v) in m.value_refs.iter().enumerate() {
+            if let Some(slot) = ix.value_ref.get_mut(v.func)
+                && slot.is_none()
+            {
+                *slot = Some(i);
+            }
+        }
+        ix
+    }
+    fn calls_of<'m>(&'m self, m: &'m ModuleInfo, f: FuncId) -> impl Iterator<Item = &'m super::CallSite> + 'm {
+        self.calls_of[f].iter().map(move |&i| &m.calls[i])
+    }
+    fn via_var<'m>(&'m self, m: &'m ModuleInfo, f: FuncId) -> impl Iterator<Item = &'m super::CallSite> + 'm {
+        self.via_var[f].iter().map(move |&i| &m.calls[i])
+    }
+    fn made_in<'m>(&'m self, m: &'m ModuleInfo, f: FuncId) -> impl Iterator<Item = &'m super::CallSite> + 'm {
+        self.made_in[f].iter().map(move |&i| &m.calls[i])
+    }
+    /// Same as `ModuleInfo::group_mates`.
+    fn mates<'m>(&'m self, m: &'m ModuleInfo, f: FuncId) -> impl Iterator<Item = FuncId> + 'm {
+        self.groups_of[f].iter().flat_map(move |&g| m.groups[g].iter().copied()).filter(move |&g| g != f)
+    }
+}
+
 impl Colouring {
     /// Whether function `f` is async after the conversion (it was, or it
     /// becomes so).
@@ -80,18 +154,28 @@ pub fn colour(
     }
     let already = |f: FuncId| m.funcs[f].is_async || m.funcs[f].became_async;
     let forced = m.funcs.iter().enumerate().filter(|(_, f)| f.forced).map(|(i, _)| i);
-    let mut a = closure(m, seeded.keys().copied().chain(forced));
+    let ix = Index::new(m);
+    let mut a = closure_in(m, &ix, seeded.keys().copied().chain(forced));
     let mut why: BTreeMap<FuncId, Why> = BTreeMap::new();
+    // Rounds: each removes, all at once, the functions of `a` that cannot
+    // or need not be async given `a` as the round found it. A function
+    // whose facts did not change (none of the functions it looks at left
+    // `a`) gets the same answer as in the last round, so only the
+    // dependents of the last round's removals are looked at again.
+    let mut todo: BTreeSet<FuncId> = a.clone();
     loop {
         let mut removed = vec![];
-        for &f in &a {
+        for &f in &todo {
+            if !a.contains(&f) {
+                continue;
+            }
             let info = &m.funcs[f];
             if info.forced {
                 continue;
             }
             let mut reason: Option<Why> = info.boundary.clone().map(Why::Boundary);
             if reason.is_none()
-                && let Some(v) = m.value_refs.iter().find(|v| v.func == f)
+                && let Some(v) = ix.value_ref[f].map(|i| &m.value_refs[i])
             {
                 reason = Some(Why::Site(v.what.clone(), v.range));
             }
@@ -107,7 +191,7 @@ pub fn colour(
             // Called through a loop variable with other functions: all of them
             // become async together, or none does.
             if reason.is_none() {
-                for c in m.calls.iter().filter(|c| c.targets.contains(&f)) {
+                for c in ix.via_var(m, f) {
                     if let Some(&o) = c.targets.iter().find(|&&o| !(already(o) || a.contains(&o))) {
                         reason = Some(Why::Site(
                             format!(
@@ -123,7 +207,7 @@ pub fn colour(
             // Methods that override one another: all async, or none.
             if reason.is_none()
                 && let Some(o) =
-                    m.group_mates(f).find(|&o| m.funcs[o].foreign.is_none() && !(already(o) || a.contains(&o)))
+                    ix.mates(m, f).find(|&o| m.funcs[o].foreign.is_none() && !(already(o) || a.contains(&o)))
             {
                 reason = Some(Why::Site(
                     format!(
@@ -137,7 +221,7 @@ pub fn colour(
             // A generator becomes an async generator: only loops may use it.
             if reason.is_none()
                 && info.generator
-                && let Some(c) = m.calls_of(f).find(|c| c.iter.is_none())
+                && let Some(c) = ix.calls_of(m, f).find(|c| c.iter.is_none())
             {
                 reason = Some(Why::Site(
                     format!("`{}` is a generator whose result is used other than by a `for` loop", info.name),
@@ -146,7 +230,7 @@ pub fn colour(
             }
             // A wrapper is async exactly when every function it wraps is.
             if reason.is_none() {
-                for c in m.calls.iter().filter(|c| c.wraps && c.ctx.func == Some(f)) {
+                for c in ix.made_in(m, f).filter(|c| c.wraps) {
                     if let Some(&o) = c.targets.iter().find(|&&o| !(already(o) || a.contains(&o))) {
                         reason = Some(Why::Site(
                             format!("`{}` wraps `{}`, which stays sync", info.name, m.funcs[o].name),
@@ -157,7 +241,7 @@ pub fn colour(
                 }
             }
             if reason.is_none() {
-                for c in m.calls_of(f) {
+                for c in ix.calls_of(m, f) {
                     if c.ctx.main_guard_call() {
                         continue;
                     }
@@ -187,10 +271,9 @@ pub fn colour(
             }
             // Still needed? It must hold a seed or await a function in `a`.
             let needed = seeded.contains_key(&f)
-                || m.group_mates(f).any(|o| a.contains(&o))
-                || m.calls.iter().any(|c| {
-                    c.ctx.func == Some(f)
-                        && c.ctx.awaitable()
+                || ix.mates(m, f).any(|o| a.contains(&o))
+                || ix.made_in(m, f).any(|c| {
+                    c.ctx.awaitable()
                         && (c.target.is_some_and(|t| a.contains(&t))
                             || (!c.targets.is_empty() && c.targets.iter().any(|t| a.contains(t))))
                 });
@@ -204,8 +287,27 @@ pub fn colour(
         if removed.is_empty() {
             break;
         }
-        for f in removed {
-            a.remove(&f);
+        for f in &removed {
+            a.remove(f);
+        }
+        // What looks at a removed function: its override mates, the
+        // functions that call it (their `needed`), the functions it calls
+        // (their callers), and the functions that share a variable with it
+        // or are wrapped with it.
+        todo.clear();
+        for &r in &removed {
+            todo.extend(ix.mates(m, r));
+            for c in ix.calls_of(m, r) {
+                todo.extend(c.ctx.func);
+            }
+            for c in ix.made_in(m, r) {
+                todo.extend(c.target);
+                todo.extend(c.targets.iter().copied());
+            }
+            for c in ix.via_var(m, r) {
+                todo.extend(c.targets.iter().copied());
+                todo.extend(c.ctx.func);
+            }
         }
     }
     let is_async = |f: FuncId| already(f) || a.contains(&f);
@@ -260,15 +362,19 @@ pub fn colour(
 /// The functions that would have to become async for these to: the seeded
 /// functions and, transitively, their callers (boundaries not yet applied).
 pub fn closure(m: &ModuleInfo, seeded: impl Iterator<Item = FuncId>) -> BTreeSet<FuncId> {
+    closure_in(m, &Index::new(m), seeded)
+}
+
+fn closure_in(m: &ModuleInfo, ix: &Index, seeded: impl Iterator<Item = FuncId>) -> BTreeSet<FuncId> {
     let mut a: BTreeSet<FuncId> = seeded.filter(|&f| !m.funcs[f].is_async).collect();
     let mut work: Vec<FuncId> = a.iter().copied().collect();
     while let Some(f) = work.pop() {
-        for g in m.group_mates(f) {
+        for g in ix.mates(m, f) {
             if m.funcs[g].foreign.is_none() && !m.funcs[g].is_async && a.insert(g) {
                 work.push(g);
             }
         }
-        for c in m.calls_of(f) {
+        for c in ix.calls_of(m, f) {
             if let Some(g) = c.ctx.func
                 && !m.funcs[g].is_async
                 && a.insert(g)

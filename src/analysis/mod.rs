@@ -179,6 +179,10 @@ pub struct ModuleInfo {
     /// Functions of other modules this module has through `from m import
     /// *`: the module and where the import is.
     pub star_imported: HashMap<FuncId, (String, u32)>,
+    /// The first class of each name, and each class by the start of its
+    /// range (kept by [`ModuleInfo::push_class`]).
+    pub class_names: HashMap<String, ClassId>,
+    pub class_starts: HashMap<u32, ClassId>,
 }
 
 impl ModuleInfo {
@@ -189,6 +193,18 @@ impl ModuleInfo {
 }
 
 impl ModuleInfo {
+    /// Adds a class and indexes it by name and start.
+    pub fn push_class(&mut self, c: ClassInfo) -> ClassId {
+        let id = self.classes.len();
+        self.class_names.entry(c.name.clone()).or_insert(id);
+        self.class_starts.entry(c.range.start().into()).or_insert(id);
+        self.classes.push(c);
+        id
+    }
+    /// The first class of that name (what a base class name refers to here).
+    pub fn class_named(&self, name: &str) -> Option<ClassId> {
+        self.class_names.get(name).copied()
+    }
     pub fn call(&self, r: TextRange) -> Option<&CallSite> {
         self.call_index.get(&r).map(|&i| &self.calls[i])
     }
@@ -313,15 +329,33 @@ fn name_counts(body: &[Stmt]) -> HashMap<String, (usize, usize)> {
 /// instance of the same module class.
 fn infer_param_types(info: &ModuleInfo) -> HashMap<(u32, String), String> {
     let mut out = HashMap::new();
+    // Per function, in one pass each: used as a value, its direct calls (in
+    // order), called through a variable.
+    let n = info.funcs.len();
+    let mut as_value = vec![false; n];
+    for v in &info.value_refs {
+        if let Some(x) = as_value.get_mut(v.func) {
+            *x = true;
+        }
+    }
+    let mut direct: Vec<Vec<&CallSite>> = vec![vec![]; n];
+    let mut via_var = vec![false; n];
+    for c in &info.calls {
+        if let Some(list) = c.target.and_then(|t| direct.get_mut(t)) {
+            list.push(c);
+        }
+        for &t in &c.targets {
+            if let Some(x) = via_var.get_mut(t) {
+                *x = true;
+            }
+        }
+    }
     for (id, f) in info.funcs.iter().enumerate() {
-        if f.foreign.is_some() || info.value_refs.iter().any(|v| v.func == id) {
+        if f.foreign.is_some() || as_value[id] {
             continue;
         }
-        let sites: Vec<&CallSite> = info.calls.iter().filter(|c| c.target == Some(id)).collect();
-        if sites.is_empty()
-            || sites.iter().any(|c| c.args.starred)
-            || info.calls.iter().any(|c| c.targets.contains(&id))
-        {
+        let sites = &direct[id];
+        if sites.is_empty() || sites.iter().any(|c| c.args.starred) || via_var[id] {
             continue;
         }
         let skip = match (f.class, &f.self_name) {
@@ -334,7 +368,7 @@ fn infer_param_types(info: &ModuleInfo) -> HashMap<(u32, String), String> {
         for p in positional.iter().chain(&f.kwonly) {
             let mut class: Option<u32> = None;
             let mut all = true;
-            for c in &sites {
+            for c in sites {
                 let given = positional
                     .iter()
                     .position(|q| q == p)
@@ -350,9 +384,9 @@ fn infer_param_types(info: &ModuleInfo) -> HashMap<(u32, String), String> {
             }
             if all
                 && let Some(k) = class
-                && let Some(c) = info.classes.iter().find(|c| u32::from(c.range.start()) == k)
+                && let Some(&c) = info.class_starts.get(&k)
             {
-                out.insert((u32::from(f.range.start()), p.clone()), c.name.clone());
+                out.insert((u32::from(f.range.start()), p.clone()), info.classes[c].name.clone());
             }
         }
     }
@@ -607,8 +641,7 @@ impl Analyser<'_> {
                     self.declare(fbody, None, false);
                 }
                 Stmt::ClassDef(c) => {
-                    let id = self.info.classes.len();
-                    self.info.classes.push(ClassInfo {
+                    let id = self.info.push_class(ClassInfo {
                         name: c.name.to_string(),
                         range: s.range(),
                         bases: c.bases.iter().map(|b| dotted_name(b).unwrap_or_else(|| "<expr>".into())).collect(),
@@ -666,8 +699,7 @@ impl Analyser<'_> {
     fn foreign_class(&mut self, env: project::Env, m: usize, c: usize, name: &str) -> ClassId {
         let (methods, external) = env.index.methods(m, c);
         let range = self.foreign_range();
-        let id = self.info.classes.len();
-        self.info.classes.push(ClassInfo {
+        let id = self.info.push_class(ClassInfo {
             name: name.to_string(),
             range,
             bases: vec![],
@@ -844,7 +876,7 @@ impl Analyser<'_> {
             }
             for (m, &f) in &c.methods {
                 for b in &c.bases {
-                    let Some(bc) = self.info.classes.iter().position(|k| &k.name == b) else { continue };
+                    let Some(bc) = self.info.class_named(b) else { continue };
                     if bc == ci {
                         continue;
                     }
@@ -904,7 +936,7 @@ impl Analyser<'_> {
             if SAFE_BASES.contains(&b.as_str()) {
                 continue;
             }
-            match self.info.classes.iter().position(|k| &k.name == b) {
+            match self.info.class_named(b) {
                 Some(bc) => {
                     if let Some(x) = self.external_base(bc, depth + 1) {
                         return Some(x);
@@ -974,7 +1006,7 @@ impl Analyser<'_> {
             return Some(f);
         }
         for b in &c.bases {
-            if let Some(bc) = self.info.classes.iter().position(|k| &k.name == b)
+            if let Some(bc) = self.info.class_named(b)
                 && let Some(f) = self.method_in_class(bc, m, depth + 1)
             {
                 return Some(f);
@@ -984,7 +1016,7 @@ impl Analyser<'_> {
     }
 
     fn class_by_start(&self, start: u32) -> Option<ClassId> {
-        self.info.classes.iter().position(|c| u32::from(c.range.start()) == start)
+        self.info.class_starts.get(&start).copied()
     }
 
     /// The class an expression names: a class of the module, or of another
@@ -1076,7 +1108,7 @@ impl Analyser<'_> {
                 {
                     let bases = self.info.classes[class].bases.clone();
                     return bases.iter().find_map(|b| {
-                        let bc = self.info.classes.iter().position(|k| &k.name == b)?;
+                        let bc = self.info.class_named(b)?;
                         self.method_in_class(bc, m, 0)
                     });
                 }

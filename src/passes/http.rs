@@ -466,7 +466,7 @@ impl Collector<'_> {
     }
     fn is_class_ref(&self, e: &Expr) -> bool {
         // `Class.m(obj, ...)`: the receiver is not bound to self.
-        matches!(e, Expr::Name(n) if self.info.classes.iter().any(|c| c.name == n.id.as_str()))
+        matches!(e, Expr::Name(n) if self.info.class_named(n.id.as_str()).is_some())
     }
     fn record_flow(&mut self, c: &ast::ExprCall) {
         if let Some(cs) = self.info.call(c.range) {
@@ -981,7 +981,7 @@ impl<'a> Visitor<'a> for Collector<'_> {
         }
         if let Expr::Call(c) = e
             && let Expr::Name(k) = &*c.func
-            && self.info.classes.iter().any(|cl| cl.name == k.id.as_str())
+            && self.info.class_named(k.id.as_str()).is_some()
         {
             self.facts.instantiations.push((k.id.to_string(), self.func));
         }
@@ -1289,8 +1289,19 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         let mut found = vec![];
         let mut found_responses = vec![];
         let mut found_excs = vec![];
+        // How many calls may run each function (`calls_of(f).count()`),
+        // counted in one pass over the calls.
+        let mut calls_of: HashMap<FuncId, usize> = HashMap::new();
+        for c in &info.calls {
+            let mut ts: Vec<FuncId> = c.target.into_iter().chain(c.targets.iter().copied()).collect();
+            ts.sort_unstable();
+            ts.dedup();
+            for t in ts {
+                *calls_of.entry(t).or_default() += 1;
+            }
+        }
         for (f, sites) in &per_func {
-            let total = info.calls_of(*f).count();
+            let total = calls_of.get(f).copied().unwrap_or(0);
             if sites.len() != total {
                 continue;
             }
@@ -1648,6 +1659,7 @@ impl Pass for Http {
             client_funcs,
             func_stack: vec![],
             client_name: HashMap::new(),
+            used_heads: None,
             extra_imports: BTreeSet::new(),
         };
         let body: Vec<Stmt> = body.into_iter().map(|s| fold_ok(folder.fold_stmt(s))).collect();
@@ -1675,6 +1687,9 @@ struct Folder<'a, 'b> {
     client_funcs: BTreeSet<FuncId>,
     func_stack: Vec<Option<FuncId>>,
     client_name: HashMap<FuncId, String>,
+    /// The first part of every call's qualified name (computed once, by
+    /// `client_for`).
+    used_heads: Option<HashSet<String>>,
     /// Modules the replacements name besides the client library.
     extra_imports: BTreeSet<String>,
 }
@@ -1874,26 +1889,22 @@ impl Folder<'_, '_> {
         if let Some(n) = self.client_name.get(&f) {
             return n.clone();
         }
-        let used: HashSet<String> = self
-            .cx
-            .info
-            .calls
-            .iter()
-            .filter_map(|c| c.qualname.as_ref().map(|q| q.split('.').next().unwrap_or("").to_string()))
-            .collect();
+        let info = self.cx.info;
+        let used = self.used_heads.get_or_insert_with(|| {
+            info.calls
+                .iter()
+                .filter_map(|c| c.qualname.as_ref().map(|q| q.split('.').next().unwrap_or("").to_string()))
+                .collect()
+        });
         let mut n = "client".to_string();
         let mut i = 1;
-        while used.contains(&n) || self.binds_name(f, &n) {
+        // Conservative: any name used anywhere in the module counts.
+        while used.contains(&n) || self.facts.names.contains(&n) {
             i += 1;
             n = format!("client_{i}");
         }
         self.client_name.insert(f, n.clone());
         n
-    }
-
-    fn binds_name(&self, _f: FuncId, n: &str) -> bool {
-        // Conservative: any name used anywhere in the module counts.
-        self.facts.names.contains(n)
     }
 }
 

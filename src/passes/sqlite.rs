@@ -335,7 +335,7 @@ impl<'a> Analysis<'a> {
         let info = &self.info.funcs[f];
         match (func, info.class, &info.self_name) {
             (Expr::Name(_), None, _) => Some(info.params.clone()),
-            (Expr::Attribute(a), Some(_), Some(_)) if !matches!(&*a.value, Expr::Name(n) if self.info.classes.iter().any(|c| c.name == n.id.as_str())) => {
+            (Expr::Attribute(a), Some(_), Some(_)) if !matches!(&*a.value, Expr::Name(n) if self.info.class_named(n.id.as_str()).is_some()) => {
                 Some(info.params.iter().skip(1).cloned().collect())
             }
             _ => None,
