@@ -15,9 +15,6 @@ pub enum WriteError {
     /// It is not the file that was read, or its bytes changed, since it was
     /// read (an editor saved it, `git checkout` replaced it...).
     Changed,
-    /// Its owner may not write it (mode `0444`...): the tool checks the
-    /// mode itself, as root may write anything.
-    ReadOnly(u32),
     /// It has other names (hard links): see [`Writer::write`].
     HardLinks(u64),
     /// The new file could not be given the file's owner and group.
@@ -35,9 +32,6 @@ impl fmt::Display for WriteError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
             WriteError::Changed => write!(f, "changed on disk during the run; not written"),
-            WriteError::ReadOnly(mode) => {
-                write!(f, "read-only (mode {mode:04o}); not written (give its owner the write bit to convert it)")
-            }
             WriteError::HardLinks(n) => write!(
                 f,
                 "has {n} hard links; not written (replacing it would leave the other names with the old text, writing it in place is not atomic; copy it to a file of its own to convert it)"
@@ -218,9 +212,6 @@ impl Writer {
 fn writable(meta: &std::fs::Metadata) -> Result<(), WriteError> {
     if !meta.file_type().is_file() {
         return Err(WriteError::NotAFile);
-    }
-    if meta.mode() & 0o200 == 0 {
-        return Err(WriteError::ReadOnly(meta.mode() & 0o7777));
     }
     if meta.nlink() > 1 {
         return Err(WriteError::HardLinks(meta.nlink()));
