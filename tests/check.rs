@@ -548,7 +548,6 @@ fn calls_by_position(text: &str, body: &[Stmt]) -> HashMap<(usize, usize), (Stri
 /// its source text, which a call left as it was keeps in both.
 #[test]
 fn check_after_convert_finds_only_what_convert_reported_left_blocking() {
-    use awaitify::transforms::{HttpBackend, Runtime};
     let mut runs: Vec<(PathBuf, String, Options)> = vec![];
     let mut programs: Vec<PathBuf> = std::fs::read_dir(root().join("tests/e2e/programs"))
         .unwrap()
@@ -557,13 +556,7 @@ fn check_after_convert_finds_only_what_convert_reported_left_blocking() {
         .collect();
     programs.sort();
     for p in programs {
-        let mut aiohttp = Options::default();
-        aiohttp.tables.http.backend = HttpBackend::Aiohttp;
-        let mut trio = Options::default();
-        trio.tables.target = Runtime::Trio;
-        let mut anyio = Options::default();
-        anyio.tables.target = Runtime::Anyio;
-        for (v, o) in [("httpx", Options::default()), ("aiohttp", aiohttp), ("trio", trio), ("anyio", anyio)] {
+        for (v, o) in common::variant_options() {
             runs.push((p.clone(), format!("e2e [{v}]"), o));
         }
     }

@@ -27,12 +27,27 @@ pub fn async_by_hand(text: &str, body: &[Stmt]) -> String {
     out
 }
 
+/// The options of the four variants the e2e programs run with: httpx and
+/// aiohttp on asyncio, httpx on trio and on anyio.
+#[allow(dead_code)]
+pub fn variant_options() -> [(&'static str, awaitify::engine::Options); 4] {
+    use awaitify::engine::Options;
+    use awaitify::transforms::{HttpBackend, Runtime};
+    let mut aiohttp = Options::default();
+    aiohttp.tables.http.backend = HttpBackend::Aiohttp;
+    let mut trio = Options::default();
+    trio.tables.target = Runtime::Trio;
+    let mut anyio = Options::default();
+    anyio.tables.target = Runtime::Anyio;
+    [("httpx", Options::default()), ("aiohttp", aiohttp), ("trio", trio), ("anyio", anyio)]
+}
+
 /// Every convert fixture run of `tests/fixtures.rs`: (fixture, snapshot
 /// directory name, options with the fixture's `<case>.toml` tables).
 #[allow(dead_code)]
 pub fn fixture_runs() -> Vec<(std::path::PathBuf, String, awaitify::engine::Options)> {
     use awaitify::engine::Options;
-    use awaitify::transforms::{HttpBackend, Runtime, Tables};
+    use awaitify::transforms::Tables;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut paths = vec![];
     for pass in std::fs::read_dir(&root).unwrap() {
@@ -51,13 +66,7 @@ pub fn fixture_runs() -> Vec<(std::path::PathBuf, String, awaitify::engine::Opti
     }
     paths.sort();
     assert!(paths.len() >= 10, "expected fixtures, found {}", paths.len());
-    let default = Options::default();
-    let mut aiohttp = Options::default();
-    aiohttp.tables.http.backend = HttpBackend::Aiohttp;
-    let mut trio = Options::default();
-    trio.tables.target = Runtime::Trio;
-    let mut anyio = Options::default();
-    anyio.tables.target = Runtime::Anyio;
+    let [(_, default), (_, aiohttp), (_, trio), (_, anyio)] = variant_options();
     let py39 = Options { target: awaitify::TargetVersion::Py39, ..Options::default() };
     let pytest_auto = Options { pytest_auto: true, ..Options::default() };
     let mut runs = vec![];
