@@ -165,8 +165,8 @@ impl Writer {
     /// (same device and inode, size and modification time, same bytes as
     /// read) and the temporary renamed over it right after, so a reader
     /// sees the old file or the new one, never a part. Not written, with a
-    /// [`WriteError`]: a file that changed since it was read, a read-only
-    /// file, a file with hard links (replacing it would split the links,
+    /// [`WriteError`]: a file that changed since it was read, a file with
+    /// hard links (replacing it would split the links,
     /// and writing it in place could leave a half-written file), or one
     /// whose owner cannot be kept.
     pub fn write(&mut self, path: &Path, bytes: &[u8], stamp: &Stamp, original: &[u8]) -> Result<(), WriteError> {
