@@ -354,7 +354,27 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
     }
     let ex = crate::files::excludes(&set.exclude).map_err(|e| anyhow::anyhow!(e))?;
     let found = crate::files::find(&args.paths, &ex);
-    let reports = run::convert_all(&found.files, &opts, args.threads);
+    // Files are written as they are converted (see `run::convert_all_each`);
+    // what each write gave is reported below, in path order.
+    let writer = (!args.diff && !args.check).then(|| std::sync::Mutex::new(Writer::new()));
+    let reports = run::convert_all_each(&found.files, &opts, args.threads, |r| {
+        let w = writer.as_ref()?;
+        if found.aliases.contains_key(&r.path) {
+            return None;
+        }
+        let Outcome::Changed { decoded, result } = &r.outcome else { return None };
+        let new = result.output.as_deref().unwrap_or_default();
+        Some(write_file(&mut w.lock().unwrap_or_else(|e| e.into_inner()), r, decoded, new))
+    });
+    // What the writer removed (stale temporaries), in path order: which
+    // write found them first depends on the threads.
+    if let Some(w) = &writer {
+        let mut notes = std::mem::take(&mut w.lock().unwrap_or_else(|e| e.into_inner()).notes);
+        notes.sort();
+        for n in notes {
+            eprintln!("{n}");
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut failed = found.errors.len();
@@ -368,8 +388,7 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
         eprintln!("{}: skipped: {reason}", p.display());
         json_files.push(json_skipped(p, &reason));
     }
-    let mut writer = (!args.diff && !args.check).then(Writer::new);
-    for r in &reports {
+    for (r, written) in &reports {
         let display = r.path.to_string_lossy().to_string();
         if let Some(to) = found.aliases.get(&r.path) {
             // Converted (written, diffed, reported) under its other name.
@@ -391,9 +410,7 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
                 let new = result.output.as_deref().unwrap_or_default();
                 if args.diff && args.output_format == Format::Text {
                     write!(out, "{}", file_diff(&display, decoded, new))?;
-                } else if let Some(w) = writer.as_mut()
-                    && let Err(e) = write_file(w, r, decoded, new)
-                {
+                } else if let Some(Err(e)) = written {
                     eprintln!("{display}: error: {e}");
                     write_error = Some(e.to_string());
                     failed += 1;
@@ -452,7 +469,7 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
 }
 
 /// Writes a converted file in place, if it is still as it was read (see
-/// [`Writer::write`]); prints what the writer has to say.
+/// [`Writer::write`]); what the writer has to say is left in `w.notes`.
 fn write_file(
     w: &mut Writer,
     r: &FileReport,
@@ -460,11 +477,7 @@ fn write_file(
     new: &str,
 ) -> Result<(), crate::output::WriteError> {
     let stamp = r.stamp.as_ref().ok_or(crate::output::WriteError::Changed)?;
-    let done = w.write(&r.path, &decoded.to_bytes(new), stamp, &decoded.to_bytes(&decoded.text));
-    for n in w.notes.drain(..) {
-        eprintln!("{n}");
-    }
-    done
+    w.write(&r.path, &decoded.to_bytes(new), stamp, &decoded.to_bytes(&decoded.text))
 }
 
 /// Why a symbolic link found while walking is not converted.
@@ -715,7 +728,11 @@ fn fix(args: &CheckArgs, set: &Settings, found: &crate::files::Found, report: &c
         match &r.outcome {
             Outcome::Changed { decoded, result } => {
                 let new = result.output.as_deref().unwrap_or_default();
-                write_file(&mut writer, &r, decoded, new).map_err(|e| anyhow::anyhow!("{display}: {e}"))?;
+                let done = write_file(&mut writer, &r, decoded, new);
+                for n in writer.notes.drain(..) {
+                    eprintln!("{n}");
+                }
+                done.map_err(|e| anyhow::anyhow!("{display}: {e}"))?;
                 written += 1;
             }
             Outcome::Unchanged { .. } => {}

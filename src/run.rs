@@ -144,6 +144,21 @@ fn importers(index: &ProjectIndex) -> Vec<BTreeSet<usize>> {
 /// with the others' declarations and coloured together to a fixpoint (see
 /// [`crate::project`]); the others convert on their own.
 pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) -> Vec<FileReport> {
+    convert_all_each(files, opts, threads, |_| ()).into_iter().map(|(r, ())| r).collect()
+}
+
+/// [`convert_all`], calling `each` on every report as soon as its file is
+/// converted, on the thread that converted it, in no particular order; the
+/// reports come back in the order of `files`, each with what `each` made of
+/// it. The command writes files from `each`, so a small file is written
+/// while a big one is still being converted. (Every file is analysed before
+/// the first is converted: the project is coloured as a whole.)
+pub fn convert_all_each<R: Send>(
+    files: &[PathBuf],
+    opts: &Options,
+    threads: Option<usize>,
+    each: impl Fn(&FileReport) -> R + Sync,
+) -> Vec<(FileReport, R)> {
     pool(threads).install(|| {
         let t0 = std::time::Instant::now();
         let timing = std::env::var_os("AWAITIFY_TIMING").is_some();
@@ -367,7 +382,9 @@ pub fn convert_all(files: &[PathBuf], opts: &Options, threads: Option<usize>) ->
                         finish(decoded, r)
                     }
                 };
-                (i, FileReport { path: path.clone(), outcome, stamp: stamps[i] })
+                let report = FileReport { path: path.clone(), outcome, stamp: stamps[i] };
+                let made = each(&report);
+                (i, (report, made))
             })
             .collect();
         if timing {

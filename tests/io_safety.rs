@@ -80,9 +80,10 @@ fn many(n: usize) -> (tempfile::TempDir, Vec<PathBuf>) {
     (dir, files)
 }
 
-/// Starts `convert .` in `dir` and stops it (SIGSTOP) as soon as `first`
-/// has been rewritten: every file has been read by then, and those after
-/// `first` in path order are not written yet.
+/// Starts `awaitify ARGS` in `dir` and stops it (SIGSTOP) as soon as
+/// `first` has been rewritten: every file has been read by then. Files are
+/// written as they are converted; with `--threads 1` (and files of one
+/// size) that is in path order, so those after `first` are not written yet.
 // The caller waits for the child it is given.
 #[allow(clippy::zombie_processes)]
 fn start_and_stop_after_first_write(dir: &Path, first: &Path, args: &[&str]) -> Child {
@@ -124,7 +125,7 @@ fn temporaries(dir: &Path) -> Vec<String> {
 fn a_file_edited_or_replaced_during_the_run_is_not_written() {
     let (dir, files) = many(300);
     let want = converted(SIMPLE);
-    let mut child = start_and_stop_after_first_write(dir.path(), &files[0], &["convert", "."]);
+    let mut child = start_and_stop_after_first_write(dir.path(), &files[0], &["convert", "--threads", "1", "."]);
     let (edited, replaced) = (&files[299], &files[298]);
     let late = fs::read(edited).unwrap() != SIMPLE.as_bytes() || fs::read(replaced).unwrap() != SIMPLE.as_bytes();
     if late {
@@ -460,4 +461,50 @@ fn a_bare_cr_mixed_with_lf_is_refused_and_the_file_kept() {
     let line = "mixed.py:3:9: error: mixed line endings: a bare `\\r` ends this line, `\\n` ends others; only files with one kind of line ending (`\\n`, `\\r\\n` or `\\r`) are converted\n";
     assert!(stderr(&out).starts_with(line), "stderr: {}", stderr(&out));
     assert_eq!(fs::read_to_string(&file).unwrap(), text);
+}
+
+// ---------------------------------------------------------------------------
+// Big files: one big file does not hold back writing the others
+
+/// About 600 KB of functions that call each other down to `time.sleep`:
+/// a long chain that the colouring turns async from end to end, so its
+/// conversion takes a good part of a second.
+fn big_chain() -> String {
+    let mut s = String::from("import time\n");
+    for i in 0..12_000 {
+        let next = if i == 0 { "0".to_string() } else { format!("f{}()", i - 1) };
+        s.push_str(&format!("\n\ndef f{i}():\n    time.sleep(0)\n    return {next}\n"));
+    }
+    s
+}
+
+#[test]
+fn a_small_file_is_written_while_a_big_one_is_still_being_converted() {
+    let dir = tempfile::tempdir().unwrap();
+    let big_text = big_chain();
+    // First in path order: written first if files were written in order.
+    let big = write(dir.path(), "a_big.py", &big_text);
+    let small = write(dir.path(), "b_small.py", SIMPLE);
+    let mut child = awaitify()
+        .args(["convert", "--threads", "2", "."])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run awaitify");
+    let start = Instant::now();
+    let big_then = loop {
+        if fs::read(&small).is_ok_and(|b| b != SIMPLE.as_bytes()) {
+            break fs::read(&big).unwrap();
+        }
+        if start.elapsed() > Duration::from_secs(120) || child.try_wait().unwrap().is_some() {
+            break fs::read(&big).unwrap();
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    assert_eq!(fs::read(&small).unwrap(), converted(SIMPLE));
+    assert_ne!(fs::read(&big).unwrap(), big_text.as_bytes(), "the big file was not converted");
+    assert_eq!(big_then, big_text.as_bytes(), "the small file was written only after the big one");
 }
