@@ -23,6 +23,9 @@ pub enum WriteError {
         gid: u32,
         error: std::io::Error,
     },
+    /// The user running the tool may not write it (its mode says so):
+    /// what `open(path, "w")` in ruff or black would refuse.
+    ReadOnly,
     /// It is not a regular file.
     NotAFile,
     Io(std::io::Error),
@@ -39,6 +42,7 @@ impl fmt::Display for WriteError {
             WriteError::Owner { uid, gid, error } => {
                 write!(f, "owned by uid {uid} gid {gid}: cannot give the new file that owner ({error}); not written")
             }
+            WriteError::ReadOnly => write!(f, "not writable by this user (permission denied); not written"),
             WriteError::NotAFile => write!(f, "not a regular file; not written"),
             WriteError::Io(e) => write!(f, "cannot write: {e}"),
         }
@@ -175,6 +179,7 @@ impl Writer {
         let name = real.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         let meta = std::fs::symlink_metadata(&real)?;
         writable(&meta)?;
+        may_write(&real)?;
         if Stamp::of(&meta) != *stamp {
             return Err(WriteError::Changed);
         }
@@ -206,6 +211,23 @@ impl Writer {
         let _ = tmp.into_temp_path().keep();
         done
     }
+}
+
+/// Whether the user running the tool may write the file itself (not only
+/// replace it, which the directory allows): the write bit it has by its
+/// owner, group and mode, as the kernel decides for the effective user
+/// (root may write a file of mode 0444, as ruff and black do then).
+fn may_write(path: &Path) -> Result<(), WriteError> {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return Ok(());
+    };
+    // SAFETY: `c` is a valid NUL-terminated path; faccessat only reads it.
+    let r = unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) };
+    if r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EACCES) {
+        return Err(WriteError::ReadOnly);
+    }
+    Ok(())
 }
 
 /// The mode and link count checks made before writing.

@@ -231,6 +231,36 @@ fn a_read_only_file_is_converted_and_keeps_its_mode() {
 }
 
 #[test]
+fn a_file_the_user_may_not_write_is_not_written() {
+    use std::os::unix::process::CommandExt;
+    // The user owns the directory (may replace any file in it) and both
+    // files, but one file's mode denies them writing: ruff and black would
+    // fail to open it for writing, so it is kept, with an error.
+    let dir = tempfile::tempdir().unwrap();
+    let ro = write(dir.path(), "ro.py", SIMPLE);
+    let rw = write(dir.path(), "rw.py", SIMPLE);
+    for p in [dir.path(), &ro, &rw] {
+        std::os::unix::fs::chown(p, Some(65534), Some(65534)).unwrap();
+    }
+    fs::set_permissions(&ro, fs::Permissions::from_mode(0o444)).unwrap();
+    let out = awaitify()
+        .args(["convert", "."])
+        .current_dir(dir.path())
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("cannot run awaitify as another user");
+    assert_eq!(code(&out), 2, "stderr: {}", stderr(&out));
+    let err = stderr(&out);
+    let line = "./ro.py: error: not writable by this user (permission denied); not written\n";
+    assert!(err.contains(line), "no `{line}` in:\n{err}");
+    assert_eq!(fs::read_to_string(&ro).unwrap(), SIMPLE);
+    assert_eq!(fs::metadata(&ro).unwrap().mode() & 0o7777, 0o444);
+    assert_eq!(fs::read(&rw).unwrap(), converted(SIMPLE));
+    assert_eq!(temporaries(dir.path()), Vec::<String>::new());
+}
+
+#[test]
 fn the_owner_and_group_of_a_file_are_kept() {
     let dir = tempfile::tempdir().unwrap();
     let theirs = write(dir.path(), "theirs.py", SIMPLE);
