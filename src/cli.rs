@@ -92,6 +92,8 @@ struct ConvertArgs {
     /// (instead of the nearest pyproject.toml).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// text: diagnostics and a summary on stderr (the patch on stdout with
+    /// --diff); json: one report on stdout, files and summary.
     #[arg(long, value_enum, default_value = "text")]
     output_format: Format,
     /// Glob of paths to skip while walking directories (repeatable).
@@ -177,8 +179,9 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Passes => {
+            let width = passes::registry().iter().map(|p| p.name().len()).max().unwrap_or(0);
             for p in passes::registry() {
-                println!("{:<10} {}", p.name(), p.summary());
+                println!("{:<width$}  {}", p.name(), p.summary());
             }
             0
         }
@@ -208,7 +211,7 @@ pub fn main() -> i32 {
             let found = crate::files::find(&paths, &globset::GlobSet::empty());
             let results = run::parse_all(&found.files, threads);
             let failed = results.iter().filter(|r| r.is_err()).count();
-            eprintln!("{} files parsed, {} failed", results.len() - failed, failed);
+            eprintln!("{} parsed, {} failed", n_files(results.len() - failed), failed);
             if failed > 0 { 2 } else { 0 }
         }
         Command::Convert(args) => match convert(args) {
@@ -445,7 +448,7 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
     if args.output_format == Format::Json {
         for (p, e) in &found.errors {
             json_files.push(serde_json::json!({
-                "path": p.to_string_lossy(), "outcome": "failed", "edits": 0, "diagnostics": [], "error": e,
+                "path": report_path(p), "outcome": "failed", "edits": 0, "diagnostics": [], "error": e,
             }));
         }
         let doc = serde_json::json!({
@@ -454,10 +457,12 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     }
-    if !args.quiet {
+    if !args.quiet && reports.is_empty() && found.errors.is_empty() && found.skipped.is_empty() {
+        eprintln!("nothing to convert: no Python files under {}", display_paths(&args.paths));
+    } else if !args.quiet {
         let verb = if args.diff || args.check { "would be converted" } else { "converted" };
         let skipped = if skipped > 0 { format!(", {skipped} skipped") } else { String::new() };
-        eprintln!("{changed} files {verb}, {unchanged} unchanged, {failed} failed{skipped}");
+        eprintln!("{} {verb}, {unchanged} unchanged, {failed} failed{skipped}", n_files(changed));
     }
     Ok(if failed > 0 {
         2
@@ -490,7 +495,7 @@ fn skipped_link(target: &std::path::Path) -> String {
 
 fn json_skipped(path: &std::path::Path, reason: &str) -> serde_json::Value {
     serde_json::json!({
-        "path": path.to_string_lossy(), "outcome": "skipped", "edits": 0, "diagnostics": [], "error": null,
+        "path": report_path(path), "outcome": "skipped", "edits": 0, "diagnostics": [], "error": null,
         "reason": reason,
     })
 }
@@ -518,8 +523,24 @@ fn report_diags(display: &str, diags: &[crate::engine::Located], args: &ConvertA
     }
 }
 
+/// `N file` or `N files`.
+fn n_files(n: usize) -> String {
+    format!("{n} file{}", if n == 1 { "" } else { "s" })
+}
+
+/// A path as reports name it: as given, without leading `./` (as the diff
+/// names it; an absolute path stays absolute).
+fn report_path(p: &std::path::Path) -> String {
+    let s = p.to_string_lossy();
+    let mut t: &str = &s;
+    while let Some(rest) = t.strip_prefix("./") {
+        t = rest.trim_start_matches('/');
+    }
+    if t.is_empty() { s.to_string() } else { t.to_string() }
+}
+
 fn json_file(r: &FileReport) -> serde_json::Value {
-    let path = r.path.to_string_lossy();
+    let path = report_path(&r.path);
     match &r.outcome {
         Outcome::Changed { result, .. } => serde_json::json!({
             "path": path, "outcome": "changed", "edits": result.edits, "diagnostics": result.diagnostics, "error": null,
@@ -628,7 +649,7 @@ fn check_command(args: CheckArgs) -> anyhow::Result<i32> {
     if args.fix {
         let fixed = fix(&args, &set, &found, &report)?;
         if !args.quiet {
-            eprintln!("fixed {fixed} files");
+            eprintln!("fixed {}", n_files(fixed));
         }
         report = check::check_files(&found.files, &opts, args.threads);
     }
@@ -660,13 +681,13 @@ fn check_command(args: CheckArgs) -> anyhow::Result<i32> {
             e => format!(", {e} errors"),
         };
         if n == 0 {
-            eprintln!("no findings in {} files{errors}", report.files);
+            eprintln!("no findings in {}{errors}", n_files(report.files));
         } else {
             eprintln!(
-                "{n} finding{} in {} of {} files ({fixable} fixable with `--fix`){errors}",
+                "{n} finding{} in {} of {} ({fixable} fixable with `--fix`){errors}",
                 if n == 1 { "" } else { "s" },
                 files.len(),
-                report.files
+                n_files(report.files)
             );
         }
     }

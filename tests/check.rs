@@ -338,7 +338,7 @@ fn cli_exit_codes_and_nothing_to_check() {
     std::fs::write(dir.path().join("clean.py"), "import asyncio\n\n\nasync def f():\n    await asyncio.sleep(1)\n")
         .unwrap();
     let (code, out, err) = awaitify(&["check", "."], dir.path());
-    assert_eq!((code, out.as_str(), err.as_str()), (0, "", "no findings in 1 files\n"));
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", "no findings in 1 file\n"));
 
     std::fs::write(dir.path().join("a.py"), BLOCKING).unwrap();
     let (code, out, err) = awaitify(&["check", "a.py"], dir.path());
@@ -347,7 +347,7 @@ fn cli_exit_codes_and_nothing_to_check() {
         out,
         "a.py:7:5: AWT101 blocking call `time.sleep` in async function `poll`; `convert` rewrites it (pass `sleep`)\n  |\n7 |     time.sleep(1)\n  |     ^\n"
     );
-    assert_eq!(err, "1 finding in 1 of 1 files (1 fixable with `--fix`)\n");
+    assert_eq!(err, "1 finding in 1 of 1 file (1 fixable with `--fix`)\n");
 
     std::fs::write(dir.path().join("bad.py"), "def f(:\n").unwrap();
     let (code, _, err) = awaitify(&["check", "bad.py", "a.py"], dir.path());
@@ -429,7 +429,7 @@ fn cli_fix_runs_the_named_passes_then_checks_again() {
     std::fs::write(dir.path().join("b.py"), untouched).unwrap();
     let (code, out, err) = awaitify(&["check", "--fix", "."], dir.path());
     assert_eq!((code, out.as_str()), (0, ""), "{err}");
-    assert!(err.contains("fixed 1 files"), "{err}");
+    assert!(err.contains("fixed 1 file"), "{err}");
     assert_eq!(
         std::fs::read_to_string(dir.path().join("a.py")).unwrap(),
         "import asyncio\nimport time\n\n\nasync def poll():\n    await asyncio.sleep(0)\n    await asyncio.sleep(1)\n"

@@ -520,7 +520,7 @@ fn check_and_diff_say_would_be_converted() {
         assert!(err.lines().any(|l| l == "./c.py: unchanged"), "{flag}: stderr:\n{err}");
         assert_eq!(
             err.lines().last(),
-            Some("1 files would be converted, 1 unchanged, 0 failed"),
+            Some("1 file would be converted, 1 unchanged, 0 failed"),
             "{flag}: stderr:\n{err}"
         );
         assert!(!stdout(&out).contains("would be converted"), "{flag}: stdout: {}", stdout(&out));
@@ -530,7 +530,7 @@ fn check_and_diff_say_would_be_converted() {
     assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
     let err = stderr(&out);
     assert!(err.lines().any(|l| l.starts_with("./a.py: converted (")), "stderr:\n{err}");
-    assert_eq!(err.lines().last(), Some("1 files converted, 1 unchanged, 0 failed"), "stderr:\n{err}");
+    assert_eq!(err.lines().last(), Some("1 file converted, 1 unchanged, 0 failed"), "stderr:\n{err}");
 }
 
 #[test]
@@ -950,4 +950,64 @@ fn explain_rules_prints_the_pass_doc() {
     assert_eq!(code(&out), 0);
     assert!(stdout(&out).starts_with("# rules\n\nApplies the user's own rules"), "{}", stdout(&out));
     assert!(stdout(&out).contains("`async_def` (bare names)"));
+}
+
+#[test]
+fn json_paths_are_named_as_the_diff_names_them() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "pkg/good.py", SIMPLE);
+    let json = run_in(dir.path(), &["convert", "--check", "--output-format", "json", "./pkg"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("stdout is JSON");
+    assert_eq!(doc["files"][0]["path"], "pkg/good.py", "{doc:#}");
+    let diff = run_in(dir.path(), &["convert", "--diff", "./pkg"]);
+    assert!(stdout(&diff).starts_with("--- a/pkg/good.py\n+++ b/pkg/good.py\n"), "{}", stdout(&diff));
+}
+
+#[test]
+fn convert_on_a_directory_without_python_files_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("empty")).unwrap();
+    let out = run_in(dir.path(), &["convert", "empty"]);
+    assert_eq!((code(&out), stderr(&out)), (0, "nothing to convert: no Python files under empty\n".to_string()));
+    let check = run_in(dir.path(), &["check", "empty"]);
+    assert_eq!((code(&check), stderr(&check)), (0, "nothing to check: no Python files under empty\n".to_string()));
+}
+
+#[test]
+fn one_file_is_one_file_in_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "good.py", SIMPLE);
+    let out = run_in(dir.path(), &["convert", "--check", "good.py"]);
+    assert_eq!(stderr(&out), "1 file would be converted, 0 unchanged, 0 failed\n");
+}
+
+#[test]
+fn passes_lists_names_and_summaries_in_two_aligned_columns() {
+    let out = run_in(Path::new("."), &["passes"]);
+    let text = stdout(&out);
+    let starts: Vec<usize> = text
+        .lines()
+        .map(|l| {
+            let name = l.split(' ').next().unwrap();
+            name.len() + l[name.len()..].len() - l[name.len()..].trim_start().len()
+        })
+        .collect();
+    assert!(starts.len() > 5, "{text}");
+    assert!(starts.iter().all(|&s| s == starts[0]), "summaries start at {starts:?}:\n{text}");
+}
+
+#[test]
+fn every_convert_option_has_help_text() {
+    let out = run_in(Path::new("."), &["convert", "--help"]);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        let t = l.trim_start();
+        if t.starts_with("--") || (t.starts_with('-') && t.chars().nth(2) == Some(',')) {
+            let next = lines.get(i + 1).map_or("", |n| n.trim());
+            let has_text = t.split("  ").filter(|s| !s.trim().is_empty()).count() > 1
+                || (!next.is_empty() && !next.starts_with('-') && !next.starts_with('['));
+            assert!(has_text, "no help text for `{t}` in:\n{text}");
+        }
+    }
 }

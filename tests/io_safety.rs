@@ -175,7 +175,7 @@ fn a_link_to_a_file_outside_the_paths_given_is_not_written_through() {
     );
     let err = stderr(&out);
     assert!(err.contains(&line), "no `{line}` in:\n{err}");
-    assert!(err.ends_with("1 files converted, 0 unchanged, 0 failed, 1 skipped\n"), "stderr:\n{err}");
+    assert!(err.ends_with("1 file converted, 0 unchanged, 0 failed, 1 skipped\n"), "stderr:\n{err}");
     assert!(fs::symlink_metadata(dir.path().join("tree/lib.py")).unwrap().file_type().is_symlink());
 }
 
@@ -209,7 +209,7 @@ fn a_link_to_a_file_of_the_tree_is_converted_once_and_stays_a_link() {
         err.contains("./pkg/alias.py: skipped: another name of ./pkg/impl.py, converted under that name\n"),
         "stderr:\n{err}"
     );
-    assert!(err.ends_with("1 files converted, 0 unchanged, 0 failed, 1 skipped\n"), "stderr:\n{err}");
+    assert!(err.ends_with("1 file converted, 0 unchanged, 0 failed, 1 skipped\n"), "stderr:\n{err}");
     assert_eq!(fs::read(&target).unwrap(), converted(SIMPLE));
     assert!(fs::symlink_metadata(dir.path().join("pkg/alias.py")).unwrap().file_type().is_symlink());
 }
