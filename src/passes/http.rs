@@ -264,9 +264,61 @@ struct Collector<'a> {
     /// Exception references in a catching position: an `except` clause's
     /// type or the class argument of `isinstance` / `issubclass`.
     catch_refs: HashSet<TextRange>,
+    /// Functions (their def's range) that bind a module name a replacement
+    /// names (`json`, `asyncio`) as a local: a parameter `json=`.
+    local_modules: Vec<(TextRange, Vec<&'static str>)>,
+}
+
+/// Module names the replacements of http.toml name besides the client.
+const REPLACEMENT_MODULES: [&str; 2] = ["json", "asyncio"];
+
+/// The functions of `body` (at any depth) that bind one of
+/// `REPLACEMENT_MODULES` in their own scope.
+fn local_modules(body: &[Stmt]) -> Vec<(TextRange, Vec<&'static str>)> {
+    struct Finder(Vec<(TextRange, Vec<&'static str>)>);
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            if let Stmt::FunctionDef(ast::StmtFunctionDef { args, body, .. })
+            | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef { args, body, .. }) = s
+            {
+                let mut b = crate::analysis::scope::collect(body);
+                crate::analysis::scope::collect_args(args, &mut b);
+                let bound: Vec<&'static str> = REPLACEMENT_MODULES.into_iter().filter(|m| b.binds(m)).collect();
+                if !bound.is_empty() {
+                    self.0.push((s.range(), bound));
+                }
+            }
+            walk_stmt(self, s);
+        }
+    }
+    let mut f = Finder(vec![]);
+    f.visit_body(body);
+    f.0
 }
 
 impl Collector<'_> {
+    /// A module that `template` names but that a function around `at` binds
+    /// as a local name (the replacement would name that local).
+    fn shadowed_module(&self, template: &str, at: TextRange) -> Option<&'static str> {
+        self.local_modules.iter().filter(|(r, _)| r.contains_range(at)).find_map(|(_, ms)| {
+            ms.iter().copied().find(|m| {
+                template.match_indices(&format!("{m}.")).any(|(i, _)| {
+                    i == 0 || !template[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.')
+                })
+            })
+        })
+    }
+    fn check_shadowed(&mut self, template: &str, at: TextRange) -> bool {
+        let Some(m) = self.shadowed_module(template, at) else { return false };
+        self.unsupported(
+            at,
+            &format!(
+                "the replacement names the `{m}` module (`{}`), but `{m}` is a local name of the function here (rename it to convert this code)",
+                template.replace("{r}", "r")
+            ),
+        );
+        true
+    }
     fn qual(&self, e: &Expr) -> Option<&str> {
         match e {
             Expr::Call(c) => self.info.call(c.range).and_then(|c| c.qualname.as_deref()),
@@ -609,6 +661,9 @@ impl Collector<'_> {
         let with_requests = ctx.is_some_and(|x| x.awaitable() && origins.iter().all(|o| func_of(o) == x.func));
         if template.contains("await ") && !with_requests {
             self.facts.read_seeds.insert(r, format!("response.{attr}"));
+        }
+        if self.check_shadowed(template, r) {
+            return;
         }
         self.facts.attrs.insert(r, (template.to_string(), origins));
     }
@@ -1078,7 +1133,9 @@ impl<'a> Visitor<'a> for Collector<'_> {
             let short = q.rsplit('.').next().unwrap_or(q);
             match x.to(self.tables.http.backend) {
                 Some(t) if self.catch_refs.contains(&e.range()) => {
-                    self.facts.exceptions.insert(e.range(), t.to_string());
+                    if !self.check_shadowed(t, e.range()) {
+                        self.facts.exceptions.insert(e.range(), t.to_string());
+                    }
                 }
                 Some(_) => self.unsupported(
                     e.range(),
@@ -1332,6 +1389,7 @@ impl<'a> Visitor<'a> for DefaultHandler<'_, '_> {
 }
 
 fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
+    let shadowing = local_modules(body);
     let new = |binds, attr_binds, session_params| Collector {
         info,
         tables,
@@ -1352,6 +1410,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         request_group: HashMap::new(),
         annotated: HashSet::new(),
         catch_refs: HashSet::new(),
+        local_modules: shadowing.clone(),
         response_params: HashMap::new(),
         derived: HashMap::new(),
     };
@@ -1481,6 +1540,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         .map(|(func, p)| format!("{:?}:{p}", Some(*func)))
         .collect();
     lost_params.sort();
+
     // Session creations take the group of what they are bound to.
     let mut groups: HashMap<TextRange, String> = HashMap::new();
     for ((scope, n), binds) in &c.binds {
