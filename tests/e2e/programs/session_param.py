@@ -1,5 +1,6 @@
-"""A helper annotated with `requests.Session`, given a session the tool cannot
-follow, in a function that becomes async for another reason."""
+"""A helper annotated with `requests.Session`, in a function that also
+sleeps: every call passes a session the tool follows, so it is converted as
+the client it becomes."""
 import os
 import time
 
@@ -17,7 +18,9 @@ def fetch(session: requests.Session, path):
 def main():
     shared = requests.Session()
     print(fetch(shared, "/items/1"))
-    print(fetch(requests.Session(), "/items/2"))
+    other = requests.Session()
+    print(fetch(other, "/items/2"))
+    other.close()
     shared.close()
 
 
