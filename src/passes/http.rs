@@ -197,6 +197,9 @@ struct Facts {
     /// Groups of `requests.Session`-annotated parameters the pass cannot
     /// follow (not every call passes a session it follows).
     param_groups: BTreeSet<String>,
+    /// `s: requests.Session` annotations of followed parameters -> the
+    /// session group (they name the client class where it is converted).
+    session_annotations: HashMap<TextRange, String>,
 }
 
 /// Why an aiohttp response that escapes is not converted.
@@ -260,7 +263,8 @@ struct Collector<'a> {
     /// Request calls -> the session group they use (None: a module call).
     request_group: HashMap<TextRange, Option<String>>,
     /// Parameters annotated as a requests session (`s: requests.Session`).
-    annotated: HashSet<(FuncId, String)>,
+    /// -> the annotation's range.
+    annotated: HashMap<(FuncId, String), TextRange>,
     /// Exception references in a catching position: an `except` clause's
     /// type or the class argument of `isinstance` / `issubclass`.
     catch_refs: HashSet<TextRange>,
@@ -858,18 +862,22 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 if !self.second {
                     for a in args.posonlyargs.iter().chain(&args.args).chain(&args.kwonlyargs) {
                         let p = a.def.arg.to_string();
+                        if let (Some(f), Some(t)) = (self.func, a.def.annotation.as_deref())
+                            && self.is_session_annotation(t)
+                        {
+                            self.annotated.insert((f, p.clone()), t.range());
+                        }
                         if self.func.is_some_and(|f| {
                             self.session_params.contains(&(f, p.clone()))
                                 || self.response_params.contains_key(&(f, p.clone()))
                         }) {
                             continue;
                         }
-                        if let (Some(f), Some(t)) = (self.func, a.def.annotation.as_deref())
+                        if let (Some(_), Some(t)) = (self.func, a.def.annotation.as_deref())
                             && self.is_session_annotation(t)
                         {
                             // `s: requests.Session`: a session, followed when
                             // every call passes one the pass follows.
-                            self.annotated.insert((f, p.clone()));
                             let b = self.binds.entry((self.func, p)).or_default();
                             if b.is_empty() {
                                 b.push(Bind::Session(t.range()));
@@ -1408,7 +1416,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         session_funcs: HashMap::new(),
         session_returns: HashMap::new(),
         request_group: HashMap::new(),
-        annotated: HashSet::new(),
+        annotated: HashMap::new(),
         catch_refs: HashSet::new(),
         local_modules: shadowing.clone(),
         response_params: HashMap::new(),
@@ -1535,11 +1543,18 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
     // A session parameter the pass cannot follow keeps its calls as they are.
     let mut lost_params: Vec<String> = c
         .annotated
-        .iter()
+        .keys()
         .filter(|k| !c.session_params.contains(*k))
         .map(|(func, p)| format!("{:?}:{p}", Some(*func)))
         .collect();
     lost_params.sort();
+    // A followed one: its annotation names the new client class.
+    let followed_annotations: Vec<(TextRange, String)> = c
+        .annotated
+        .iter()
+        .filter(|(k, _)| c.session_params.contains(*k))
+        .map(|((func, p), r)| (*r, format!("{:?}:{p}", Some(*func))))
+        .collect();
 
     // Session creations take the group of what they are bound to.
     let mut groups: HashMap<TextRange, String> = HashMap::new();
@@ -1612,6 +1627,9 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
     }
     for g in f.factory_calls.values_mut() {
         *g = c(g);
+    }
+    for (r, g) in followed_annotations {
+        f.session_annotations.insert(r, c(&g));
     }
     for g in &lost_params {
         f.escaped_groups.insert(c(g));
@@ -2399,6 +2417,14 @@ impl Folder<'_, '_> {
 
     fn fold_expr_inner(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {
         let range = e.range();
+        if let Some(g) = self.facts.session_annotations.get(&range)
+            && self.live_groups.contains(g)
+        {
+            return Ok(dotted(match self.cx.tables.http.backend {
+                HttpBackend::Httpx => "httpx.AsyncClient",
+                HttpBackend::Aiohttp => "aiohttp.ClientSession",
+            }));
+        }
         // `except (A, B)` where a name becomes a tuple: one flat tuple,
         // each class once.
         if let Expr::Tuple(t) = &e
