@@ -377,6 +377,11 @@ pub struct HttpClient {
 pub struct HttpFunction {
     pub sync: String,
     pub method: String,
+    /// requests' positional parameters of the function, in order (`url`,
+    /// `params` for `get`): positional arguments after `url` become these
+    /// keywords (httpx and aiohttp take them by keyword only).
+    #[serde(default)]
+    pub positional: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -398,6 +403,10 @@ pub struct HttpMethod {
     /// Closes the session rather than sending a request.
     #[serde(default)]
     pub closes: bool,
+    /// requests' positional parameters of the `Session` method, without
+    /// `self` (see `HttpFunction::positional`).
+    #[serde(default)]
+    pub positional: Vec<String>,
 }
 
 impl HttpMethod {
@@ -414,15 +423,22 @@ impl HttpMethod {
 #[serde(deny_unknown_fields)]
 pub struct HttpException {
     pub sync: Vec<String>,
-    pub httpx: String,
-    pub aiohttp: String,
+    /// What httpx raises in the same situations: a class or a tuple of
+    /// classes; absent: nothing does (`why` says why), and a module that
+    /// names the exception keeps its requests code.
+    #[serde(default)]
+    pub httpx: Option<String>,
+    #[serde(default)]
+    pub aiohttp: Option<String>,
+    #[serde(default)]
+    pub why: Option<String>,
 }
 
 impl HttpException {
-    pub fn to(&self, b: HttpBackend) -> &str {
+    pub fn to(&self, b: HttpBackend) -> Option<&str> {
         match b {
-            HttpBackend::Httpx => &self.httpx,
-            HttpBackend::Aiohttp => &self.aiohttp,
+            HttpBackend::Httpx => self.httpx.as_deref(),
+            HttpBackend::Aiohttp => self.aiohttp.as_deref(),
         }
     }
 }

@@ -191,6 +191,15 @@ struct Facts {
     names: HashSet<String>,
     /// Module constants assigned once: name -> is a 2-tuple (else a number).
     constants: HashMap<String, bool>,
+    /// Requests with positional arguments after the URL -> requests'
+    /// positional parameter names (they become keywords).
+    positional: HashMap<TextRange, Vec<String>>,
+    /// Groups of `requests.Session`-annotated parameters the pass cannot
+    /// follow (not every call passes a session it follows).
+    param_groups: BTreeSet<String>,
+    /// `s: requests.Session` annotations of followed parameters -> the
+    /// session group (they name the client class where it is converted).
+    session_annotations: HashMap<TextRange, String>,
 }
 
 /// Why an aiohttp response that escapes is not converted.
@@ -253,9 +262,67 @@ struct Collector<'a> {
     session_returns: HashMap<FuncId, Option<String>>,
     /// Request calls -> the session group they use (None: a module call).
     request_group: HashMap<TextRange, Option<String>>,
+    /// Parameters annotated as a requests session (`s: requests.Session`).
+    /// -> the annotation's range.
+    annotated: HashMap<(FuncId, String), TextRange>,
+    /// Exception references in a catching position: an `except` clause's
+    /// type or the class argument of `isinstance` / `issubclass`.
+    catch_refs: HashSet<TextRange>,
+    /// Functions (their def's range) that bind a module name a replacement
+    /// names (`json`, `asyncio`) as a local: a parameter `json=`.
+    local_modules: Vec<(TextRange, Vec<&'static str>)>,
+}
+
+/// Module names the replacements of http.toml name besides the client.
+const REPLACEMENT_MODULES: [&str; 2] = ["json", "asyncio"];
+
+/// The functions of `body` (at any depth) that bind one of
+/// `REPLACEMENT_MODULES` in their own scope.
+fn local_modules(body: &[Stmt]) -> Vec<(TextRange, Vec<&'static str>)> {
+    struct Finder(Vec<(TextRange, Vec<&'static str>)>);
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            if let Stmt::FunctionDef(ast::StmtFunctionDef { args, body, .. })
+            | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef { args, body, .. }) = s
+            {
+                let mut b = crate::analysis::scope::collect(body);
+                crate::analysis::scope::collect_args(args, &mut b);
+                let bound: Vec<&'static str> = REPLACEMENT_MODULES.into_iter().filter(|m| b.binds(m)).collect();
+                if !bound.is_empty() {
+                    self.0.push((s.range(), bound));
+                }
+            }
+            walk_stmt(self, s);
+        }
+    }
+    let mut f = Finder(vec![]);
+    f.visit_body(body);
+    f.0
 }
 
 impl Collector<'_> {
+    /// A module that `template` names but that a function around `at` binds
+    /// as a local name (the replacement would name that local).
+    fn shadowed_module(&self, template: &str, at: TextRange) -> Option<&'static str> {
+        self.local_modules.iter().filter(|(r, _)| r.contains_range(at)).find_map(|(_, ms)| {
+            ms.iter().copied().find(|m| {
+                template.match_indices(&format!("{m}.")).any(|(i, _)| {
+                    i == 0 || !template[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.')
+                })
+            })
+        })
+    }
+    fn check_shadowed(&mut self, template: &str, at: TextRange) -> bool {
+        let Some(m) = self.shadowed_module(template, at) else { return false };
+        self.unsupported(
+            at,
+            &format!(
+                "the replacement names the `{m}` module (`{}`), but `{m}` is a local name of the function here (rename it to convert this code)",
+                template.replace("{r}", "r")
+            ),
+        );
+        true
+    }
     fn qual(&self, e: &Expr) -> Option<&str> {
         match e {
             Expr::Call(c) => self.info.call(c.range).and_then(|c| c.qualname.as_deref()),
@@ -521,6 +588,66 @@ impl Collector<'_> {
         name.is_some_and(|n| self.session_params.contains(&(f, n)))
     }
 
+    /// An annotation naming a requests session class.
+    fn is_session_annotation(&self, t: &Expr) -> bool {
+        self.info.refs.get(&t.range()).is_some_and(|q| self.tables.http.session.iter().any(|s| s.sync == *q))
+    }
+    /// requests' positional parameters of a request call (a module function
+    /// or a method of a followed session).
+    fn positional_of(&self, c: &ast::ExprCall) -> Option<Vec<String>> {
+        if let Some(q) = self.info.call(c.range).and_then(|cs| cs.qualname.as_deref())
+            && let Some(f) = self.tables.http.function.iter().find(|f| f.sync == q)
+        {
+            return Some(f.positional.clone());
+        }
+        let Expr::Attribute(a) = &*c.func else { return None };
+        self.session_group(&a.value)?;
+        self.tables.http.method.iter().find(|m| m.name == a.attr.as_str() && !m.closes).map(|m| m.positional.clone())
+    }
+    /// Positional arguments after the URL become the keywords of requests'
+    /// own signature (httpx and aiohttp take them by keyword only): the
+    /// call as the rest of the pass sees it, or why it cannot be mapped.
+    fn check_positionals(&mut self, c: &ast::ExprCall) -> ast::ExprCall {
+        let mut norm = c.clone();
+        let Some(names) = self.positional_of(c) else { return norm };
+        let keep = names.iter().position(|n| n == "url").map_or(0, |i| i + 1);
+        if c.args.iter().any(|a| matches!(a, Expr::Starred(_))) {
+            self.unsupported(
+                c.range,
+                "`*args` in a requests call cannot be matched to requests' parameters (httpx and aiohttp take all but the method and URL by keyword)",
+            );
+            return norm;
+        }
+        if c.args.len() > names.len() {
+            self.unsupported(c.range, "more positional arguments than requests accepts (a TypeError) is not converted");
+            return norm;
+        }
+        if c.args.len() <= keep {
+            return norm;
+        }
+        let moved = &names[keep..c.args.len()];
+        if let Some(k) =
+            c.keywords.iter().find(|k| k.arg.as_ref().is_some_and(|a| moved.iter().any(|m| m == a.as_str())))
+        {
+            self.unsupported(
+                k.range,
+                "a keyword argument that repeats a positional one (a TypeError) is not converted",
+            );
+            return norm;
+        }
+        let extra = norm.args.split_off(keep);
+        let mut kws: Vec<ast::Keyword> = extra
+            .into_iter()
+            .zip(moved)
+            .map(|(v, n)| ast::Keyword { range: v.range(), arg: Some(ast::Identifier::new(n)), value: v })
+            .collect();
+        kws.append(&mut norm.keywords);
+        norm.keywords = kws;
+        if self.second {
+            self.facts.positional.insert(c.range, names);
+        }
+        norm
+    }
     fn unsupported(&mut self, r: TextRange, why: &str) {
         if self.second {
             self.facts.unsupported.push((r, why.to_string()));
@@ -538,6 +665,9 @@ impl Collector<'_> {
         let with_requests = ctx.is_some_and(|x| x.awaitable() && origins.iter().all(|o| func_of(o) == x.func));
         if template.contains("await ") && !with_requests {
             self.facts.read_seeds.insert(r, format!("response.{attr}"));
+        }
+        if self.check_shadowed(template, r) {
+            return;
         }
         self.facts.attrs.insert(r, (template.to_string(), origins));
     }
@@ -640,6 +770,13 @@ impl Collector<'_> {
         (inner.attr.as_str() == "response" && self.exc_names.contains(&(f, n.id.to_string())))
             .then(|| (n.id.to_string(), a.attr.to_string()))
     }
+    /// `t` is a class an error is matched against (with its tuple items).
+    fn catch_position(&mut self, t: &Expr) {
+        self.catch_refs.insert(t.range());
+        if let Expr::Tuple(x) = t {
+            x.elts.iter().for_each(|e| self.catch_position(e));
+        }
+    }
     fn aiohttp(&self) -> bool {
         self.tables.http.backend == HttpBackend::Aiohttp
     }
@@ -725,10 +862,26 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 if !self.second {
                     for a in args.posonlyargs.iter().chain(&args.args).chain(&args.kwonlyargs) {
                         let p = a.def.arg.to_string();
+                        if let (Some(f), Some(t)) = (self.func, a.def.annotation.as_deref())
+                            && self.is_session_annotation(t)
+                        {
+                            self.annotated.insert((f, p.clone()), t.range());
+                        }
                         if self.func.is_some_and(|f| {
                             self.session_params.contains(&(f, p.clone()))
                                 || self.response_params.contains_key(&(f, p.clone()))
                         }) {
+                            continue;
+                        }
+                        if let (Some(_), Some(t)) = (self.func, a.def.annotation.as_deref())
+                            && self.is_session_annotation(t)
+                        {
+                            // `s: requests.Session`: a session, followed when
+                            // every call passes one the pass follows.
+                            let b = self.binds.entry((self.func, p)).or_default();
+                            if b.is_empty() {
+                                b.push(Bind::Session(t.range()));
+                            }
                             continue;
                         }
                         self.binds.entry((self.func, p)).or_default().push(Bind::Other);
@@ -921,6 +1074,9 @@ impl<'a> Visitor<'a> for Collector<'_> {
 
     fn visit_except_handler(&mut self, h: &'a ast::ExceptHandler) {
         let ast::ExceptHandler::ExceptHandler(hh) = h;
+        if let Some(t) = &hh.type_ {
+            self.catch_position(t);
+        }
         if !self.second
             && let Some(n) = &hh.name
         {
@@ -972,11 +1128,38 @@ impl<'a> Visitor<'a> for Collector<'_> {
             walk_expr(self, e);
             return;
         }
-        // Exceptions.
+        if let Expr::Call(c) = e
+            && matches!(self.qual(e), Some("builtins.isinstance" | "builtins.issubclass"))
+            && c.args.len() == 2
+        {
+            self.catch_position(&c.args[1]);
+        }
+        // Exceptions: renamed where errors are matched against them.
         if let Some(q) = self.info.refs.get(&e.range())
             && let Some(x) = self.tables.http.exception.iter().find(|x| x.sync.iter().any(|s| s == q))
         {
-            self.facts.exceptions.insert(e.range(), x.to(self.tables.http.backend).to_string());
+            let short = q.rsplit('.').next().unwrap_or(q);
+            match x.to(self.tables.http.backend) {
+                Some(t) if self.catch_refs.contains(&e.range()) => {
+                    if !self.check_shadowed(t, e.range()) {
+                        self.facts.exceptions.insert(e.range(), t.to_string());
+                    }
+                }
+                Some(_) => self.unsupported(
+                    e.range(),
+                    &format!(
+                        "`{short}` used other than to catch an error (in `except` or `isinstance`) is not converted"
+                    ),
+                ),
+                None => {
+                    let why = x
+                        .why
+                        .as_deref()
+                        .unwrap_or("no exception of the target library is raised in the same situations");
+                    let lib = if self.aiohttp() { "aiohttp" } else { "httpx" };
+                    self.unsupported(e.range(), &format!("`{short}` has no {lib} counterpart: {why}"));
+                }
+            }
             return;
         }
         if let Expr::Call(c) = e
@@ -1055,7 +1238,8 @@ impl<'a> Visitor<'a> for Collector<'_> {
             }
             Expr::Call(c) => {
                 if let Some(method) = self.module_method(e) {
-                    self.check_keywords(c);
+                    let norm = self.check_positionals(c);
+                    self.check_keywords(&norm);
                     self.check_response_use(c.range);
                     self.facts.module_calls.insert(c.range, method);
                 } else if self.is_session_new(e) {
@@ -1066,7 +1250,8 @@ impl<'a> Visitor<'a> for Collector<'_> {
                     && let Some(g) = self.session_group(&a.value)
                 {
                     if let Some(m) = self.tables.http.method.iter().find(|m| m.name == a.attr.as_str()) {
-                        self.check_keywords(c);
+                        let norm = self.check_positionals(c);
+                        self.check_keywords(&norm);
                         let to = m.to(self.tables.http.backend).to_string();
                         if !m.closes {
                             self.check_response_use(c.range);
@@ -1212,6 +1397,7 @@ impl<'a> Visitor<'a> for DefaultHandler<'_, '_> {
 }
 
 fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
+    let shadowing = local_modules(body);
     let new = |binds, attr_binds, session_params| Collector {
         info,
         tables,
@@ -1230,6 +1416,9 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         session_funcs: HashMap::new(),
         session_returns: HashMap::new(),
         request_group: HashMap::new(),
+        annotated: HashMap::new(),
+        catch_refs: HashSet::new(),
+        local_modules: shadowing.clone(),
         response_params: HashMap::new(),
         derived: HashMap::new(),
     };
@@ -1351,6 +1540,22 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
     c.func = None;
     c.visit_body(body);
     let mut f = c.facts;
+    // A session parameter the pass cannot follow keeps its calls as they are.
+    let mut lost_params: Vec<String> = c
+        .annotated
+        .keys()
+        .filter(|k| !c.session_params.contains(*k))
+        .map(|(func, p)| format!("{:?}:{p}", Some(*func)))
+        .collect();
+    lost_params.sort();
+    // A followed one: its annotation names the new client class.
+    let followed_annotations: Vec<(TextRange, String)> = c
+        .annotated
+        .iter()
+        .filter(|(k, _)| c.session_params.contains(*k))
+        .map(|((func, p), r)| (*r, format!("{:?}:{p}", Some(*func))))
+        .collect();
+
     // Session creations take the group of what they are bound to.
     let mut groups: HashMap<TextRange, String> = HashMap::new();
     for ((scope, n), binds) in &c.binds {
@@ -1422,6 +1627,13 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
     }
     for g in f.factory_calls.values_mut() {
         *g = c(g);
+    }
+    for (r, g) in followed_annotations {
+        f.session_annotations.insert(r, c(&g));
+    }
+    for g in &lost_params {
+        f.escaped_groups.insert(c(g));
+        f.param_groups.insert(c(g));
     }
     f.escaped_groups = f.escaped_groups.iter().map(c).collect();
     // httpx: `verify=` moves to the client when every request of the client
@@ -1556,12 +1768,13 @@ impl Pass for Http {
             let first_call =
                 f.session_calls.iter().filter(|(_, (_, gg))| gg == g).map(|(r, _)| *r).min_by_key(|r| r.start());
             let first_new = f.session_new.iter().filter(|(_, gg)| *gg == g).map(|(r, _)| *r).min_by_key(|r| r.start());
+            let message = if f.param_groups.contains(g) {
+                "a `requests.Session` parameter that not every call passes a session the pass follows: its calls are left as they are (in an async function they run in a worker thread)"
+            } else {
+                "this session is passed or stored where the pass cannot follow it; its calls are left as they are"
+            };
             if let Some(r) = first_new.or(first_call) {
-                diags.push(Diagnostic {
-                    offset: r.start().into(),
-                    pass: "http",
-                    message: "this session is passed or stored where the pass cannot follow it; its calls are left as they are".into(),
-                });
+                diags.push(Diagnostic { offset: r.start().into(), pass: "http", message: message.into() });
             }
         }
         out
@@ -2090,9 +2303,20 @@ impl Folder<'_, '_> {
         method: &str,
         range: TextRange,
         mut args: Vec<Expr>,
-        keywords: Vec<ast::Keyword>,
+        mut keywords: Vec<ast::Keyword>,
     ) -> Expr {
         let stream = self.facts.streams.contains(&range);
+        // `get(url, params)`: requests' positional parameters by name.
+        if let Some(names) = self.facts.positional.get(&range) {
+            let keep = names.iter().position(|n| n == "url").map_or(0, |i| i + 1);
+            if args.len() > keep {
+                let extra = args.split_off(keep);
+                let mut kws: Vec<ast::Keyword> =
+                    extra.into_iter().zip(&names[keep..]).map(|(v, n)| keyword(n, v)).collect();
+                kws.append(&mut keywords);
+                keywords = kws;
+            }
+        }
         let mut keywords = self.keywords(method, keywords);
         if self.facts.verify.iter().any(|(r, scope, _)| *r == range && self.facts.client_verify.contains_key(scope)) {
             keywords.retain(|k| k.arg.as_ref().is_none_or(|a| a.as_str() != "verify"));
@@ -2106,6 +2330,19 @@ impl Folder<'_, '_> {
                 }
                 method = "stream".into();
             }
+        }
+        // httpx's get/head/options/delete take no body (nor `**kwargs`):
+        // `request("GET", ...)` takes what requests' methods take.
+        let body = keywords
+            .iter()
+            .any(|k| k.arg.as_ref().is_none_or(|a| matches!(a.as_str(), "json" | "data" | "files" | "content")));
+        if self.cx.tables.http.backend == HttpBackend::Httpx
+            && !stream
+            && body
+            && matches!(method.as_str(), "get" | "head" | "options" | "delete")
+        {
+            args.insert(0, constant(Constant::Str(method.to_uppercase())));
+            method = "request".into();
         }
         let func = Expr::Attribute(ast::ExprAttribute {
             range: synth(),
@@ -2180,13 +2417,48 @@ impl Folder<'_, '_> {
 
     fn fold_expr_inner(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {
         let range = e.range();
+        if let Some(g) = self.facts.session_annotations.get(&range)
+            && self.live_groups.contains(g)
+        {
+            return Ok(dotted(match self.cx.tables.http.backend {
+                HttpBackend::Httpx => "httpx.AsyncClient",
+                HttpBackend::Aiohttp => "aiohttp.ClientSession",
+            }));
+        }
+        // `except (A, B)` where a name becomes a tuple: one flat tuple,
+        // each class once.
+        if let Expr::Tuple(t) = &e
+            && self.all_converted
+            && t.elts.iter().any(|x| self.facts.exceptions.get(&x.range()).is_some_and(|n| n.starts_with('(')))
+        {
+            let Expr::Tuple(t) = e else { unreachable!("matched above") };
+            let mut elts = vec![];
+            let mut seen = HashSet::new();
+            for x in t.elts {
+                let mapped = self.facts.exceptions.contains_key(&x.range());
+                let parts = match fold_ok(self.fold_expr(x)) {
+                    Expr::Tuple(inner) if mapped => inner.elts,
+                    other => vec![other],
+                };
+                for p in parts {
+                    if seen.insert(format!("{:?}", fold_ok(crate::syntax::EraseRanges.fold_expr(p.clone())))) {
+                        elts.push(p);
+                    }
+                }
+            }
+            return Ok(Expr::Tuple(ast::ExprTuple { range: synth(), elts, ctx: t.ctx }));
+        }
         if let Some(new) = self.facts.exceptions.get(&range) {
             if self.all_converted {
-                let module = new.split('.').next().unwrap_or_default();
-                if !matches!(module, "httpx" | "aiohttp") {
-                    self.extra_imports.insert(module.to_string());
+                // A class or a tuple of classes.
+                for n in new.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.')) {
+                    if let Some((module, _)) = n.split_once('.')
+                        && !matches!(module, "httpx" | "aiohttp")
+                    {
+                        self.extra_imports.insert(module.to_string());
+                    }
                 }
-                return Ok(dotted(new));
+                return Ok(from_template(new, e).expect("exception targets in http.toml parse"));
             }
             return Ok(e);
         }

@@ -148,6 +148,8 @@ pub fn op_prec(op: ast::Operator) -> Prec {
 pub fn expr_prec(e: &Expr) -> Prec {
     match e {
         Expr::NamedExpr(_) => Prec::NamedExpr,
+        // A new tuple is printed in parentheses (see `emit::printer`).
+        Expr::Tuple(t) if is_synth(t.range) && !t.elts.is_empty() => Prec::Atom,
         Expr::Tuple(_) => Prec::Tuple,
         Expr::Yield(_) | Expr::YieldFrom(_) => Prec::Yield,
         Expr::Lambda(_) | Expr::IfExp(_) => Prec::Test,

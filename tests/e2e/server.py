@@ -110,7 +110,9 @@ class Handler(BaseHTTPRequestHandler):
         query = parse_qsl(url.query, keep_blank_values=True)
         parts = [p for p in url.path.split("/") if p]
         method = self.command
-        raw = self.body() if method in ("POST", "PUT", "PATCH", "DELETE") else b""
+        # A body is read whatever the method (a GET may carry one too), so
+        # that a kept-alive connection stays in step.
+        raw = self.body()
 
         if parts == ["items"] and method in ("GET", "HEAD"):
             wanted = dict(query).get("category")
