@@ -503,7 +503,21 @@ impl<'a> Emitter<'a> {
         if !(tail_trim.is_empty() || tail_trim.starts_with('#')) {
             return err(s.range().start(), "cannot delete a statement that shares its line");
         }
-        out.push(Edit { start: line_start, end: line_end, text: String::new() });
+        // Between two blank lines (a statement alone in its paragraph): one
+        // of them goes too, so the paragraphs around keep their spacing.
+        let blank = |l: &str| l.trim().is_empty();
+        let prev_start = self.src[..line_start.saturating_sub(1)].rfind('\n').map_or(0, |i| i + 1);
+        let next_end = self.src[line_end..].find('\n').map_or(self.src.len(), |i| line_end + i + 1);
+        let start = if line_start > 0
+            && blank(&self.src[prev_start..line_start])
+            && line_end < self.src.len()
+            && blank(&self.src[line_end..next_end])
+        {
+            prev_start
+        } else {
+            line_start
+        };
+        out.push(Edit { start, end: line_end, text: String::new() });
         Ok(())
     }
 
