@@ -27,9 +27,11 @@ its async twin (`async`). By `kind`:
   `import pkg.sync` becomes `pkg.aio.AsyncBackend`. An asyncio name
   (`asyncio.Lock`) follows `--runtime` through the runtime's rename table.
 - `kind = \"name\"` with a bare identifier (`handle_request`): every def,
-  class, parameter, keyword argument, attribute, name and imported name
-  spelled exactly so is renamed, as unasync does, but on the syntax tree:
-  never inside strings or comments, never part of a longer name.
+  class, parameter, keyword argument, attribute, name, imported name,
+  `global`/`nonlocal` name, `except ... as` name and `match` capture (and
+  class-pattern attribute) spelled exactly so is renamed in place, as
+  unasync does, but on the syntax tree: never inside strings or comments,
+  never part of a longer name.
 - `kind = \"module\"`: import paths only: `import a.b` (and `a.b.x` after
   it), `from a.b import x`, `from a.b.c import x`, `from a import b`
   (which keeps the local name: `from c import d as b`).
