@@ -108,6 +108,24 @@ pub fn remove_unused(body: Vec<Stmt>, module: &str, replacement: Option<&str>) -
         if !matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_)) {
             names.visit_stmt(s);
         }
+        // Names the module exports (`__all__ = ["get", ...]`) stay imported.
+        let (targets, value): (Vec<&Expr>, Option<&Expr>) = match s {
+            Stmt::Assign(a) => (a.targets.iter().collect(), Some(&*a.value)),
+            Stmt::AugAssign(a) => (vec![&*a.target], Some(&*a.value)),
+            Stmt::AnnAssign(a) => (vec![&*a.target], a.value.as_deref()),
+            _ => (vec![], None),
+        };
+        if targets.iter().any(|t| matches!(t, Expr::Name(n) if n.id.as_str() == "__all__"))
+            && let Some(Expr::List(ast::ExprList { elts, .. }) | Expr::Tuple(ast::ExprTuple { elts, .. })) = value
+        {
+            for e in elts {
+                if let Expr::Constant(c) = e
+                    && let ast::Constant::Str(n) = &c.value
+                {
+                    names.0.insert(n.clone());
+                }
+            }
+        }
     }
     let ours = |m: &str| m == module || m.starts_with(&format!("{module}."));
     let mut out = Vec::with_capacity(body.len());
@@ -130,7 +148,8 @@ pub fn remove_unused(body: Vec<Stmt>, module: &str, replacement: Option<&str>) -
                 if keep.len() == i.names.len() {
                     out.push(Stmt::Import(i));
                 } else if !keep.is_empty() {
-                    out.push(Stmt::Import(ast::StmtImport { range: synth(), names: keep }));
+                    // In its place (the original range: reprinted there).
+                    out.push(Stmt::Import(ast::StmtImport { names: keep, ..i }));
                 } else {
                     replace(&mut out);
                 }
@@ -149,7 +168,7 @@ pub fn remove_unused(body: Vec<Stmt>, module: &str, replacement: Option<&str>) -
                 if keep.len() == i.names.len() {
                     out.push(Stmt::ImportFrom(i));
                 } else if !keep.is_empty() {
-                    out.push(Stmt::ImportFrom(ast::StmtImportFrom { range: synth(), names: keep, ..i }));
+                    out.push(Stmt::ImportFrom(ast::StmtImportFrom { names: keep, ..i }));
                 } else {
                     replace(&mut out);
                 }

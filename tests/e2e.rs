@@ -132,6 +132,17 @@ const EXPECTED_TEXT: &[(&str, &str, &[&str])] = &[
         ],
     ),
     (
+        "asyncio_leftovers",
+        "httpx",
+        &[
+            "async with asyncio.timeout(2):\n        result = await square(4)\n    print(\"square\", result)",
+            "total = limit + result_1",
+            "async with asyncio.timeout(limit):",
+            "return [result_3, len(\"ab\")][0] - 4",
+            "code = asyncio.run(main(0.05))",
+        ],
+    ),
+    (
         "sqlite_ledger",
         "httpx",
         &[

@@ -79,3 +79,35 @@ fn check_survives_deep_nesting() {
     assert_eq!(at("chain.py"), vec![(5, "AWT101")]);
     assert_eq!(at("blocks.py"), vec![(95, "AWT101")]);
 }
+
+/// A bare-name rule renames the identifier in every syntactic position
+/// (tests/fixtures/rules/renames.py): each occurrence outside strings is
+/// edited in place, nothing else changes, and no statement is reprinted
+/// (a def with a return annotation used to be an internal printer error).
+#[test]
+fn rename_reaches_every_position() {
+    let src = std::fs::read_to_string("tests/fixtures/rules/renames.py").unwrap();
+    let tables = std::fs::read_to_string("tests/fixtures/rules/renames.toml").unwrap();
+    let mut opts = Options::default();
+    opts.tables.extend(awaitify::transforms::Tables::parse(&tables).unwrap());
+    let got = convert(&src, "\n", "renames", &opts).unwrap();
+    assert!(got.diagnostics.is_empty(), "{:?}", got.diagnostics);
+    let out = got.output.expect("renamed");
+    // Only `conn` -> `aconn`, byte for byte elsewhere.
+    assert_eq!(out.replace("aconn", "conn"), src);
+    // Every identifier `conn` renamed: those left are inside strings and comments.
+    let words = |t: &str, w: &str| {
+        t.match_indices(w)
+            .filter(|(i, _)| {
+                let before = t[..*i].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                let after = t[i + w.len()..].chars().next().is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                before && after
+            })
+            .count()
+    };
+    let in_strings = ["\"conn\"", " conn\"", "`conn`"].iter().map(|s| src.matches(s).count()).sum::<usize>();
+    assert_eq!(words(&out, "conn"), in_strings, "{out}");
+    assert_eq!(words(&out, "aconn"), words(&src, "conn") - in_strings);
+    let again = convert(&out, "\n", "renames", &opts).unwrap();
+    assert!(again.output.is_none(), "second run changed the output");
+}

@@ -398,15 +398,39 @@ fn relative_imports(body: &[Stmt], module: &str, is_package: bool) -> HashMap<St
     out
 }
 
+/// Ruff's flake8-async rules and the AWT rule that reports the same hazard:
+/// `# noqa: <ruff code>` on a line suppresses that AWT rule there too.
+/// ASYNC100, 109, 110, 115 and 116 report hazards no AWT rule reports.
+pub const RUFF_EQUIVALENTS: &[(&str, &str)] = &[
+    ("ASYNC105", "AWT201"),
+    ("ASYNC210", "AWT101"),
+    ("ASYNC212", "AWT101"),
+    ("ASYNC220", "AWT101"),
+    ("ASYNC221", "AWT101"),
+    ("ASYNC222", "AWT101"),
+    ("ASYNC230", "AWT101"),
+    ("ASYNC251", "AWT101"),
+];
+
 /// Suppressions of one file: line -> codes (empty: every code).
 fn suppressions(text: &str) -> HashMap<usize, Vec<String>> {
     let mut out: HashMap<usize, Vec<String>> = HashMap::new();
-    if !text.contains("awaitify:") {
+    if !text.contains("awaitify:") && !text.contains("noqa") {
         return out;
     }
     let index = LineIndex::new(text);
     for (tok, r) in lexer::lex(text, Mode::Module).flatten() {
         let Tok::Comment(c) = tok else { continue };
+        // Ruff's `# noqa: ASYNC210, ...`: the AWT rule reporting the same
+        // hazard (RUFF_EQUIVALENTS) is quiet on that line too.
+        if let Some(at) = c.find("noqa:") {
+            let line = index.line_col(r.start()).0;
+            for code in c[at + "noqa:".len()..].split([',', ' ']).map(str::trim).filter(|x| !x.is_empty()) {
+                if let Some((_, awt)) = RUFF_EQUIVALENTS.iter().find(|(ruff, _)| *ruff == code) {
+                    out.entry(line).or_default().push(awt.to_string());
+                }
+            }
+        }
         let Some(at) = c.find("awaitify:") else { continue };
         let rest = c[at + "awaitify:".len()..].trim_start();
         let Some(rest) = rest.strip_prefix("ignore") else { continue };

@@ -16,6 +16,7 @@
 //! The result is always re-parsed and compared with the intended tree by the
 //! engine (`verify`), so an emitter bug costs a diagnostic, never a file.
 
+mod idents;
 mod printer;
 pub mod shell;
 
@@ -52,6 +53,8 @@ pub struct Emitter<'a> {
     old_blocks: Vec<&'a [Stmt]>,
     /// Ranges of string literals that span lines (never re-indented).
     multiline_strings: Vec<TextRange>,
+    /// The file's name tokens, lexed when a rename needs them.
+    tokens: Option<idents::Tokens>,
 }
 
 impl<'a> Emitter<'a> {
@@ -64,6 +67,7 @@ impl<'a> Emitter<'a> {
             stmt_pos: HashMap::new(),
             old_blocks: vec![],
             multiline_strings: vec![],
+            tokens: None,
         };
         em.index_block(old);
         em.multiline_strings.sort_by_key(|r| r.start());
@@ -78,6 +82,11 @@ impl<'a> Emitter<'a> {
             let mut ix = ExprIndexer { em: self };
             crate::syntax::visit::Visitor::visit_stmt(&mut ix, s);
         }
+    }
+
+    fn tokens(&mut self) -> &idents::Tokens {
+        let src = self.src;
+        self.tokens.get_or_insert_with(|| idents::Tokens::new(src))
     }
 
     fn text(&self, r: TextRange) -> &'a str {
@@ -494,7 +503,21 @@ impl<'a> Emitter<'a> {
         if !(tail_trim.is_empty() || tail_trim.starts_with('#')) {
             return err(s.range().start(), "cannot delete a statement that shares its line");
         }
-        out.push(Edit { start: line_start, end: line_end, text: String::new() });
+        // Between two blank lines (a statement alone in its paragraph): one
+        // of them goes too, so the paragraphs around keep their spacing.
+        let blank = |l: &str| l.trim().is_empty();
+        let prev_start = self.src[..line_start.saturating_sub(1)].rfind('\n').map_or(0, |i| i + 1);
+        let next_end = self.src[line_end..].find('\n').map_or(self.src.len(), |i| line_end + i + 1);
+        let start = if line_start > 0
+            && blank(&self.src[prev_start..line_start])
+            && line_end < self.src.len()
+            && blank(&self.src[line_end..next_end])
+        {
+            prev_start
+        } else {
+            line_start
+        };
+        out.push(Edit { start, end: line_end, text: String::new() });
         Ok(())
     }
 
@@ -574,8 +597,23 @@ impl<'a> Emitter<'a> {
             let oh = crate::syntax::to_sync_kind(oh);
             let nh = crate::syntax::to_sync_kind(nh);
             let (oshell, okids) = shell::split_stmt_header(oh);
-            let (nshell, nkids) = shell::split_stmt_header(nh);
+            let (mut nshell, nkids) = shell::split_stmt_header(nh);
+            // Identifiers of the statement's own renamed (a user rule:
+            // parameters, `except ... as`, `global`, `match` captures):
+            // edited where they are spelled.
+            let mut renames = vec![];
+            if oshell != nshell
+                && let src = self.src
+                && let Some(r) = idents::stmt_renames(src, self.tokens(), &oshell, &nshell)
+                && r.restored == oshell
+            {
+                nshell = r.restored;
+                renames = r.edits;
+            }
             if oshell == nshell && okids.len() == nkids.len() && ob.len() == nb.len() {
+                for (start, end, text) in renames {
+                    out.push(Edit { start, end, text });
+                }
                 if new_async && !old_async {
                     let at = usize::from(old.range().start());
                     out.push(Edit { start: at, end: at, text: "async ".into() });
@@ -675,11 +713,24 @@ impl<'a> Emitter<'a> {
             return Ok(self.text(r).to_string());
         }
         let (oshell, okids) = shell::split_expr(old);
-        let (nshell, nkids) = shell::split_expr(e);
+        let (mut nshell, nkids) = shell::split_expr(e);
+        // Identifiers of the expression's own renamed (an attribute, a
+        // keyword argument, a lambda's parameters): edited in place.
+        let mut renames = vec![];
+        if oshell != nshell
+            && let src = self.src
+            && let Some(r) = idents::expr_renames(src, self.tokens(), old, e)
+            && let (restored, _) = shell::split_expr(&r.restored)
+            && restored == oshell
+        {
+            nshell = restored;
+            renames = r.edits;
+        }
         if oshell == nshell && okids.len() == nkids.len() {
             let slots = shell::child_slots(e);
             if slots.len() == nkids.len() {
-                let mut edits = vec![];
+                let mut edits: Vec<Edit> =
+                    renames.into_iter().map(|(start, end, text)| Edit { start, end, text }).collect();
                 for ((o, n), slot) in okids.iter().zip(&nkids).zip(slots) {
                     if o != n {
                         let text = self.splice_child(o, n, slot)?;

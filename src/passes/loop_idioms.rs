@@ -16,7 +16,9 @@ crate::pass_doc!(
   `asyncio.set_event_loop(loop)`) followed by `loop.run_until_complete(main())`
   and then `loop.close()` in the same block -> `asyncio.run(main())`, when
   that scope uses `loop` for nothing else; `asyncio.get_event_loop()
-  .run_until_complete(main())` likewise.
+  .run_until_complete(main())` likewise. At module level `loop.close()` may
+  be missing (the program ends with the loop idle) when no module code after
+  the run uses asyncio again.
 * `await loop.run_in_executor(None, f, *args)`, with `loop` from
   `asyncio.get_running_loop()` / `get_event_loop()` -> `await
   asyncio.to_thread(f, *args)` (and the `loop = ...` line goes when nothing
@@ -63,12 +65,15 @@ asyncio.run(main())
 `run_until_complete` of something the pass cannot prove is a coroutine
 (`asyncio.run` takes coroutines only), a loop used for anything else
 (`loop.create_task`, a second `run_until_complete`, no `loop.close()` after
-the run, or one inside a `finally:`), `run_in_executor` with an executor, or not awaited at once (it
+the run in a function, or at module level with module code after the run
+that uses asyncio again, a `loop.close()` inside a `finally:`), `run_in_executor` with an executor, or not awaited at once (it
 starts at the call, a coroutine only when awaited); `ensure_future` of
 something that may be a future.
 
 ## Fix safety
-Safe for the forms above. `asyncio.to_thread` also copies the caller's
+Safe for the forms above; `asyncio.run` cancels tasks still pending when
+`main()` returns, which the original loop dropped at exit without running
+them again. `asyncio.to_thread` also copies the caller's
 context variables into the thread, which `run_in_executor` did not.
 "
 );
@@ -94,7 +99,7 @@ impl Pass for LoopIdioms {
         }
         let mut plan = Plan::default();
         {
-            let mut f = Finder { cx: &*cx, plan: &mut plan };
+            let mut f = Finder { cx: &*cx, plan: &mut plan, module: body.as_ptr() };
             f.block(&body, None, &body);
         }
         cx.diagnostics.append(&mut plan.diagnostics);
@@ -229,6 +234,9 @@ const RUNNING_LOOP: &[&str] = &["asyncio.get_running_loop", "asyncio.get_event_l
 struct Finder<'a, 'b> {
     cx: &'a PassCx<'b>,
     plan: &'a mut Plan,
+    /// The module's body (its address: a block is module-level when its
+    /// scope is this one).
+    module: *const Stmt,
 }
 
 impl Finder<'_, '_> {
@@ -264,7 +272,8 @@ impl Finder<'_, '_> {
                 && self.qual(&a.value).is_some_and(|q| LOOP_MAKERS.contains(&q))
             {
                 let uses = scope_uses(scope, n.id.as_str());
-                self.loop_run(s.range(), n.id.as_str(), &body[i + 1..], uses);
+                let module = func.is_none() && std::ptr::eq(scope.as_ptr(), self.module);
+                self.loop_run(s.range(), n.id.as_str(), &body[i + 1..], uses, module);
             }
             match s {
                 Stmt::FunctionDef(f) => self.block(&f.body, Some(&f.body), &f.body),
@@ -282,7 +291,8 @@ impl Finder<'_, '_> {
 
     /// `loop = get_event_loop()`, then in `rest`: `set_event_loop(loop)`,
     /// one `loop.run_until_complete(x)`, `loop.close()`.
-    fn loop_run(&mut self, assign: TextRange, loop_: &str, rest: &[Stmt], uses: usize) {
+    /// `module`: the block is the module's own code.
+    fn loop_run(&mut self, assign: TextRange, loop_: &str, rest: &[Stmt], uses: usize, module: bool) {
         let mut deletes = vec![assign];
         let mut run: Option<&ast::ExprCall> = None;
         let mut seen = 1;
@@ -319,7 +329,19 @@ impl Finder<'_, '_> {
             }
         }
         let Some(run) = run else { return };
-        if !closed {
+        // Not closed, at module level: the program ends with the loop
+        // unused, as `asyncio.run` leaves it, if no module code after the
+        // run touches asyncio again (a later `get_event_loop()` would find
+        // the loop `asyncio.run` closed and unset).
+        let end = run.range.end();
+        let asyncio_after = || {
+            self.cx.info.calls.iter().any(|c| {
+                c.range.start() >= end
+                    && c.ctx.func.is_none()
+                    && c.qualname.as_deref().is_some_and(|q| q == "asyncio" || q.starts_with("asyncio."))
+            })
+        };
+        if !closed && (!module || asyncio_after()) {
             return self.diag(
                 run.range,
                 format!("`{loop_}.run_until_complete` left as it is: `{loop_}` is not closed after the run in this block (it stays usable, `asyncio.run` closes its loop)"),

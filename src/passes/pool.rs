@@ -70,8 +70,6 @@ def fetch_all(urls):
 
 ## Use instead
 ```python
-from concurrent.futures import ThreadPoolExecutor, as_completed
-
 import asyncio
 import httpx
 
@@ -217,13 +215,16 @@ impl Pass for Pool {
                 None => vec![Stmt::With(w)],
             }
         });
+        let converted = !done.is_empty();
         for (r, default_size) in done {
             cx.sites.push(r);
             if default_size {
                 cx.imports.insert("os".into());
             }
         }
-        out
+        // `from concurrent.futures import ThreadPoolExecutor` that nothing
+        // uses any more goes (names still used stay).
+        if converted { crate::imports::remove_unused(out, "concurrent.futures", None) } else { out }
     }
 }
 

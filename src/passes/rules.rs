@@ -27,9 +27,11 @@ its async twin (`async`). By `kind`:
   `import pkg.sync` becomes `pkg.aio.AsyncBackend`. An asyncio name
   (`asyncio.Lock`) follows `--runtime` through the runtime's rename table.
 - `kind = \"name\"` with a bare identifier (`handle_request`): every def,
-  class, parameter, keyword argument, attribute, name and imported name
-  spelled exactly so is renamed, as unasync does, but on the syntax tree:
-  never inside strings or comments, never part of a longer name.
+  class, parameter, keyword argument, attribute, name, imported name,
+  `global`/`nonlocal` name, `except ... as` name and `match` capture (and
+  class-pattern attribute) spelled exactly so is renamed in place, as
+  unasync does, but on the syntax tree: never inside strings or comments,
+  never part of a longer name.
 - `kind = \"module\"`: import paths only: `import a.b` (and `a.b.x` after
   it), `from a.b import x`, `from a.b.c import x`, `from a import b`
   (which keeps the local name: `from c import d as b`).
@@ -1184,6 +1186,53 @@ impl Fold<TextRange> for Folder<'_, '_> {
             h.name = Some(ident(&new));
         }
         Ok(h)
+    }
+
+    // `match` captures bind names like assignments do; a class pattern's
+    // `attr=` names an attribute, renamed as `obj.attr` is.
+    fn fold_pattern_match_as(
+        &mut self,
+        p: ast::PatternMatchAs,
+    ) -> Result<ast::PatternMatchAs, std::convert::Infallible> {
+        let mut p = ast::fold::fold_pattern_match_as(self, p)?;
+        if let Some(new) = p.name.as_ref().and_then(|n| self.bare_rename(n.as_str())) {
+            p.name = Some(ident(&new));
+        }
+        Ok(p)
+    }
+
+    fn fold_pattern_match_star(
+        &mut self,
+        mut p: ast::PatternMatchStar,
+    ) -> Result<ast::PatternMatchStar, std::convert::Infallible> {
+        if let Some(new) = p.name.as_ref().and_then(|n| self.bare_rename(n.as_str())) {
+            p.name = Some(ident(&new));
+        }
+        Ok(p)
+    }
+
+    fn fold_pattern_match_mapping(
+        &mut self,
+        p: ast::PatternMatchMapping,
+    ) -> Result<ast::PatternMatchMapping, std::convert::Infallible> {
+        let mut p = ast::fold::fold_pattern_match_mapping(self, p)?;
+        if let Some(new) = p.rest.as_ref().and_then(|n| self.bare_rename(n.as_str())) {
+            p.rest = Some(ident(&new));
+        }
+        Ok(p)
+    }
+
+    fn fold_pattern_match_class(
+        &mut self,
+        p: ast::PatternMatchClass,
+    ) -> Result<ast::PatternMatchClass, std::convert::Infallible> {
+        let mut p = ast::fold::fold_pattern_match_class(self, p)?;
+        for a in p.kwd_attrs.iter_mut() {
+            if let Some(new) = self.bare_rename(a.as_str()) {
+                *a = ident(&new);
+            }
+        }
+        Ok(p)
     }
 
     fn fold_expr(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {

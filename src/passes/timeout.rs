@@ -2,9 +2,10 @@
 
 use super::{Diagnostic, Pass, PassCx};
 use crate::engine::TargetVersion;
-use crate::syntax::{await_, call, dotted, expand_stmts, synth};
+use crate::syntax::{await_, call, dotted, expand_stmts, fresh_name, name, names_in, synth};
 use crate::transforms::{Runtime, Tables};
 use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
+use std::collections::HashSet;
 
 crate::pass_doc!(
     "Turns `await asyncio.wait_for(aw, t)` into `async with asyncio.timeout(t):` (Python 3.11+).
@@ -46,7 +47,15 @@ async def poll(reader):
 A timeout that is not a constant, a name or an attribute: `wait_for`
 evaluates the awaitable first and the timeout second, `asyncio.timeout(t)`
 the other way round, so only timeouts whose evaluation has no effect are
-moved. `wait_for` inside a larger expression (`len(await wait_for(...))`).
+moved.
+
+`wait_for` inside a larger expression (`print(await wait_for(c(), 5))`)
+is converted through a temporary (`async with asyncio.timeout(5): result =
+await c()`, then `print(result)`) when that keeps the order of evaluation:
+the call is evaluated whenever the statement runs (not under `and`/`or`, a
+conditional expression, a lambda or a comprehension) and what the statement
+evaluates before it is only constants, parameters and builtins. Otherwise
+(`obj.send(await wait_for(...))`) it is left as it is.
 
 A constant deadline of zero or less: on Python 3.11 `wait_for` then cancels
 the awaitable before it starts, `asyncio.timeout` lets it run to its first
@@ -82,12 +91,19 @@ impl Pass for Timeout {
         }
         let mut changed = false;
         let before = cx.diagnostics.len();
+        let mut taken: HashSet<String> = body.iter().flat_map(names_in).collect();
         let out = expand_stmts(body, &mut |s| match rewrite(s, cx) {
             Ok(new) => {
                 changed = true;
                 vec![new]
             }
-            Err(s) => vec![s],
+            Err(s) => match nested(s, cx, &mut taken) {
+                Ok(new) => {
+                    changed = true;
+                    new
+                }
+                Err(s) => vec![s],
+            },
         });
         if changed {
             cx.imports.insert("asyncio".into());
@@ -211,6 +227,189 @@ fn rewrite(s: Stmt, cx: &mut PassCx) -> Result<Stmt, Stmt> {
         body: vec![inner],
         type_comment: None,
     }))
+}
+
+/// `print(await asyncio.wait_for(c(), t))`: the awaited call goes first,
+/// into a temporary under `asyncio.timeout`, and the statement uses it:
+///
+/// ```python
+/// async with asyncio.timeout(t):
+///     result = await c()
+/// print(result)
+/// ```
+///
+/// Only when that evaluates the same things in the same order: the call
+/// is evaluated whenever the statement runs (not under `and`/`or`, a
+/// conditional expression, a lambda or a comprehension, not in a later
+/// link of a comparison chain), and everything the statement evaluates
+/// before it is a constant, a parameter of the function or a builtin, whose
+/// loads cannot observe the call nor be observed by it.
+#[allow(clippy::result_large_err)]
+fn nested(s: Stmt, cx: &mut PassCx, taken: &mut HashSet<String>) -> Result<Vec<Stmt>, Stmt> {
+    let value = match &s {
+        Stmt::Expr(e) => &*e.value,
+        Stmt::Assign(a) => &*a.value,
+        Stmt::Return(ast::StmtReturn { value: Some(v), .. }) => &**v,
+        _ => return Err(s),
+    };
+    // The one awaited `wait_for` call of the statement.
+    struct Find<'i> {
+        info: &'i crate::analysis::ModuleInfo,
+        hits: Vec<ast::ExprAwait>,
+    }
+    impl<'a> crate::syntax::visit::Visitor<'a> for Find<'_> {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Await(aw) = e
+                && let Expr::Call(c) = &*aw.value
+                && self.info.call(c.range).is_some_and(|site| site.qualname.as_deref() == Some("asyncio.wait_for"))
+            {
+                self.hits.push(aw.clone());
+            }
+            crate::syntax::visit::walk_expr(self, e);
+        }
+    }
+    let mut find = Find { info: cx.info, hits: vec![] };
+    crate::syntax::visit::Visitor::visit_expr(&mut find, value);
+    let [target] = find.hits.as_slice() else { return Err(s) };
+    let Expr::Call(c) = &*target.value else { return Err(s) };
+    let Some(site) = cx.info.call(c.range) else { return Err(s) };
+    let Some(func) = site.ctx.func.filter(|&f| cx.colour.is_async(cx.info, f)) else { return Err(s) };
+    let params: HashSet<&str> = cx.info.funcs[func].params.iter().map(String::as_str).collect();
+    let tr = target.range;
+    // The statement's whole value: the usual rewrite's case.
+    if is_synth(tr) || value.range() == tr {
+        return Err(s);
+    }
+    // The statement with the awaited call as an assignment of its own: the
+    // usual rewrite then checks the call's arguments.
+    let tmp = fresh_name("result", taken);
+    let mut stmt = s.clone();
+    let slot = match &mut stmt {
+        Stmt::Expr(e) => &mut *e.value,
+        Stmt::Assign(a) => &mut *a.value,
+        Stmt::Return(ast::StmtReturn { value: Some(v), .. }) => &mut **v,
+        _ => return Err(s),
+    };
+    if let Err(why) = replace_unconditional(slot, tr, &tmp, &params) {
+        cx.diagnostics.push(Diagnostic {
+            offset: c.range.start().into(),
+            pass: "timeout",
+            message: format!("`asyncio.wait_for` left as it is: {why}"),
+        });
+        return Err(s);
+    }
+    let assign = Stmt::Assign(ast::StmtAssign {
+        range: synth(),
+        targets: vec![Expr::Name(ast::ExprName {
+            range: synth(),
+            id: ast::Identifier::new(tmp.as_str()),
+            ctx: ast::ExprContext::Store,
+        })],
+        value: Box::new(Expr::Await(target.clone())),
+        type_comment: None,
+    });
+    match rewrite(assign, cx) {
+        Ok(timed) => {
+            taken.insert(tmp);
+            cx.sites.push(s.range());
+            Ok(vec![timed, stmt])
+        }
+        Err(_) => Err(s),
+    }
+}
+
+fn is_synth(r: rustpython_parser::text_size::TextRange) -> bool {
+    crate::syntax::is_synth(r)
+}
+
+/// Builtins whose loads have no effect the awaited call could see.
+const PURE_BUILTINS: &[&str] = &[
+    "abs",
+    "all",
+    "any",
+    "bool",
+    "bytes",
+    "dict",
+    "float",
+    "format",
+    "frozenset",
+    "int",
+    "isinstance",
+    "len",
+    "list",
+    "max",
+    "min",
+    "print",
+    "repr",
+    "round",
+    "set",
+    "sorted",
+    "str",
+    "sum",
+    "tuple",
+    "type",
+];
+
+fn pure(e: &Expr, params: &HashSet<&str>) -> bool {
+    match e {
+        Expr::Constant(_) => true,
+        Expr::Name(n) => params.contains(n.id.as_str()) || PURE_BUILTINS.contains(&n.id.as_str()),
+        _ => false,
+    }
+}
+
+/// Replaces the expression at `target` inside `e` by the name `tmp`, if it
+/// is evaluated unconditionally and only pure expressions come before it.
+fn replace_unconditional(
+    e: &mut Expr,
+    target: rustpython_parser::text_size::TextRange,
+    tmp: &str,
+    params: &HashSet<&str>,
+) -> Result<(), &'static str> {
+    if e.range() == target && matches!(e, Expr::Await(_)) {
+        *e = name(tmp);
+        return Ok(());
+    }
+    const COND: &str = "inside a larger expression that may not evaluate it (`and`/`or`, a conditional, a lambda, a comprehension, a later comparison)";
+    const BEFORE: &str = "inside a larger expression that evaluates something before it (other than a constant, a parameter or a builtin)";
+    let kids: Vec<&mut Expr> = match e {
+        Expr::Call(c) => {
+            let mut v = vec![&mut *c.func];
+            v.extend(c.args.iter_mut());
+            v.extend(c.keywords.iter_mut().map(|k| &mut k.value));
+            v
+        }
+        Expr::BinOp(b) => vec![&mut *b.left, &mut *b.right],
+        Expr::UnaryOp(u) => vec![&mut *u.operand],
+        Expr::Compare(c) => {
+            let mut v = vec![&mut *c.left];
+            v.extend(c.comparators.iter_mut().take(1));
+            v
+        }
+        Expr::Tuple(t) => t.elts.iter_mut().collect(),
+        Expr::List(l) => l.elts.iter_mut().collect(),
+        Expr::Set(st) => st.elts.iter_mut().collect(),
+        Expr::Subscript(sb) => vec![&mut *sb.value, &mut *sb.slice],
+        Expr::Attribute(a) => vec![&mut *a.value],
+        Expr::Starred(st) => vec![&mut *st.value],
+        Expr::FormattedValue(f) => vec![&mut *f.value],
+        Expr::JoinedStr(j) => j.values.iter_mut().collect(),
+        _ => return Err(COND),
+    };
+    let mut seen_pure = true;
+    for k in kids {
+        let r = k.range();
+        // (f-string parts share the string's range: the first that holds
+        // the target by range may not, and is refused below.)
+        if !is_synth(r) && r.contains_range(target) && !matches!(k, Expr::Constant(_)) {
+            if !seen_pure {
+                return Err(BEFORE);
+            }
+            return replace_unconditional(k, target, tmp, params);
+        }
+        seen_pure &= pure(k, params);
+    }
+    Err(COND)
 }
 
 /// The awaited expression of a converted statement.

@@ -48,6 +48,14 @@ The message names the `convert` pass that rewrites the call (`sleep`,
 --fix` runs it. Others (a query on a `sqlite3` connection kept at module
 level, a `pathlib.Path` method, an `open()` whose file goes to `csv`) need a
 hand-written change, often `await asyncio.to_thread(...)`.
+
+## Ruff
+Ruff's flake8-async rules ASYNC210 and ASYNC212 (blocking HTTP calls),
+ASYNC220, ASYNC221 and ASYNC222 (subprocesses), ASYNC230 (`open`) and
+ASYNC251 (`time.sleep`) report this hazard: a `# noqa: ASYNC2xx` comment
+for one of them also suppresses AWT101 on that line. (ASYNC105 is AWT201;
+ASYNC100, ASYNC109, ASYNC110, ASYNC115 and ASYNC116 report hazards no AWT
+rule reports, and suppress nothing here.)
 "
 );
 

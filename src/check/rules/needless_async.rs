@@ -14,7 +14,9 @@ has no `await`, `async for`, `async with` or async comprehension. Left
 alone: async generators, special methods (`__aenter__`...), decorated
 functions (frameworks register them and may require a coroutine), methods
 of classes with a base class (they may override or implement a protocol),
-functions used as values (an API may require a coroutine function), stubs
+functions used as values (an API may require a coroutine function: any
+name or attribute of that name not called at once, `app.add_handler(self.cb)`,
+`monkeypatch.setattr(obj, \"m\", fake)`), stubs
 (a body of `pass`, `...`, a docstring or `raise`), and functions with a
 blocking call that `convert` turns into an `await` (AWT101 reports it, and
 the fix is to await it, not to drop the `async`).
@@ -76,6 +78,40 @@ fn awaits(body: &[Stmt]) -> bool {
     a.0
 }
 
+/// Names and attribute names the module uses as values, not called at once
+/// (`app.add_handler(self.cb)`, `monkeypatch.setattr(obj, "m", fake)`,
+/// `router.add_route("/", handler)`): a function of that name may be handed
+/// to code that requires a coroutine function.
+fn used_as_values(body: &[Stmt]) -> std::collections::HashSet<String> {
+    #[derive(Default)]
+    struct U {
+        loads: std::collections::HashMap<String, usize>,
+        called: std::collections::HashMap<String, usize>,
+    }
+    impl<'a> Visitor<'a> for U {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            match e {
+                Expr::Name(n) if matches!(n.ctx, ast::ExprContext::Load) => {
+                    *self.loads.entry(n.id.to_string()).or_default() += 1;
+                }
+                Expr::Attribute(a) if matches!(a.ctx, ast::ExprContext::Load) => {
+                    *self.loads.entry(a.attr.to_string()).or_default() += 1;
+                }
+                Expr::Call(c) => match &*c.func {
+                    Expr::Name(n) => *self.called.entry(n.id.to_string()).or_default() += 1,
+                    Expr::Attribute(a) => *self.called.entry(a.attr.to_string()).or_default() += 1,
+                    _ => {}
+                },
+                _ => {}
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut u = U::default();
+    u.visit_body(body);
+    u.loads.into_iter().filter(|(n, k)| *k > u.called.get(n).copied().unwrap_or(0)).map(|(n, _)| n).collect()
+}
+
 fn is_stub(body: &[Stmt]) -> bool {
     body.iter().all(|s| match s {
         Stmt::Pass(_) | Stmt::Raise(_) => true,
@@ -97,12 +133,13 @@ impl Rule for NeedlessAsync {
         DOC
     }
     fn check(&self, m: &Module, out: &mut Vec<Hit>) {
-        struct V<'m, 'a, 'o>(&'m Module<'a>, &'o mut Vec<Hit>);
+        struct V<'m, 'a, 'o>(&'m Module<'a>, &'o mut Vec<Hit>, std::collections::HashSet<String>);
         impl<'a> ScopedVisitor<'a> for V<'_, '_, '_> {
             fn stmt(&mut self, s: &'a Stmt, _scope: &Scope<'a>) {
                 let Stmt::AsyncFunctionDef(f) = s else { return };
                 let n = f.name.as_str();
                 if (n.starts_with("__") && n.ends_with("__"))
+                    || self.2.contains(n)
                     || f.decorator_list
                         .iter()
                         .any(|d| !matches!(dotted_name(d).as_deref(), Some("staticmethod" | "classmethod")))
@@ -141,6 +178,6 @@ impl Rule for NeedlessAsync {
                 });
             }
         }
-        walk_scoped(m.body, &mut V(m, out));
+        walk_scoped(m.body, &mut V(m, out, used_as_values(m.body)));
     }
 }

@@ -17,6 +17,8 @@ handler that uses the exception it names (`except BaseException as e:
 future.set_exception(e)`) hands it on and is not reported. A cancellation
 re-raised later, after the handler (a flag set, then `raise` after a
 loop), is not seen: suppress that line with `# awaitify: ignore[AWT301]`.
+A `try` whose body awaits nothing (no `await`, `async for`, `async with`)
+cannot be cancelled and is not reported.
 
 ## Why is this bad
 `asyncio` cancels a task by raising `CancelledError` at its current
@@ -103,6 +105,31 @@ fn exits(body: &[Stmt]) -> (bool, bool) {
     (e.0, e.1)
 }
 
+/// The body may suspend: an `await`, `async for` or `async with` outside
+/// nested scopes.
+fn suspends(body: &[Stmt]) -> bool {
+    struct A(bool);
+    impl<'a> Visitor<'a> for A {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => {}
+                Stmt::AsyncFor(_) | Stmt::AsyncWith(_) => self.0 = true,
+                _ => walk_stmt(self, s),
+            }
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            match e {
+                Expr::Await(_) => self.0 = true,
+                Expr::Lambda(_) => {}
+                _ => walk_expr(self, e),
+            }
+        }
+    }
+    let mut a = A(false);
+    a.visit_body(body);
+    a.0
+}
+
 /// The body reads `name` (outside nested scopes).
 fn uses_name(body: &[Stmt], name: &str) -> bool {
     struct U<'n>(&'n str, bool);
@@ -142,11 +169,16 @@ impl Rule for SwallowedCancel {
         struct V<'m, 'a, 'o>(&'m Module<'a>, &'o mut Vec<Hit>);
         impl<'a> ScopedVisitor<'a> for V<'_, '_, '_> {
             fn stmt(&mut self, s: &'a Stmt, scope: &Scope<'a>) {
-                let handlers = match s {
-                    Stmt::Try(t) => &t.handlers,
-                    Stmt::TryStar(t) => &t.handlers,
+                let (body, handlers) = match s {
+                    Stmt::Try(t) => (&t.body, &t.handlers),
+                    Stmt::TryStar(t) => (&t.body, &t.handlers),
                     _ => return,
                 };
+                // Cancellation arrives at an `await`: a body with none
+                // cannot be cancelled, whatever its handlers catch.
+                if !suspends(body) {
+                    return;
+                }
                 let Some(def) = scope.async_def() else { return };
                 for h in handlers {
                     let ast::ExceptHandler::ExceptHandler(h) = h;

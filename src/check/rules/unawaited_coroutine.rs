@@ -48,6 +48,11 @@ async def main():
 By hand: add `await` (in an `async def`), or schedule it and keep the task.
 `convert` awaits the calls of the functions it makes async itself, not of
 functions that were async already.
+
+## Ruff
+Ruff's ASYNC105 (an async trio function called without `await`) reports
+this hazard: `# noqa: ASYNC105` on a line also suppresses AWT201 there.
+See `awaitify explain AWT101` for the other ASYNC codes.
 "
 );
 
