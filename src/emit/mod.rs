@@ -504,7 +504,9 @@ impl<'a> Emitter<'a> {
         let line_start = self.src[..at].rfind('\n').map(|i| i + 1).unwrap_or(0);
         let prefix = &self.src[line_start..at];
         if prefix.chars().all(|c| c == ' ' || c == '\t' || c == '\x0c') {
-            Ok(prefix.to_string())
+            // A form feed resets the column (CPython's tokenizer): the
+            // indentation is what follows the last one.
+            Ok(prefix.rsplit('\x0c').next().unwrap_or("").to_string())
         } else {
             Ok(String::from("\u{0}"))
         }
@@ -700,14 +702,18 @@ impl<'a> Emitter<'a> {
         let mut out = String::with_capacity(text.len() + 64);
         let mut offset = start;
         for (i, line) in text.split_inclusive('\n').enumerate() {
-            if i > 0
-                && !self.in_multiline_string(offset)
-                && let Some(rest) = line.strip_prefix(old_indent)
-            {
-                out.push_str(new_indent);
-                out.push_str(rest);
-                offset += line.len();
-                continue;
+            if i > 0 && !self.in_multiline_string(offset) {
+                // Form feeds in the indentation are kept; the column counts
+                // from the last one (as CPython's tokenizer counts it).
+                let ws = line.len() - line.trim_start_matches([' ', '\t', '\x0c']).len();
+                let ff = line[..ws].rfind('\x0c').map_or(0, |k| k + 1);
+                if let Some(rest) = line[ff..].strip_prefix(old_indent) {
+                    out.push_str(&line[..ff]);
+                    out.push_str(new_indent);
+                    out.push_str(rest);
+                    offset += line.len();
+                    continue;
+                }
             }
             out.push_str(line);
             offset += line.len();
