@@ -315,7 +315,7 @@ impl<'a> Emitter<'a> {
         let line_start = self.src[..first_start].rfind('\n').map_or(0, |i| i + 1);
         let header_indent: String = self.src[line_start..].chars().take_while(|c| *c == ' ' || *c == '\t').collect();
         let start = self.src[..first_start].trim_end_matches([' ', '\t']).len();
-        let ind = format!("{header_indent}{}", self.indent_unit);
+        let ind = format!("{header_indent}{}", self.unit_under(&header_indent));
         let mut text = String::new();
         for s in new {
             text.push_str(self.nl);
@@ -370,16 +370,24 @@ impl<'a> Emitter<'a> {
     }
 
     /// The contiguous original run a list of statements covers, if it does.
+    /// New simple statements between two of the run's (`await r.read()`
+    /// before a `return r`) do not break it: they are inserted there.
     fn run_span(&self, body: &[Stmt]) -> Option<(usize, usize, usize)> {
         let (b, i, mut j) = self.span_of(body.first()?)?;
+        let mut gap = false;
         for s in &body[1..] {
+            if is_synth(s.range()) && blocks(s).is_empty() {
+                gap = true;
+                continue;
+            }
             let (b2, i2, j2) = self.span_of(s)?;
             if b2 != b || i2 != j {
                 return None;
             }
             j = j2;
+            gap = false;
         }
-        Some((b, i, j))
+        (!gap).then_some((b, i, j))
     }
 
     /// If `s` is a new compound statement wrapping a run of this block.
@@ -719,6 +727,18 @@ impl<'a> Emitter<'a> {
             offset += line.len();
         }
         out
+    }
+
+    /// The indentation one level below a line indented `indent`: the
+    /// file's unit, but a tab under a tab and spaces under spaces (Python
+    /// refuses a tab after spaces in one line's indentation, and the lines
+    /// below a tab-indented header are tab-indented in their turn).
+    pub(super) fn unit_under(&self, indent: &str) -> &str {
+        match indent.chars().last() {
+            Some('\t') => "\t",
+            Some(' ') if self.indent_unit.contains('\t') => "    ",
+            _ => &self.indent_unit,
+        }
     }
 
     fn in_multiline_string(&self, offset: usize) -> bool {
