@@ -83,6 +83,11 @@ pub enum FileError {
 }
 
 pub fn parse(text: &str, path: &str) -> Result<Vec<Stmt>, FileError> {
+    // What CPython's tokenizer rejects and the parser would accept.
+    if let Err((at, message)) = crate::limits::check(text) {
+        let (line, col) = line_col(text, TextSize::try_from(at).unwrap_or_default());
+        return Err(FileError::Syntax { line, col, message });
+    }
     match rustpython_parser::parse(text, Mode::Module, path) {
         Ok(ast::Mod::Module(m)) => Ok(m.body),
         Ok(_) => Ok(vec![]),
@@ -158,10 +163,12 @@ pub struct ProjectView<'a> {
     pub async_names: &'a BTreeSet<String>,
 }
 
+static NOTHING_REACHED: BTreeSet<String> = BTreeSet::new();
+
 /// Converts one module's text on its own.
 pub fn convert(text: &str, newline: &str, path: &str, opts: &Options) -> Result<Converted, FileError> {
     let body = parse(text, path)?;
-    convert_body(text, newline, path, body, opts, None, None)
+    convert_body(text, newline, path, body, opts, None, None, &NOTHING_REACHED)
 }
 
 /// A module analysed, with its seeds: what each round of the project's
@@ -562,7 +569,9 @@ pub fn colour_round(text: &str, path: &str, pl: &mut Planned, project: &ProjectV
     colour_planned(text, path, pl, Some(project)).round
 }
 
-/// Converts one parsed module.
+/// Converts one parsed module. `reached`: the names other modules of the
+/// run take from it ([`crate::reach`]).
+#[allow(clippy::too_many_arguments)]
 pub fn convert_body(
     text: &str,
     newline: &str,
@@ -571,14 +580,16 @@ pub fn convert_body(
     opts: &Options,
     project: Option<&ProjectView>,
     analysed: Option<analysis::ModuleInfo>,
+    reached: &BTreeSet<String>,
 ) -> Result<Converted, FileError> {
     match plan(text, path, &body, opts, project.is_some(), analysed)? {
         None => Ok(Converted { output: None, diagnostics: vec![], edits: 0, lines: vec![] }),
-        Some(pl) => convert_planned(text, newline, path, body, opts, project, pl),
+        Some(pl) => convert_planned(text, newline, path, body, opts, project, pl, reached),
     }
 }
 
 /// Converts a planned module with the project's final facts.
+#[allow(clippy::too_many_arguments)]
 pub fn convert_planned(
     text: &str,
     newline: &str,
@@ -587,6 +598,7 @@ pub fn convert_planned(
     opts: &Options,
     project: Option<&ProjectView>,
     mut pl: Planned,
+    reached: &BTreeSet<String>,
 ) -> Result<Converted, FileError> {
     let enabled = enabled(opts);
     let unchanged = |diagnostics| Ok(Converted { output: None, diagnostics, edits: 0, lines: vec![] });
@@ -633,6 +645,7 @@ pub fn convert_planned(
         module: &module,
         async_qualnames: &async_names,
         pytest_auto: opts.pytest_auto,
+        reached,
     };
     let mut new_body = body.clone();
     for p in &enabled {
@@ -641,12 +654,22 @@ pub fn convert_planned(
     diags.append(&mut cx.diagnostics);
     let new_body = match crate::imports::add_imports(new_body, &cx.imports) {
         Ok(b) => b,
-        Err(msg) => {
-            diags.push(Diagnostic { offset: 0, pass: "imports", message: format!("{msg}; file left unchanged") });
+        Err((offset, msg)) => {
+            diags.push(Diagnostic { offset, pass: "imports", message: format!("{msg}; file left unchanged") });
             return unchanged(locate(text, diags));
         }
     };
     if new_body == body {
+        return unchanged(locate(text, diags));
+    }
+    if opts.target < TargetVersion::Py311
+        && let Some(at) = crate::grammar::nested_async_comprehension(&new_body)
+    {
+        diags.push(Diagnostic {
+            offset: at.into(),
+            pass: "grammar",
+            message: "the conversion would put an `await` or `async for` in a comprehension nested in another, which Python before 3.11 rejects (see --target-version); file left unchanged".into(),
+        });
         return unchanged(locate(text, diags));
     }
     let out = emit_and_verify(text, newline, path, &body, new_body)?;

@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 
 /// Adds `import m` for each requested module not already imported plainly at
 /// module level. Returns an error message if the name is bound otherwise.
-pub fn add_imports(mut body: Vec<Stmt>, wanted: &BTreeSet<String>) -> Result<Vec<Stmt>, String> {
+/// The error: where (a byte offset) and why.
+pub fn add_imports(mut body: Vec<Stmt>, wanted: &BTreeSet<String>) -> Result<Vec<Stmt>, (u32, String)> {
     let bindings = crate::analysis::scope::collect(&body);
     let mut new = vec![];
     for m in wanted {
@@ -24,11 +25,25 @@ pub fn add_imports(mut body: Vec<Stmt>, wanted: &BTreeSet<String>) -> Result<Vec
             Some(crate::analysis::scope::Binding::Import(q)) if q == top && (m == top || imported(m)) => continue,
             Some(crate::analysis::scope::Binding::Import(q)) if q == top => {}
             Some(_) => {
-                return Err(format!(
-                    "`{top}` is already bound in this module to something else; cannot add `import {m}`"
+                return Err((
+                    0,
+                    format!("`{top}` is already bound in this module to something else; cannot add `import {m}`"),
                 ));
             }
-            None => {}
+            None => {
+                // A name the module uses without binding it (a NameError, or
+                // a name from `import *` or builtins): the import would
+                // change what that code means, and a second run would read
+                // it as the module (and convert more).
+                if let Some(at) = free_use(&body, top) {
+                    return Err((
+                        at,
+                        format!(
+                            "`{top}` is used without being imported or defined here; adding `import {m}` would change what it means"
+                        ),
+                    ));
+                }
+            }
         }
         new.push(Stmt::Import(ast::StmtImport {
             range: synth(),
@@ -76,23 +91,47 @@ pub fn add_imports(mut body: Vec<Stmt>, wanted: &BTreeSet<String>) -> Result<Vec
     Ok(body)
 }
 
-/// Removes module-level imports of `module` (and its submodules) whose names
-/// nothing in the module uses any more. With `replacement`, the first import
-/// removed whole becomes `import <replacement>` in its place (so `import
-/// requests` turns into `import httpx` where it stood), unless the module
-/// already imports it.
-pub fn remove_unused(body: Vec<Stmt>, module: &str, replacement: Option<&str>) -> Vec<Stmt> {
-    let mut replacement = replacement.filter(|r| {
-        !matches!(crate::analysis::scope::collect(&body).unique(r), Some(crate::analysis::scope::Binding::Import(q)) if q == r)
-    });
-    let mut replace = |out: &mut Vec<Stmt>| {
-        if let Some(r) = replacement.take() {
-            out.push(Stmt::Import(ast::StmtImport {
-                range: synth(),
-                names: vec![ast::Alias { range: synth(), name: ast::Identifier::new(r), asname: None }],
-            }));
+/// Where an original `name` (not one a pass wrote) is read in `body`.
+fn free_use(body: &[Stmt], name: &str) -> Option<u32> {
+    use crate::syntax::visit::{Visitor, walk_expr};
+    use rustpython_parser::ast::Ranged;
+    struct Find<'n>(&'n str, Option<u32>);
+    impl<'a> Visitor<'a> for Find<'_> {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if self.1.is_some() {
+                return;
+            }
+            if let Expr::Name(n) = e
+                && n.id.as_str() == self.0
+                && !crate::syntax::is_synth(e.range())
+            {
+                self.1 = Some(e.range().start().into());
+                return;
+            }
+            walk_expr(self, e);
         }
-    };
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            // A function that binds the name itself (a parameter, a local
+            // import) reads its own.
+            let (args, body) = match s {
+                Stmt::FunctionDef(f) => (&f.args, &f.body),
+                Stmt::AsyncFunctionDef(f) => (&f.args, &f.body),
+                _ => return crate::syntax::visit::walk_stmt(self, s),
+            };
+            let mut b = crate::analysis::scope::collect(body);
+            crate::analysis::scope::collect_args(args, &mut b);
+            if !b.binds(self.0) {
+                crate::syntax::visit::walk_stmt(self, s);
+            }
+        }
+    }
+    let mut f = Find(name, None);
+    f.visit_body(body);
+    f.1
+}
+
+/// The names read anywhere in `body` outside import statements.
+pub fn used_names(body: &[Stmt]) -> std::collections::HashSet<String> {
     use crate::syntax::visit::{Visitor, walk_expr};
     struct Names(std::collections::HashSet<String>);
     impl<'a> Visitor<'a> for Names {
@@ -104,7 +143,7 @@ pub fn remove_unused(body: Vec<Stmt>, module: &str, replacement: Option<&str>) -
         }
     }
     let mut names = Names(Default::default());
-    for s in &body {
+    for s in body {
         if !matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_)) {
             names.visit_stmt(s);
         }
@@ -127,6 +166,84 @@ pub fn remove_unused(body: Vec<Stmt>, module: &str, replacement: Option<&str>) -
             }
         }
     }
+    names.0
+}
+
+/// The strings of the module-level statements that bind or extend
+/// `__all__` (`__all__ = [...]`, `__all__ += [...]`,
+/// `__all__.extend([...])`), if there is one.
+fn all_names(body: &[Stmt]) -> Option<std::collections::HashSet<String>> {
+    use crate::syntax::visit::{Visitor, walk_expr};
+    struct Strings(std::collections::HashSet<String>);
+    impl<'a> Visitor<'a> for Strings {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Constant(c) = e
+                && let ast::Constant::Str(s) = &c.value
+            {
+                self.0.insert(s.clone());
+            }
+            walk_expr(self, e);
+        }
+    }
+    let is_all = |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == "__all__");
+    let mut found = false;
+    let mut strings = Strings(Default::default());
+    for s in body {
+        let hit = match s {
+            Stmt::Assign(a) => a.targets.iter().any(is_all),
+            Stmt::AugAssign(a) => is_all(&a.target),
+            Stmt::AnnAssign(a) => is_all(&a.target),
+            Stmt::Expr(e) => {
+                matches!(&*e.value, Expr::Call(c) if matches!(&*c.func, Expr::Attribute(a) if is_all(&a.value)))
+            }
+            _ => false,
+        };
+        if hit {
+            found = true;
+            strings.visit_stmt(s);
+        }
+    }
+    found.then_some(strings.0)
+}
+
+/// Removes module-level imports of `module` (and its submodules) whose names
+/// nothing in the module uses any more, when nothing else can reach them:
+/// a name that was unused before the pass (`used_before`), that `__all__`
+/// lists, or that another module of the run takes from this one
+/// (`reached`, see [`crate::reach`]; `*` for a star import when there is
+/// no `__all__`) stays imported. With `replacement`, the first import
+/// removed whole becomes `import <replacement>` in its place (so `import
+/// requests` turns into `import httpx` where it stood), unless the module
+/// already imports it.
+pub fn remove_unused(
+    body: Vec<Stmt>,
+    module: &str,
+    replacement: Option<&str>,
+    used_before: &std::collections::HashSet<String>,
+    reached: &BTreeSet<String>,
+) -> Vec<Stmt> {
+    let mut replacement = replacement.filter(|r| {
+        !matches!(crate::analysis::scope::collect(&body).unique(r), Some(crate::analysis::scope::Binding::Import(q)) if q == r)
+    });
+    let mut replace = |out: &mut Vec<Stmt>| {
+        if let Some(r) = replacement.take() {
+            out.push(Stmt::Import(ast::StmtImport {
+                range: synth(),
+                names: vec![ast::Alias { range: synth(), name: ast::Identifier::new(r), asname: None }],
+            }));
+        }
+    };
+    let names = used_names(&body);
+    let all = all_names(&body);
+    let star = all.is_none() && reached.contains("*");
+    // Whether the import binding `local` stays.
+    let keep_name = |local: &str| {
+        names.contains(local)
+            || !used_before.contains(local)
+            || all.as_ref().is_some_and(|a| a.contains(local))
+            || reached.contains(local)
+            || (star && !local.starts_with('_'))
+    };
     let ours = |m: &str| m == module || m.starts_with(&format!("{module}."));
     let mut out = Vec::with_capacity(body.len());
     for s in body {
@@ -141,7 +258,7 @@ pub fn remove_unused(body: Vec<Stmt>, module: &str, replacement: Option<&str>) -
                             .as_ref()
                             .map(|n| n.to_string())
                             .unwrap_or_else(|| a.name.split('.').next().unwrap_or("").to_string());
-                        !ours(a.name.as_str()) || names.0.contains(&local)
+                        !ours(a.name.as_str()) || keep_name(&local)
                     })
                     .cloned()
                     .collect();
@@ -160,9 +277,7 @@ pub fn remove_unused(body: Vec<Stmt>, module: &str, replacement: Option<&str>) -
                 let keep: Vec<ast::Alias> = i
                     .names
                     .iter()
-                    .filter(|a| {
-                        a.name.as_str() == "*" || names.0.contains(a.asname.as_ref().unwrap_or(&a.name).as_str())
-                    })
+                    .filter(|a| a.name.as_str() == "*" || keep_name(a.asname.as_ref().unwrap_or(&a.name).as_str()))
                     .cloned()
                     .collect();
                 if keep.len() == i.names.len() {

@@ -331,6 +331,9 @@ pub fn convert_all_each<R: Send>(
             members.into_iter().map(|m| (m.module, Ok(m.planned))).collect();
         plans.extend(failed_plans.into_iter().map(|(i, e)| (i, Err(e))));
         let async_names = crate::project::qualnames(&index, &state.async_fns);
+        // What other modules take from each module (imports they name stay).
+        let reached = if project { crate::reach::reached(&index, &texts) } else { vec![] };
+        let no_names = BTreeSet::new();
         let cached_now = std::sync::Mutex::new(cached);
         let mut slots: Vec<Option<Prepared>> = prepared.into_iter().map(Some).collect();
         type Work = (usize, Prepared, Option<Result<engine::Planned, String>>);
@@ -362,6 +365,7 @@ pub fn convert_all_each<R: Send>(
                             opts,
                             Some(&view),
                             pl,
+                            reached.get(i).unwrap_or(&no_names),
                         );
                         finish(decoded, r)
                     }
@@ -378,6 +382,7 @@ pub fn convert_all_each<R: Send>(
                             opts,
                             None,
                             info.map(|(b, _)| *b),
+                            reached.get(i).unwrap_or(&no_names),
                         );
                         finish(decoded, r)
                     }

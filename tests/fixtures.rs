@@ -9,6 +9,7 @@
 //! trio, anyio), those under `tests/fixtures/sqlite_trio/` with `--runtime trio`,
 //! those under `tests/fixtures/pytest_auto/` with `pytest_auto` (the project's
 //! pytest plugin runs async tests without marks);
+//! those under `tests/fixtures/target_py39/` with `--target-version py39` only,
 //! those under `tests/fixtures/{taskgroup,timeout}/` also with
 //! `--target-version py39` (snapshots `<dir>_py39__<case>`). A fixture with
 //! a `<case>.toml` beside it runs with that file as extra tables (`--tables`),

@@ -111,3 +111,29 @@ fn rename_reaches_every_position() {
     let again = convert(&out, "\n", "renames", &opts).unwrap();
     assert!(again.output.is_none(), "second run changed the output");
 }
+
+/// CPython's tokenizer refuses more than 200 nested brackets and 100
+/// levels of indentation: so does the tool, with CPython's words.
+#[test]
+fn over_cpython_tokenizer_limits_is_a_syntax_error() {
+    let src =
+        format!("import time\n\n\ndef f():\n    time.sleep(1)\n    return {}1{}\n", "(".repeat(201), ")".repeat(201));
+    match run(src) {
+        Err(FileError::Syntax { message, line, .. }) => {
+            assert!(message.starts_with("too many nested parentheses"), "{message}");
+            assert_eq!(line, 6);
+        }
+        other => panic!("expected a syntax error, got {other:?}"),
+    }
+    let mut src = String::from("import time\n\n\ndef f(x):\n");
+    for k in 1..100 {
+        src.push_str(&format!("{}if x:\n", " ".repeat(k)));
+    }
+    src.push_str(&format!("{}time.sleep(0)\n", " ".repeat(100)));
+    match run(src) {
+        Err(FileError::Syntax { message, .. }) => {
+            assert!(message.starts_with("too many levels of indentation"), "{message}")
+        }
+        other => panic!("expected a syntax error, got {other:?}"),
+    }
+}

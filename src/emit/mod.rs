@@ -324,7 +324,7 @@ impl<'a> Emitter<'a> {
         let line_start = self.src[..first_start].rfind('\n').map_or(0, |i| i + 1);
         let header_indent: String = self.src[line_start..].chars().take_while(|c| *c == ' ' || *c == '\t').collect();
         let start = self.src[..first_start].trim_end_matches([' ', '\t']).len();
-        let ind = format!("{header_indent}{}", self.indent_unit);
+        let ind = format!("{header_indent}{}", self.unit_under(&header_indent));
         let mut text = String::new();
         for s in new {
             text.push_str(self.nl);
@@ -379,16 +379,24 @@ impl<'a> Emitter<'a> {
     }
 
     /// The contiguous original run a list of statements covers, if it does.
+    /// New simple statements between two of the run's (`await r.read()`
+    /// before a `return r`) do not break it: they are inserted there.
     fn run_span(&self, body: &[Stmt]) -> Option<(usize, usize, usize)> {
         let (b, i, mut j) = self.span_of(body.first()?)?;
+        let mut gap = false;
         for s in &body[1..] {
+            if is_synth(s.range()) && blocks(s).is_empty() {
+                gap = true;
+                continue;
+            }
             let (b2, i2, j2) = self.span_of(s)?;
             if b2 != b || i2 != j {
                 return None;
             }
             j = j2;
+            gap = false;
         }
-        Some((b, i, j))
+        (!gap).then_some((b, i, j))
     }
 
     /// If `s` is a new compound statement wrapping a run of this block.
@@ -527,7 +535,9 @@ impl<'a> Emitter<'a> {
         let line_start = self.src[..at].rfind('\n').map(|i| i + 1).unwrap_or(0);
         let prefix = &self.src[line_start..at];
         if prefix.chars().all(|c| c == ' ' || c == '\t' || c == '\x0c') {
-            Ok(prefix.to_string())
+            // A form feed resets the column (CPython's tokenizer): the
+            // indentation is what follows the last one.
+            Ok(prefix.rsplit('\x0c').next().unwrap_or("").to_string())
         } else {
             Ok(String::from("\u{0}"))
         }
@@ -751,19 +761,35 @@ impl<'a> Emitter<'a> {
         let mut out = String::with_capacity(text.len() + 64);
         let mut offset = start;
         for (i, line) in text.split_inclusive('\n').enumerate() {
-            if i > 0
-                && !self.in_multiline_string(offset)
-                && let Some(rest) = line.strip_prefix(old_indent)
-            {
-                out.push_str(new_indent);
-                out.push_str(rest);
-                offset += line.len();
-                continue;
+            if i > 0 && !self.in_multiline_string(offset) {
+                // Form feeds in the indentation are kept; the column counts
+                // from the last one (as CPython's tokenizer counts it).
+                let ws = line.len() - line.trim_start_matches([' ', '\t', '\x0c']).len();
+                let ff = line[..ws].rfind('\x0c').map_or(0, |k| k + 1);
+                if let Some(rest) = line[ff..].strip_prefix(old_indent) {
+                    out.push_str(&line[..ff]);
+                    out.push_str(new_indent);
+                    out.push_str(rest);
+                    offset += line.len();
+                    continue;
+                }
             }
             out.push_str(line);
             offset += line.len();
         }
         out
+    }
+
+    /// The indentation one level below a line indented `indent`: the
+    /// file's unit, but a tab under a tab and spaces under spaces (Python
+    /// refuses a tab after spaces in one line's indentation, and the lines
+    /// below a tab-indented header are tab-indented in their turn).
+    pub(super) fn unit_under(&self, indent: &str) -> &str {
+        match indent.chars().last() {
+            Some('\t') => "\t",
+            Some(' ') if self.indent_unit.contains('\t') => "    ",
+            _ => &self.indent_unit,
+        }
     }
 
     fn in_multiline_string(&self, offset: usize) -> bool {

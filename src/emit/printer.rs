@@ -418,7 +418,7 @@ impl Emitter<'_> {
     /// lines), the run's own edits applied, and re-indented; otherwise each
     /// statement is printed on its own line.
     fn body(&mut self, body: &[Stmt], indent: &str) -> R<String> {
-        let inner = format!("{indent}{}", self.indent_unit);
+        let inner = format!("{indent}{}", self.unit_under(indent));
         if let Some((b, i, j)) = self.run_span(body) {
             let old_run: &[Stmt] = &self.old_blocks[b][i..j];
             let start = usize::from(crate::syntax::stmt_start(&old_run[0], self.src));

@@ -246,12 +246,36 @@ impl<'a> Visitor<'a> for Uses<'_> {
     }
 }
 
+/// Whether `e` contains the expression at `r`. A node an earlier pass
+/// wrote (`await asyncio.sleep(...)`) has no range: look inside.
+fn holds(e: &Expr, r: TextRange) -> bool {
+    if !crate::syntax::is_synth(e.range()) {
+        return e.range().contains_range(r);
+    }
+    struct Find(TextRange, bool);
+    impl<'a> Visitor<'a> for Find {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if self.1 {
+                return;
+            }
+            if crate::syntax::is_synth(e.range()) {
+                walk_expr(self, e);
+            } else if e.range().contains_range(self.0) {
+                self.1 = true;
+            }
+        }
+    }
+    let mut f = Find(r, false);
+    walk_expr(&mut f, e);
+    f.1
+}
+
 /// Where a one-liner's file is used: the call that reads or writes it
 /// (`open(p).read()`, `json.load(open(p))`), if the open is evaluated
 /// whenever the statement runs (not under a condition, in a lambda or a
 /// comprehension). Ok(None): `open` is not in `e`.
 fn oneliner_use(info: &ModuleInfo, e: &Expr, open: TextRange) -> Result<Option<(TextRange, Use)>, String> {
-    if !e.range().contains_range(open) {
+    if !holds(e, open) {
         return Ok(None);
     }
     if let Expr::Call(c) = e {
@@ -292,7 +316,7 @@ fn oneliner_use(info: &ModuleInfo, e: &Expr, open: TextRange) -> Result<Option<(
         _ => vec![],
     };
     for c in children {
-        if c.range().contains_range(open) {
+        if holds(c, open) {
             return oneliner_use(info, c, open);
         }
     }
@@ -390,21 +414,34 @@ fn collect(body: &[Stmt], info: &ModuleInfo) -> Facts {
         }
         /// `x = open(p).read()`, `return json.load(open(p))`, `open(p, "w").write(s)`.
         fn oneliner(&mut self, s: &'a Stmt, value: &'a Expr) {
-            struct Opens<'i>(&'i ModuleInfo, Vec<TextRange>, Vec<TextRange>);
+            // The opens, and whether a call finished before the first one
+            // started (by evaluation order, not offsets: the call may be a
+            // new node of an earlier pass, `await asyncio.sleep(...)`,
+            // which has no place in the source; a second run sees it as
+            // an ordinary call and must decide the same).
+            struct Opens<'i> {
+                info: &'i ModuleInfo,
+                opens: Vec<TextRange>,
+                finished: usize,
+                call_before: bool,
+            }
             impl<'b> Visitor<'b> for Opens<'_> {
                 fn visit_expr(&mut self, e: &'b Expr) {
-                    if let Expr::Call(c) = e {
-                        if is_open(self.0, e) {
-                            self.1.push(c.range);
+                    let Expr::Call(c) = e else { return walk_expr(self, e) };
+                    if is_open(self.info, e) {
+                        if self.opens.is_empty() {
+                            self.call_before = self.finished > 0;
                         }
-                        self.2.push(c.range);
+                        self.opens.push(c.range);
                     }
                     walk_expr(self, e);
+                    self.finished += 1;
                 }
             }
-            let mut o = Opens(self.info, vec![], vec![]);
+            let mut o = Opens { info: self.info, opens: vec![], finished: 0, call_before: false };
             o.visit_expr(value);
-            let opens = o.1;
+            let call_before = o.call_before;
+            let opens = o.opens;
             if opens.len() > 1 {
                 for c in opens {
                     self.left(c, "several files opened in one statement are not converted");
@@ -415,7 +452,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo) -> Facts {
             if self.handled.contains(&open) {
                 return;
             }
-            if o.2.iter().any(|c| c.end() <= open.start()) {
+            if call_before {
                 return self
                     .left(open, "a call before `open` in the same statement would run after the file is opened");
             }

@@ -1864,6 +1864,8 @@ impl Pass for Http {
                 client_funcs.insert(f);
             }
         }
+        // What the module used before the rewrite (an import unused already is not ours to remove).
+        let used_before = crate::imports::used_names(&body);
         let mut folder = Folder {
             cx,
             facts: &facts,
@@ -1888,7 +1890,8 @@ impl Pass for Http {
             folder.cx.imports.insert(lib.into());
             folder.cx.imports.extend(extra);
         }
-        crate::imports::remove_unused(body, "requests", changed.then_some(lib))
+        let reached = folder.cx.reached;
+        crate::imports::remove_unused(body, "requests", changed.then_some(lib), &used_before, reached)
     }
 }
 

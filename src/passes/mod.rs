@@ -84,6 +84,10 @@ pub struct PassCx<'a> {
     /// The project's pytest plugin runs async tests without marks
     /// (`Options::pytest_auto`).
     pub pytest_auto: bool,
+    /// The names of this module other modules of the run take from it
+    /// (`from this import name`, `this.name`; `*` for a star import), see
+    /// [`crate::reach`]: an import they name is never removed.
+    pub reached: &'a BTreeSet<String>,
 }
 
 impl PassCx<'_> {

@@ -81,6 +81,8 @@ pub fn fixture_runs() -> Vec<(std::path::PathBuf, String, awaitify::engine::Opti
             // Rewrites for Python 3.11+: also with py39, where nothing changes.
             "taskgroup" | "timeout" => vec![(dir.clone(), &default), (format!("{dir}_py39"), &py39)],
             "pytest_auto" => vec![(dir, &pytest_auto)],
+            // The grammar of Python 3.9 (`--target-version py39`).
+            "target_py39" => vec![(dir, &py39)],
             "runtime" | "pool" | "pytest" => {
                 vec![(dir.clone(), &default), (format!("{dir}_trio"), &trio), (format!("{dir}_anyio"), &anyio)]
             }
