@@ -203,6 +203,7 @@ impl Pass for Pool {
         let is_async: HashSet<TextRange> =
             blocks.values().flat_map(|b| b.refs.iter().filter(|(_, f)| async_fn(*f)).map(|(r, _)| *r)).collect();
         cx.imports.insert("asyncio".into());
+        let used_before = crate::imports::used_names(&body);
         let mut done = vec![];
         let out = expand_stmts(body, &mut |s| {
             let Some(b) = blocks.remove(&s.range()) else { return vec![s] };
@@ -224,7 +225,11 @@ impl Pass for Pool {
         }
         // `from concurrent.futures import ThreadPoolExecutor` that nothing
         // uses any more goes (names still used stay).
-        if converted { crate::imports::remove_unused(out, "concurrent.futures", None) } else { out }
+        if converted {
+            crate::imports::remove_unused(out, "concurrent.futures", None, &used_before, cx.reached)
+        } else {
+            out
+        }
     }
 }
 
