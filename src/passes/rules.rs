@@ -943,6 +943,14 @@ impl Folder<'_, '_> {
             .map(|(_, t, _)| t.to_string())
     }
 
+    /// Renames an optional bound name (`except E as n`, `case x`, `**rest`)
+    /// by a bare-name rule.
+    fn rename_opt(&self, slot: &mut Option<ast::Identifier>) {
+        if let Some(new) = slot.as_ref().and_then(|n| self.bare_rename(n.as_str())) {
+            *slot = Some(ident(&new));
+        }
+    }
+
     fn import_of(rule: &UserRule, target: &str) -> String {
         rule.import.clone().unwrap_or_else(|| target.rsplit_once('.').map_or(target, |x| x.0).to_string())
     }
@@ -1171,9 +1179,7 @@ impl Fold<TextRange> for Folder<'_, '_> {
 
     fn fold_keyword(&mut self, k: ast::Keyword) -> Result<ast::Keyword, std::convert::Infallible> {
         let mut k = ast::fold::fold_keyword(self, k)?;
-        if let Some(new) = k.arg.as_ref().and_then(|a| self.bare_rename(a.as_str())) {
-            k.arg = Some(ident(&new));
-        }
+        self.rename_opt(&mut k.arg);
         Ok(k)
     }
 
@@ -1182,9 +1188,7 @@ impl Fold<TextRange> for Folder<'_, '_> {
         h: ast::ExceptHandlerExceptHandler,
     ) -> Result<ast::ExceptHandlerExceptHandler, std::convert::Infallible> {
         let mut h = ast::fold::fold_excepthandler_except_handler(self, h)?;
-        if let Some(new) = h.name.as_ref().and_then(|n| self.bare_rename(n.as_str())) {
-            h.name = Some(ident(&new));
-        }
+        self.rename_opt(&mut h.name);
         Ok(h)
     }
 
@@ -1195,9 +1199,7 @@ impl Fold<TextRange> for Folder<'_, '_> {
         p: ast::PatternMatchAs,
     ) -> Result<ast::PatternMatchAs, std::convert::Infallible> {
         let mut p = ast::fold::fold_pattern_match_as(self, p)?;
-        if let Some(new) = p.name.as_ref().and_then(|n| self.bare_rename(n.as_str())) {
-            p.name = Some(ident(&new));
-        }
+        self.rename_opt(&mut p.name);
         Ok(p)
     }
 
@@ -1205,9 +1207,7 @@ impl Fold<TextRange> for Folder<'_, '_> {
         &mut self,
         mut p: ast::PatternMatchStar,
     ) -> Result<ast::PatternMatchStar, std::convert::Infallible> {
-        if let Some(new) = p.name.as_ref().and_then(|n| self.bare_rename(n.as_str())) {
-            p.name = Some(ident(&new));
-        }
+        self.rename_opt(&mut p.name);
         Ok(p)
     }
 
@@ -1216,9 +1216,7 @@ impl Fold<TextRange> for Folder<'_, '_> {
         p: ast::PatternMatchMapping,
     ) -> Result<ast::PatternMatchMapping, std::convert::Infallible> {
         let mut p = ast::fold::fold_pattern_match_mapping(self, p)?;
-        if let Some(new) = p.rest.as_ref().and_then(|n| self.bare_rename(n.as_str())) {
-            p.rest = Some(ident(&new));
-        }
+        self.rename_opt(&mut p.rest);
         Ok(p)
     }
 

@@ -20,6 +20,46 @@ pub mod swallowed_cancel;
 pub mod unawaited_coroutine;
 
 use super::Rule;
+use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
+use rustpython_parser::ast::{self, Expr, Stmt};
+
+/// The body may suspend, outside nested scopes: an `await`, `async for`,
+/// `async with` or async comprehension (with `yields`, a `yield` too: an
+/// async generator needs its `async def`).
+pub(crate) fn suspends(body: &[Stmt], yields: bool) -> bool {
+    struct A {
+        yields: bool,
+        found: bool,
+    }
+    impl<'a> Visitor<'a> for A {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => {}
+                Stmt::AsyncFor(_) | Stmt::AsyncWith(_) => self.found = true,
+                _ => walk_stmt(self, s),
+            }
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            match e {
+                Expr::Lambda(_) => {}
+                Expr::Await(_) => self.found = true,
+                Expr::Yield(_) | Expr::YieldFrom(_) if self.yields => self.found = true,
+                Expr::ListComp(ast::ExprListComp { generators, .. })
+                | Expr::SetComp(ast::ExprSetComp { generators, .. })
+                | Expr::DictComp(ast::ExprDictComp { generators, .. })
+                | Expr::GeneratorExp(ast::ExprGeneratorExp { generators, .. })
+                    if generators.iter().any(|g| g.is_async) =>
+                {
+                    self.found = true
+                }
+                _ => walk_expr(self, e),
+            }
+        }
+    }
+    let mut a = A { yields, found: false };
+    a.visit_body(body);
+    a.found
+}
 
 /// Every rule, in code order.
 pub fn registry() -> &'static [&'static dyn Rule] {

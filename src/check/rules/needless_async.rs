@@ -2,7 +2,7 @@
 
 use crate::check::{Hit, Module, Rule, Scope, ScopedVisitor, walk_scoped};
 use crate::syntax::dotted_name;
-use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
+use crate::syntax::visit::{Visitor, walk_expr};
 use rustpython_parser::ast::{self, Constant, Expr, Ranged, Stmt};
 
 crate::rule_doc!(
@@ -46,37 +46,6 @@ what it should have awaited. No `convert` pass rewrites this.
 );
 
 pub struct NeedlessAsync;
-
-fn awaits(body: &[Stmt]) -> bool {
-    struct A(bool);
-    impl<'a> Visitor<'a> for A {
-        fn visit_stmt(&mut self, s: &'a Stmt) {
-            match s {
-                Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => {}
-                Stmt::AsyncFor(_) | Stmt::AsyncWith(_) => self.0 = true,
-                _ => walk_stmt(self, s),
-            }
-        }
-        fn visit_expr(&mut self, e: &'a Expr) {
-            match e {
-                Expr::Lambda(_) => {}
-                Expr::Await(_) | Expr::Yield(_) | Expr::YieldFrom(_) => self.0 = true,
-                Expr::ListComp(ast::ExprListComp { generators, .. })
-                | Expr::SetComp(ast::ExprSetComp { generators, .. })
-                | Expr::DictComp(ast::ExprDictComp { generators, .. })
-                | Expr::GeneratorExp(ast::ExprGeneratorExp { generators, .. })
-                    if generators.iter().any(|g| g.is_async) =>
-                {
-                    self.0 = true
-                }
-                _ => walk_expr(self, e),
-            }
-        }
-    }
-    let mut a = A(false);
-    a.visit_body(body);
-    a.0
-}
 
 /// Names and attribute names the module uses as values, not called at once
 /// (`app.add_handler(self.cb)`, `monkeypatch.setattr(obj, "m", fake)`,
@@ -144,7 +113,7 @@ impl Rule for NeedlessAsync {
                         .iter()
                         .any(|d| !matches!(dotted_name(d).as_deref(), Some("staticmethod" | "classmethod")))
                     || is_stub(&f.body)
-                    || awaits(&f.body)
+                    || super::suspends(&f.body, true)
                 {
                     return;
                 }

@@ -105,31 +105,6 @@ fn exits(body: &[Stmt]) -> (bool, bool) {
     (e.0, e.1)
 }
 
-/// The body may suspend: an `await`, `async for` or `async with` outside
-/// nested scopes.
-fn suspends(body: &[Stmt]) -> bool {
-    struct A(bool);
-    impl<'a> Visitor<'a> for A {
-        fn visit_stmt(&mut self, s: &'a Stmt) {
-            match s {
-                Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => {}
-                Stmt::AsyncFor(_) | Stmt::AsyncWith(_) => self.0 = true,
-                _ => walk_stmt(self, s),
-            }
-        }
-        fn visit_expr(&mut self, e: &'a Expr) {
-            match e {
-                Expr::Await(_) => self.0 = true,
-                Expr::Lambda(_) => {}
-                _ => walk_expr(self, e),
-            }
-        }
-    }
-    let mut a = A(false);
-    a.visit_body(body);
-    a.0
-}
-
 /// The body reads `name` (outside nested scopes).
 fn uses_name(body: &[Stmt], name: &str) -> bool {
     struct U<'n>(&'n str, bool);
@@ -176,7 +151,7 @@ impl Rule for SwallowedCancel {
                 };
                 // Cancellation arrives at an `await`: a body with none
                 // cannot be cancelled, whatever its handlers catch.
-                if !suspends(body) {
+                if !super::suspends(body, false) {
                     return;
                 }
                 let Some(def) = scope.async_def() else { return };
