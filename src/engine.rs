@@ -727,6 +727,9 @@ fn verify(text: &str, out: &str, intended: Vec<Stmt>, path: &str) -> Result<(), 
     let reparsed = match parse(out, path) {
         Ok(b) => b,
         Err(FileError::Syntax { line, col, message }) => {
+            if let Some(dir) = std::env::var_os("AWAITIFY_DEBUG_EMIT") {
+                let _ = std::fs::write(std::path::Path::new(&dir).join("emitted.py"), out);
+            }
             return Err(FileError::Internal {
                 line,
                 col,

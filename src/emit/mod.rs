@@ -262,8 +262,36 @@ impl<'a> Emitter<'a> {
             out.push(Edit { start, end, text });
         }
         for (i, s) in old.iter().enumerate() {
-            if !kept[i] {
+            if kept[i] {
+                continue;
+            }
+            // A statement that shares its line with others (`import a;
+            // import b`): it goes with the `;` between it and a kept
+            // neighbour; a line none of whose statements is kept goes whole.
+            let (mut a, mut b) = (i, i + 1);
+            while a > 0 && self.joined(&old[a - 1], &old[a]) {
+                a -= 1;
+            }
+            while b < old.len() && self.joined(&old[b - 1], &old[b]) {
+                b += 1;
+            }
+            if b - a == 1 {
                 self.delete_stmt(s, out)?;
+                continue;
+            }
+            match (a..b).find(|&k| kept[k]) {
+                None if i == a => {
+                    self.delete_span(s, usize::from(old[b - 1].range().end()), out)?;
+                }
+                None => {}
+                Some(f) if f < i => {
+                    let start = usize::from(old[i - 1].range().end());
+                    out.push(Edit { start, end: s.range().end().into(), text: String::new() });
+                }
+                Some(_) => {
+                    let start = usize::from(stmt_start(s, self.src));
+                    out.push(Edit { start, end: stmt_start(&old[i + 1], self.src).into(), text: String::new() });
+                }
             }
         }
         for (prev, next, stmts) in groups {
@@ -283,6 +311,21 @@ impl<'a> Emitter<'a> {
                         text.push_str(&self.print_stmt(s, &indent)?);
                     }
                     out.push(Edit { start: at, end: at, text });
+                }
+                (prev, Some(n)) if prev == Some(n.wrapping_sub(1)) && self.joined(&old[n - 1], &old[n]) => {
+                    // Between two statements of one line (`a = 0; b = f()`):
+                    // the `;` becomes a line break, the new statements stand
+                    // on lines of their own.
+                    let start = usize::from(old[n - 1].range().end());
+                    let end = usize::from(stmt_start(&old[n], self.src));
+                    for s in &stmts {
+                        text.push_str(self.nl);
+                        text.push_str(&indent);
+                        text.push_str(&self.print_stmt(s, &indent)?);
+                    }
+                    text.push_str(self.nl);
+                    text.push_str(&indent);
+                    outer.push(Edit { start, end, text });
                 }
                 (_, next) => {
                     // Before the next kept statement, at its indentation.
@@ -455,8 +498,7 @@ impl<'a> Emitter<'a> {
                 let old = &self.old_blocks[b][i + k];
                 self.stmt_edits(old, new, &mut edits)?;
             }
-            let text = apply(self.src, start, end, edits)?;
-            lines.push(self.reindent(&text, start, &old_indent, indent));
+            lines.push(self.apply_reindented(start, end, edits, &old_indent, indent)?);
             n = m;
         }
         let mut out = String::new();
@@ -497,9 +539,22 @@ impl<'a> Emitter<'a> {
         Ok(at)
     }
 
+    /// True when `b` follows `a` on the same logical line (`a; b`, a
+    /// backslash continuation between them allowed).
+    fn joined(&self, a: &Stmt, b: &Stmt) -> bool {
+        let gap = &self.src[usize::from(a.range().end())..usize::from(stmt_start(b, self.src))];
+        let gap = gap.replace("\\\r\n", "").replace("\\\n", "").replace("\\\r", "");
+        !gap.contains(['\n', '\r']) && gap.contains(';')
+    }
+
     fn delete_stmt(&self, s: &Stmt, out: &mut Vec<Edit>) -> R<()> {
+        self.delete_span(s, usize::from(s.range().end()), out)
+    }
+
+    /// Deletes the lines from statement `s` to `end` (the end of the last
+    /// statement on its line); an error if other code shares them.
+    fn delete_span(&self, s: &Stmt, end: usize, out: &mut Vec<Edit>) -> R<()> {
         let start = usize::from(stmt_start(s, self.src));
-        let end = usize::from(s.range().end());
         let line_start = self.src[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
         if !self.src[line_start..start].trim().is_empty() {
             return err(s.range().start(), "cannot delete a statement that shares its line");
@@ -507,7 +562,8 @@ impl<'a> Emitter<'a> {
         let rest = &self.src[end..];
         let line_end = rest.find('\n').map(|i| end + i + 1).unwrap_or(self.src.len());
         let tail = &self.src[end..line_end];
-        let tail_trim = tail.trim();
+        // A `;` may end the line's last statement.
+        let tail_trim = tail.trim().strip_prefix(';').unwrap_or(tail.trim()).trim();
         if !(tail_trim.is_empty() || tail_trim.starts_with('#')) {
             return err(s.range().start(), "cannot delete a statement that shares its line");
         }
@@ -531,8 +587,21 @@ impl<'a> Emitter<'a> {
 
     /// Whitespace before `at` on its line; an error if code precedes it.
     fn indent_of(&self, at: TextSize) -> R<String> {
-        let at = usize::from(at);
-        let line_start = self.src[..at].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let mut at = usize::from(at);
+        let mut line_start = self.src[..at].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        // A line continued by a backslash on a line of its own before it
+        // (`    \` then `yield x`): the statement's indentation is that
+        // line's (CPython counts the logical line's first column).
+        while self.src[line_start..at].chars().all(|c| c == ' ' || c == '\t' || c == '\x0c') {
+            let head = self.src[..line_start].strip_suffix('\n').map(|h| h.strip_suffix('\r').unwrap_or(h));
+            let Some(slash) = head.and_then(|h| h.strip_suffix('\\')) else { break };
+            let prev_start = slash.rfind('\n').map_or(0, |i| i + 1);
+            if !slash[prev_start..].chars().all(|c| c == ' ' || c == '\t' || c == '\x0c') {
+                break;
+            }
+            at = slash.len();
+            line_start = prev_start;
+        }
         let prefix = &self.src[line_start..at];
         if prefix.chars().all(|c| c == ' ' || c == '\t' || c == '\x0c') {
             // A form feed resets the column (CPython's tokenizer): the
@@ -648,9 +717,14 @@ impl<'a> Emitter<'a> {
                 return Ok(());
             }
         }
-        // Reprint the statement.
+        // Reprint the statement. A simple statement that shares its line
+        // (`x = 1; from m import a, b`) prints on one line: no indentation
+        // is needed.
         let start = stmt_start(old, self.src);
-        let indent = self.indent_of(start)?;
+        let mut indent = self.indent_of(start)?;
+        if indent.contains('\0') && blocks(new).is_empty() {
+            indent.clear();
+        }
         let text = self.print_stmt_fresh(new, &indent)?;
         out.push(Edit { start: start.into(), end: old.range().end().into(), text });
         Ok(())
@@ -759,9 +833,59 @@ impl<'a> Emitter<'a> {
             return text.to_string();
         }
         let mut out = String::with_capacity(text.len() + 64);
-        let mut offset = start;
-        for (i, line) in text.split_inclusive('\n').enumerate() {
-            if i > 0 && !self.in_multiline_string(offset) {
+        self.reindent_piece(&mut out, text, Some(start), old_indent, new_indent);
+        out
+    }
+
+    /// `src[start..end]` with `edits` applied, re-indented from
+    /// `old_indent` to `new_indent`. The original text between the edits
+    /// is judged by its own offsets (a line inside a multi-line string
+    /// keeps its text even after an edit above it changed the length);
+    /// the lines of an edit's text are re-indented when they start with
+    /// `old_indent`.
+    fn apply_reindented(
+        &self,
+        start: usize,
+        end: usize,
+        mut edits: Vec<Edit>,
+        old_indent: &str,
+        new_indent: &str,
+    ) -> R<String> {
+        if old_indent == new_indent {
+            return apply(self.src, start, end, edits);
+        }
+        edits.sort_by_key(|e| (e.start, e.end));
+        let mut out = String::with_capacity(end - start + 64);
+        let mut pos = start;
+        for e in edits {
+            if e.start < pos || e.end > end {
+                return err(TextSize::try_from(e.start).unwrap_or_default(), "overlapping edits");
+            }
+            self.reindent_piece(&mut out, &self.src[pos..e.start], Some(pos), old_indent, new_indent);
+            self.reindent_piece(&mut out, &e.text, None, old_indent, new_indent);
+            pos = e.end;
+        }
+        self.reindent_piece(&mut out, &self.src[pos..end], Some(pos), old_indent, new_indent);
+        Ok(out)
+    }
+
+    /// Appends `piece` to `out`, re-indenting each of its lines that starts
+    /// a line of `out` (not the first line of `out`). `at`: the piece's
+    /// offset in the original text, if it is original text (lines inside a
+    /// multi-line string are then kept as they are).
+    fn reindent_piece(&self, out: &mut String, piece: &str, at: Option<usize>, old_indent: &str, new_indent: &str) {
+        let mut offset = at.unwrap_or(0);
+        // An edit's text may hold a multi-line string copied from the
+        // original (`await conn.executescript("""...""")`): its lines are
+        // found by scanning the text itself.
+        let in_string = if at.is_none() { lines_in_strings(piece) } else { vec![] };
+        for line in piece.split_inclusive('\n') {
+            let line_start = out.ends_with('\n');
+            let inside = match at {
+                Some(_) => self.in_multiline_string(offset),
+                None => in_string.binary_search(&offset).is_ok(),
+            };
+            if line_start && !inside {
                 // Form feeds in the indentation are kept; the column counts
                 // from the last one (as CPython's tokenizer counts it).
                 let ws = line.len() - line.trim_start_matches([' ', '\t', '\x0c']).len();
@@ -777,7 +901,6 @@ impl<'a> Emitter<'a> {
             out.push_str(line);
             offset += line.len();
         }
-        out
     }
 
     /// The indentation one level below a line indented `indent`: the
@@ -797,6 +920,66 @@ impl<'a> Emitter<'a> {
         let idx = self.multiline_strings.partition_point(|r| r.start() < o);
         self.multiline_strings[..idx].iter().rev().take(64).any(|r| r.start() < o && o < r.end())
     }
+}
+
+/// The offsets of the lines of `text` (a fragment of Python: whole
+/// expressions or statements) that start inside a string literal. A plain
+/// scan of quotes, escapes and comments; the emitter's verification catches
+/// a fragment it misjudges.
+fn lines_in_strings(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut out = vec![];
+    let (mut i, mut quote): (usize, Option<&[u8]>) = (0, None);
+    while i < b.len() {
+        match quote {
+            None => match b[i] {
+                b'#' => {
+                    while i < b.len() && b[i] != b'\n' {
+                        i += 1;
+                    }
+                    continue;
+                }
+                q @ (b'"' | b'\'') => {
+                    let triple = b.len() >= i + 3 && b[i + 1] == q && b[i + 2] == q;
+                    let lit: &[u8] = match (q, triple) {
+                        (b'"', true) => b"\"\"\"",
+                        (b'"', false) => b"\"",
+                        (_, true) => b"'''",
+                        _ => b"'",
+                    };
+                    quote = Some(lit);
+                    i += lit.len();
+                    continue;
+                }
+                _ => {}
+            },
+            Some(lit) => {
+                if b[i] == b'\\' {
+                    if b.get(i + 1) == Some(&b'\n') {
+                        out.push(i + 2);
+                    }
+                    i += 2;
+                    continue;
+                }
+                if b[i..].starts_with(lit) {
+                    quote = None;
+                    i += lit.len();
+                    continue;
+                }
+                if b[i] == b'\n' {
+                    if lit.len() == 1 {
+                        // A single-quoted string cannot span lines: the
+                        // scan lost its way; it stops claiming lines.
+                        quote = None;
+                    } else {
+                        out.push(i + 1);
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    out
 }
 
 struct ExprIndexer<'e, 'a> {

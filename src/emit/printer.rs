@@ -425,9 +425,9 @@ impl Emitter<'_> {
             let end = usize::from(old_run[old_run.len() - 1].range().end());
             let mut edits = vec![];
             self.block_edits(old_run, body, &mut edits)?;
-            let text = super::apply(self.src, start, end, edits)?;
             let old_indent = self.indent_of(crate::syntax::stmt_start(&old_run[0], self.src))?;
-            return Ok(format!("{}{inner}{}", self.nl, self.reindent(&text, start, &old_indent, &inner)));
+            let text = self.apply_reindented(start, end, edits, &old_indent, &inner)?;
+            return Ok(format!("{}{inner}{}", self.nl, text));
         }
         let mut out = String::new();
         for s in body {

@@ -705,6 +705,14 @@ impl Collector<'_> {
         if !here {
             return Some(Err("a stream iterated outside the function that opened it is not converted".into()));
         }
+        // `async for` needs the function's own body: not a class body (or
+        // a lambda, a generator expression) inside it.
+        if !self.info.call(iter.range()).is_some_and(|cs| cs.ctx.awaitable()) {
+            return Some(Err(
+                "a stream iterated in a class body inside the function is not converted (`async for` cannot go there)"
+                    .into(),
+            ));
+        }
         if self.aiohttp() && size.is_some_and(|n| matches!(n, Expr::Constant(x) if x.value == Constant::None)) {
             return Some(Err("`iter_content(None)` has no aiohttp equivalent the tool writes".into()));
         }
