@@ -183,6 +183,9 @@ pub struct ModuleInfo {
     /// range (kept by [`ModuleInfo::push_class`]).
     pub class_names: HashMap<String, ClassId>,
     pub class_starts: HashMap<u32, ClassId>,
+    /// Per module-level function (by name): the first other module of the
+    /// project that imports it (or the whole module), which may call it.
+    pub imported_by: HashMap<String, String>,
 }
 
 impl ModuleInfo {
@@ -292,6 +295,13 @@ fn analyse_with(body: &[Stmt], param_types: &HashMap<(u32, String), String>, env
     a.finish();
     let excused = std::mem::take(&mut a.excused);
     a.info.value_refs.retain(|v| !excused.contains(&v.range));
+    if let Some(env) = a.env {
+        for f in a.info.funcs.iter().filter(|f| f.exported && f.class.is_none() && f.foreign.is_none()) {
+            if let Some(m) = env.index.importer_of(env.module, &f.name) {
+                a.info.imported_by.insert(f.name.clone(), m.to_string());
+            }
+        }
+    }
     a.info
 }
 

@@ -391,6 +391,19 @@ impl ProjectIndex {
     }
 
     /// The project function a (dotted) name of module `m` names.
+    /// The first other module that imports `name` of module `m`, or the
+    /// module itself (`import m`, `import pkg` of its package, `from m
+    /// import *`): code there may call it.
+    pub fn importer_of(&self, m: usize, name: &str) -> Option<&str> {
+        let own = self.modules.get(m)?.name.as_str();
+        let func = format!("{own}.{name}");
+        let reaches = |a: &str| a == func || a == own || own.strip_prefix(a).is_some_and(|r| r.starts_with('.'));
+        self.modules.iter().enumerate().filter(|(i, _)| *i != m).find_map(|(_, md)| {
+            let by_alias = md.names.values().any(|d| matches!(d, Decl::Alias(a) if reaches(a)));
+            let by_star = md.star.iter().any(|(s, _)| s == own);
+            (by_alias || by_star).then_some(md.name.as_str())
+        })
+    }
     pub fn resolve_func(&self, m: usize, written: &str) -> Option<GlobalFn> {
         let md = &self.modules[m];
         let (first, rest) = match written.split_once('.') {

@@ -128,8 +128,9 @@ requests uses ISO-8859-1 (aiohttp: its fallback charset resolver, UTF-8);
 streamed chunks: httpx's `aiter_bytes(n)` gives exactly `n` bytes like
 requests, aiohttp's `iter_chunked(n)` up to `n`; httpx warns (hidden by
 default) that `verify=<str>` is deprecated; with aiohttp a connect timeout is not a
-`ConnectionError`, and a `timeout=` given as an expression other than a name,
-attribute or number becomes a total timeout.
+`ConnectionError`; with aiohttp a `timeout=` given as an expression other than
+a name, attribute, number or pair is not converted (a total timeout raises a
+plain `TimeoutError`).
 "
 );
 
@@ -187,6 +188,8 @@ struct Facts {
     client_verify: HashMap<String, Expr>,
     unsupported: Vec<(TextRange, String)>,
     escaped_groups: BTreeSet<String>,
+    /// Where a session group escapes first, and how (`passed to f()`...).
+    escape_sites: HashMap<String, (TextRange, String)>,
     /// Every name used in the module (to pick a free client name).
     names: HashSet<String>,
     /// Module constants assigned once: name -> is a 2-tuple (else a number).
@@ -248,6 +251,14 @@ struct Collector<'a> {
     receivers: HashSet<TextRange>,
     /// `except requests.X as e`: (function, name).
     exc_names: HashSet<(FuncId, String)>,
+    /// Expressions in a position a response or session escapes through
+    /// (an argument, a container item, a yield...) -> how it escapes.
+    escape_ctx: HashMap<TextRange, String>,
+    /// Expressions whose truth only is used (`if r:`, `not r`): a response
+    /// there becomes `r.ok`'s rewrite (requests' `__bool__` is `ok`).
+    truth_tests: HashSet<TextRange>,
+    /// Expressions that are whole statements (their value is dropped).
+    expr_stmts: HashSet<TextRange>,
     /// Functions whose every `return` gives a response, with the requests
     /// it comes from (from the previous round).
     response_funcs: HashMap<FuncId, Vec<TextRange>>,
@@ -718,6 +729,152 @@ impl Collector<'_> {
         }
         Some(Ok(origins))
     }
+    /// How a response or session given as an argument of `c` (at position
+    /// `pos` or as keyword `kw`) escapes: None when the callee's parameter
+    /// is one the pass follows (every call passes it a response).
+    fn argument_escape(&self, c: &ast::ExprCall, pos: Option<usize>, kw: Option<&str>) -> Option<String> {
+        let cs = self.info.call(c.range);
+        if let Some(f) = cs.and_then(|cs| cs.target) {
+            let fi = &self.info.funcs[f];
+            if fi.foreign.is_some() {
+                let module = cs
+                    .and_then(|cs| cs.qualname.as_deref())
+                    .and_then(|q| q.rsplit_once('.'))
+                    .map_or("another module".to_string(), |(m, _)| format!("module {m}"));
+                return Some(format!("passed to {}() in {module}, which the http pass does not rewrite", fi.name));
+            }
+            let param = self.call_params(f, &c.func).and_then(|(params, kws)| match (pos, kw) {
+                (Some(i), _) => params.get(i).cloned(),
+                (None, Some(k)) => params.iter().chain(&kws).find(|p| p.as_str() == k).cloned(),
+                _ => None,
+            });
+            return match param {
+                Some(p) if self.response_params.contains_key(&(f, p.clone())) => None,
+                Some(p) => Some(format!(
+                    "passed to {}() (parameter `{p}`), which the pass does not follow: not every call of it passes a response",
+                    fi.name
+                )),
+                None => Some(format!("passed to {}() where the pass cannot match it to a parameter", fi.name)),
+            };
+        }
+        if let Some(q) = cs.and_then(|cs| cs.qualname.as_deref()) {
+            return Some(format!("passed to {}(), outside the project", q.strip_prefix("builtins.").unwrap_or(q)));
+        }
+        Some(match crate::syntax::dotted_name(&c.func) {
+            Some(d) => format!("passed to {d}(), which the pass does not follow"),
+            None => "passed to a call the pass does not follow".to_string(),
+        })
+    }
+    /// Records how the responses and sessions in the parts of `e` escape
+    /// (see `escape_ctx`), or that an argument goes to a parameter the pass
+    /// follows (a receiver).
+    fn note_escapes(&mut self, e: &Expr) {
+        let mut notes: Vec<(TextRange, String)> = vec![];
+        match e {
+            Expr::Call(c) => {
+                for (i, a) in c.args.iter().enumerate() {
+                    match self.argument_escape(c, Some(i), None) {
+                        Some(why) => notes.push((a.range(), why)),
+                        None => {
+                            self.receivers.insert(a.range());
+                        }
+                    }
+                }
+                for k in &c.keywords {
+                    match self.argument_escape(c, None, k.arg.as_ref().map(|a| a.as_str())) {
+                        Some(why) => notes.push((k.value.range(), why)),
+                        None => {
+                            self.receivers.insert(k.value.range());
+                        }
+                    }
+                }
+            }
+            Expr::List(x) => notes.extend(x.elts.iter().map(|e| (e.range(), "stored in a list".to_string()))),
+            Expr::Tuple(x) => notes.extend(x.elts.iter().map(|e| (e.range(), "stored in a tuple".to_string()))),
+            Expr::Set(x) => notes.extend(x.elts.iter().map(|e| (e.range(), "stored in a set".to_string()))),
+            Expr::Dict(x) => notes
+                .extend(x.keys.iter().flatten().chain(&x.values).map(|e| (e.range(), "stored in a dict".to_string()))),
+            Expr::Yield(ast::ExprYield { value: Some(v), .. })
+            | Expr::YieldFrom(ast::ExprYieldFrom { value: v, .. }) => {
+                notes.push((v.range(), "yielded to the generator's consumer, which the pass does not follow".into()))
+            }
+            Expr::FormattedValue(x) => notes.push((
+                x.value.range(),
+                "formatted into a string (requests' and the target's responses print differently)".into(),
+            )),
+            Expr::UnaryOp(x) if x.op == ast::UnaryOp::Not => self.truth_test(&x.operand),
+            Expr::BoolOp(x) => {
+                // `r or default` gives `r` itself, not its truth.
+                let why = "combined with `and` / `or`, which gives the response itself where the pass cannot follow it";
+                notes.extend(x.values.iter().map(|e| (e.range(), why.to_string())))
+            }
+            Expr::IfExp(x) => self.truth_test(&x.test),
+            Expr::Compare(x) => {
+                let none = |e: &Expr| matches!(e, Expr::Constant(k) if k.value == Constant::None);
+                if let ([op], [right]) = (&x.ops[..], &x.comparators[..])
+                    && matches!(op, ast::CmpOp::Is | ast::CmpOp::IsNot)
+                    && (none(right) || none(&x.left))
+                {
+                    self.receivers.insert(x.left.range());
+                    self.receivers.insert(right.range());
+                } else {
+                    let why = "compared (requests' and the target's responses compare differently)";
+                    notes.push((x.left.range(), why.into()));
+                    notes.extend(x.comparators.iter().map(|e| (e.range(), why.to_string())));
+                }
+            }
+            _ => {}
+        }
+        for (r, why) in notes {
+            self.escape_ctx.entry(r).or_insert(why);
+        }
+    }
+    /// `e` is used for its truth only (an `if` / `while` / `assert` test,
+    /// the operand of `not`, and the parts of such a test's `and` / `or`).
+    fn truth_test(&mut self, e: &Expr) {
+        self.truth_tests.insert(e.range());
+        if let Expr::BoolOp(x) = e {
+            for v in &x.values {
+                self.truth_test(v);
+            }
+        }
+    }
+    /// `x = r`, `self.last = r`, `d[k] = r`: how the value escapes (the
+    /// pass follows a response only in the variable a request is assigned to).
+    fn note_stored(&mut self, targets: &[Expr], value: &Expr) {
+        let why = match targets {
+            [Expr::Name(n)] if matches!(value, Expr::Name(_)) => {
+                format!(
+                    "assigned to `{}`, which the pass does not follow (only the variable a request is assigned to)",
+                    n.id
+                )
+            }
+            [Expr::Name(_)] => return,
+            [Expr::Attribute(a)] => format!(
+                "stored in `{}`, which the pass does not follow",
+                crate::syntax::dotted_name(&Expr::Attribute(a.clone())).unwrap_or_else(|| a.attr.to_string())
+            ),
+            [Expr::Subscript(x)] => match crate::syntax::dotted_name(&x.value) {
+                Some(d) => format!("stored in an item of `{d}`, which the pass does not follow"),
+                None => "stored in an item the pass does not follow".into(),
+            },
+            _ => "assigned where the pass does not follow it".into(),
+        };
+        self.escape_ctx.entry(value.range()).or_insert(why);
+    }
+    /// The other module of the project that imports function `f` (a
+    /// module-level function), if any.
+    fn exported_to(&self, f: FuncId) -> Option<&str> {
+        let fi = &self.info.funcs[f];
+        if fi.class.is_some() || !fi.exported {
+            return None;
+        }
+        self.info.imported_by.get(&fi.name).map(String::as_str)
+    }
+    /// How the response or session in `e` escapes, for a diagnostic.
+    fn escape_of(&self, e: &Expr) -> String {
+        self.escape_ctx.get(&e.range()).cloned().unwrap_or_else(|| "used where the pass cannot follow it".into())
+    }
     fn check_response_use(&mut self, call: TextRange) {
         if self.aiohttp() && !self.receivers.contains(&call) {
             self.unsupported(call, ESCAPED_RESPONSE);
@@ -840,6 +997,18 @@ impl Collector<'_> {
                     "verify" if !literal_bool => {
                         self.unsupported(k.range, "`verify=` with a CA bundle needs an `ssl.SSLContext` with aiohttp")
                     }
+                    "timeout"
+                        if !matches!(&k.value, Expr::Name(_) | Expr::Attribute(_) | Expr::Constant(_))
+                            && !matches!(&k.value, Expr::Tuple(t) if t.elts.len() == 2) =>
+                    {
+                        // Split at run time it would be evaluated twice; as a
+                        // total timeout it raises a plain TimeoutError, which
+                        // none of the Timeout rows of http.toml matches.
+                        self.unsupported(
+                            k.range,
+                            "`timeout=` other than a number, a name, an attribute or a (connect, read) tuple is not converted with aiohttp: it cannot be split into `sock_connect` / `sock_read` without evaluating it twice, and a total timeout raises a plain TimeoutError (requests: ConnectTimeout / ReadTimeout)",
+                        )
+                    }
                     "auth" if !pair => self.unsupported(
                         k.range,
                         "`auth=` other than a (user, password) tuple has no aiohttp equivalent the tool can write",
@@ -950,8 +1119,18 @@ impl<'a> Visitor<'a> for Collector<'_> {
             }
             Stmt::Return(r) if self.second => {
                 // A function that returns responses hands them to its callers,
-                // which the pass follows.
+                // which the pass follows in this module only.
                 if let (Some(v), Some(f)) = (&r.value, self.func)
+                    && self.response_funcs.contains_key(&f)
+                    && let Some(m) = self.exported_to(f)
+                {
+                    let why = format!(
+                        "a response is returned from {}(), which module {m} imports: the http pass does not rewrite what that module does with it",
+                        self.info.funcs[f].name
+                    );
+                    self.unsupported(v.range(), &why);
+                    self.receivers.insert(v.range());
+                } else if let (Some(v), Some(f)) = (&r.value, self.func)
                     && self.response_funcs.contains_key(&f)
                 {
                     let o = self.response_origins(v).unwrap_or_default();
@@ -966,7 +1145,17 @@ impl<'a> Visitor<'a> for Collector<'_> {
                         if here {
                             self.facts.read_returns.insert(s.range(), o);
                         }
+                    } else {
+                        let name = &self.info.funcs[f].name;
+                        let why = format!("returned from {name}(), and its session closes before the caller reads it");
+                        self.escape_ctx.insert(v.range(), why);
                     }
+                } else if let (Some(v), Some(f)) = (&r.value, self.func) {
+                    let name = &self.info.funcs[f].name;
+                    let why = format!(
+                        "returned from {name}(), whose callers the pass does not follow (not every `return` of it gives a response)"
+                    );
+                    self.escape_ctx.entry(v.range()).or_insert(why);
                 }
             }
             Stmt::For(f) if self.second && self.stream_for(&f.iter).is_some() => {
@@ -1037,15 +1226,18 @@ impl<'a> Visitor<'a> for Collector<'_> {
             }
             Stmt::Assign(a) if self.second => {
                 // Binding targets are not uses of what they bind.
-                if a.targets.len() == 1 && matches!(a.targets[0], Expr::Name(_)) {
+                if a.targets.len() == 1 && matches!(a.targets[0], Expr::Name(_)) && !matches!(&*a.value, Expr::Name(_))
+                {
                     self.receivers.insert(a.value.range());
                 }
+                self.note_stored(&a.targets, &a.value);
                 self.visit_expr(&a.value);
                 a.targets.iter().for_each(|t| self.visit_target(t));
                 return;
             }
             Stmt::AnnAssign(a) if self.second => {
                 if let Some(v) = &a.value {
+                    self.note_stored(std::slice::from_ref(&*a.target), v);
                     self.visit_expr(v);
                 }
                 self.visit_target(&a.target);
@@ -1054,6 +1246,7 @@ impl<'a> Visitor<'a> for Collector<'_> {
             Stmt::Expr(e) if self.second => {
                 // A request whose response is dropped.
                 self.receivers.insert(e.value.range());
+                self.expr_stmts.insert(e.value.range());
                 if let Expr::Call(c) = &*e.value
                     && c.args.is_empty()
                     && c.keywords.is_empty()
@@ -1071,6 +1264,13 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 }
             }
             _ => {}
+        }
+        if self.second
+            && let Stmt::If(ast::StmtIf { test, .. })
+            | Stmt::While(ast::StmtWhile { test, .. })
+            | Stmt::Assert(ast::StmtAssert { test, .. }) = s
+        {
+            self.truth_test(test);
         }
         if let Stmt::Global(g) = s {
             for n in &g.names {
@@ -1136,6 +1336,7 @@ impl<'a> Visitor<'a> for Collector<'_> {
             walk_expr(self, e);
             return;
         }
+        self.note_escapes(e);
         if let Expr::Call(c) = e
             && matches!(self.qual(e), Some("builtins.isinstance" | "builtins.issubclass"))
             && c.args.len() == 2
@@ -1213,7 +1414,10 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 let origins = self.response_origins(&a.value).unwrap_or_default();
                 let t = self.tables.http.attribute.iter().find(|t| t.call && t.name == a.attr.as_str());
                 if let Some(template) = t.and_then(|t| t.template(self.tables.http.backend)) {
-                    if c.args.is_empty() && c.keywords.is_empty() {
+                    if a.attr.as_str() == "close" && self.aiohttp() && !self.expr_stmts.contains(&c.range) {
+                        // `await r.read()` gives the body, not None.
+                        self.unsupported(c.range, "the value of `r.close()` is used: with aiohttp it becomes `await r.read()`, which gives the body (requests: None)");
+                    } else if c.args.is_empty() && c.keywords.is_empty() {
                         let (template, attr) = (template.to_string(), a.attr.to_string());
                         self.response_attr(c.range, &template, origins, &attr);
                     } else {
@@ -1366,6 +1570,9 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 }
                 if let Some(g) = self.session_group(e) {
                     // `self.session` used other than as a receiver.
+                    let what = crate::syntax::dotted_name(e).unwrap_or_else(|| a.attr.to_string());
+                    let why = format!("session `{what}` is {}", self.escape_of(e));
+                    self.facts.escape_sites.entry(g.clone()).or_insert((e.range(), why));
                     self.facts.escaped_groups.insert(g);
                 }
                 let aiohttp_only = self.aiohttp() && matches!(a.attr.as_str(), "status_code" | "json" | "history");
@@ -1381,10 +1588,27 @@ impl<'a> Visitor<'a> for Collector<'_> {
             Expr::Name(n) => {
                 self.facts.names.insert(n.id.to_string());
                 if let Some(g) = self.session_group(e) {
+                    let why = format!("session `{}` is {}", n.id, self.escape_of(e));
+                    self.facts.escape_sites.entry(g.clone()).or_insert((e.range(), why));
                     self.facts.escaped_groups.insert(g);
                 }
-                if self.aiohttp() && !self.receivers.contains(&e.range()) && self.response_origins(e).is_some() {
-                    self.unsupported(e.range(), ESCAPED_RESPONSE);
+                if self.truth_tests.contains(&e.range())
+                    && let Some(origins) = self.response_origins(e)
+                    && let Some(t) = self.tables.http.attribute.iter().find(|t| t.name == "ok" && !t.call)
+                    && let Some(template) = t.template(self.tables.http.backend)
+                {
+                    // `if r:`: requests' `Response.__bool__` is `ok`.
+                    let template = template.to_string();
+                    self.response_attr(e.range(), &template, origins, "ok");
+                } else if n.ctx == ast::ExprContext::Load
+                    && !self.receivers.contains(&e.range())
+                    && self.response_origins(e).is_some()
+                {
+                    let mut why = format!("response `{}` is {}", n.id, self.escape_of(e));
+                    if self.aiohttp() {
+                        why.push_str(" (an aiohttp response must be read inside the code that holds its session)");
+                    }
+                    self.unsupported(e.range(), &why);
                 }
             }
             _ => {}
@@ -1419,6 +1643,9 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         session_params,
         receivers: HashSet::new(),
         exc_names: HashSet::new(),
+        escape_ctx: HashMap::new(),
+        truth_tests: HashSet::new(),
+        expr_stmts: HashSet::new(),
         response_funcs: HashMap::new(),
         returns: HashMap::new(),
         session_funcs: HashMap::new(),
@@ -1644,6 +1871,11 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
         f.param_groups.insert(c(g));
     }
     f.escaped_groups = f.escaped_groups.iter().map(c).collect();
+    let mut sites: Vec<(String, (TextRange, String))> = std::mem::take(&mut f.escape_sites).into_iter().collect();
+    sites.sort_by_key(|(g, (r, _))| (r.start(), g.clone()));
+    for (g, site) in sites {
+        f.escape_sites.entry(c(&g)).or_insert(site);
+    }
     // httpx: `verify=` moves to the client when every request of the client
     // passes the same value (requests' default is True).
     let mut scopes: HashMap<String, Vec<TextRange>> = HashMap::new();
@@ -1776,12 +2008,21 @@ impl Pass for Http {
             let first_call =
                 f.session_calls.iter().filter(|(_, (_, gg))| gg == g).map(|(r, _)| *r).min_by_key(|r| r.start());
             let first_new = f.session_new.iter().filter(|(_, gg)| *gg == g).map(|(r, _)| *r).min_by_key(|r| r.start());
-            let message = if f.param_groups.contains(g) {
-                "a `requests.Session` parameter that not every call passes a session the pass follows: its calls are left as they are (in an async function they run in a worker thread)"
-            } else {
-                "this session is passed or stored where the pass cannot follow it; its calls are left as they are"
-            };
-            if let Some(r) = first_new.or(first_call) {
+            if f.param_groups.contains(g) {
+                let message = "a `requests.Session` parameter that not every call passes a session the pass follows: its calls are left as they are (in an async function they run in a worker thread)";
+                if let Some(r) = first_new.or(first_call) {
+                    diags.push(Diagnostic { offset: r.start().into(), pass: "http", message: message.into() });
+                }
+            } else if let Some((r, why)) = f.escape_sites.get(g) {
+                // Reported where it escapes, naming how.
+                diags.push(Diagnostic {
+                    offset: r.start().into(),
+                    pass: "http",
+                    message: format!("{why}; the calls on this session are left as they are"),
+                });
+            } else if let Some(r) = first_new.or(first_call) {
+                let message =
+                    "this session is passed or stored where the pass cannot follow it; its calls are left as they are";
                 diags.push(Diagnostic { offset: r.start().into(), pass: "http", message: message.into() });
             }
         }
@@ -2036,7 +2277,7 @@ impl Folder<'_, '_> {
                     out.push(keyword("timeout", e));
                 }
                 ("timeout", v) => {
-                    // Evaluated once: a total timeout (reported as a residual difference).
+                    // `None` (no timeout); the collector refuses other expressions.
                     out.push(keyword("timeout", client_timeout(vec![keyword("total", v)])))
                 }
                 ("verify", Expr::Constant(c)) if c.value == Constant::Bool(true) => {}
@@ -2481,7 +2722,9 @@ impl Folder<'_, '_> {
         }
         // `not r.ok` -> `r.is_error`, not `not not r.is_error`.
         let negated_ok = |e: &Expr| match e {
-            Expr::UnaryOp(u) if u.op == ast::UnaryOp::Not && matches!(&*u.operand, Expr::Attribute(_)) => {
+            Expr::UnaryOp(u)
+                if u.op == ast::UnaryOp::Not && matches!(&*u.operand, Expr::Attribute(_) | Expr::Name(_)) =>
+            {
                 self.facts.attrs.get(&u.operand.range()).and_then(|(t, o)| {
                     Some(t.strip_prefix("not ")?.to_string()).filter(|_| o.iter().all(|r| self.ok(*r)))
                 })
@@ -2490,23 +2733,27 @@ impl Folder<'_, '_> {
         };
         if let Some(positive) = negated_ok(&e) {
             let Expr::UnaryOp(u) = e else { unreachable!("checked by negated_ok") };
-            let Expr::Attribute(a) = *u.operand else { unreachable!("checked by negated_ok") };
-            let recv = fold_ok(self.fold_expr(*a.value));
+            let recv = match *u.operand {
+                Expr::Attribute(a) => fold_ok(self.fold_expr(*a.value)),
+                // `not r` (requests' `__bool__` is `ok`).
+                n => n,
+            };
             return Ok(from_template(&positive, recv).expect("templates in http.toml parse"));
         }
         if let Some((template, origins)) = self.facts.attrs.get(&range) {
             let awaits = template.contains("await ");
             let seeded = awaits && self.facts.read_seeds.contains_key(&range);
             if origins.iter().all(|r| self.ok(*r)) && (!seeded || self.cx.colour.seeds_ok.contains(&range)) {
-                let attr = match e {
-                    Expr::Attribute(a) => a,
+                let recv = match e {
+                    Expr::Attribute(a) => fold_ok(self.fold_expr(*a.value)),
                     Expr::Call(c) => match *c.func {
-                        Expr::Attribute(a) => a,
+                        Expr::Attribute(a) => fold_ok(self.fold_expr(*a.value)),
                         _ => unreachable!("attrs holds attributes and method calls only"),
                     },
-                    _ => unreachable!("attrs holds attributes and method calls only"),
+                    // A response tested for truth (`if r:`): `r.ok`'s rewrite.
+                    n @ Expr::Name(_) => n,
+                    _ => unreachable!("attrs holds attributes, method calls and names tested for truth only"),
                 };
-                let recv = fold_ok(self.fold_expr(*attr.value));
                 for m in ["json", "asyncio"] {
                     if template.contains(&format!("{m}.")) {
                         self.extra_imports.insert(m.into());
