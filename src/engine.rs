@@ -221,6 +221,25 @@ pub fn plan(
     for p in &interested {
         seeds.extend(p.seeds(body, &info, &opts.tables, &mut diags));
     }
+    // A `__main__` block that may become the program's one async function
+    // holds its seeds as async code. The passes that rewrite a call where
+    // it stands (`sleep`, `files`) convert them there; the others build on
+    // the function around the call (a client per function, a connection's
+    // closing), so the block stays as it is and the functions it calls
+    // stay sync, as for calls at module level.
+    if let Some(s) = seeds
+        .iter()
+        .find(|s| !GUARD_PASSES.contains(&s.pass) && info.site_ctx(s.call).is_some_and(|c| c.main_guard_call()))
+    {
+        let (l, c) = crate::source::LineIndex::new(text).line_col(s.call.start());
+        analysis::fix_guard(
+            &mut info,
+            format!(
+                "it makes a blocking call (`{}` at {l}:{c}) that the `{}` pass converts only inside a function",
+                s.what, s.pass
+            ),
+        );
+    }
     // `check --fix`: only the call sites it found (offsets of their calls).
     let allowed: Option<BTreeSet<u32>> = opts.only.as_ref().map(|only| {
         let sites = only.get(path);
@@ -254,6 +273,10 @@ pub fn plan(
     let boundaries = info.funcs.iter().map(|f| f.boundary.clone()).collect();
     Ok(Some(Planned { info, seeds, diags, allowed, standalone, boundaries }))
 }
+
+/// The passes whose seeds convert at the top level of a `__main__` block
+/// that becomes the entry point (see [`plan`]).
+const GUARD_PASSES: &[&str] = &["sleep", "files"];
 
 /// What a module's colouring tells the project (one round).
 #[derive(Debug, Default, Clone)]
@@ -433,11 +456,13 @@ fn colour_planned(text: &str, path: &str, pl: &mut Planned, project: Option<&Pro
             .filter(|s| s.group.as_ref().is_none_or(|g| !dropped.contains(g)))
             .map(|s| s.call)
             .collect();
-        let col = colour::colour(info, &active, &wanted, &lc);
+        let mut col = colour::colour(info, &active, &wanted, &lc);
+        col.run_calls.extend(run_calls.iter().copied());
+        col.entry = colour::one_loop(info, &col.run_calls);
         let mut more = false;
         for s in seeds.iter().filter(|s| s.veto) {
-            let f = info.site_ctx(s.call).and_then(|c| c.func);
-            if !vetoed.contains_key(s.pass) && f.is_some_and(|f| col.is_async(info, f)) {
+            let async_here = info.site_ctx(s.call).is_some_and(|c| col.async_at(info, &c));
+            if !vetoed.contains_key(s.pass) && async_here {
                 vetoed.insert(s.pass, s.call);
                 more = true;
             }
@@ -542,7 +567,20 @@ fn colour_planned(text: &str, path: &str, pl: &mut Planned, project: Option<&Pro
             col.await_calls.insert(*r);
         }
     }
-    col.run_calls.extend(run_calls);
+    // The seeds at the top level of a `__main__` block that becomes the
+    // entry point convert with the rest (see `plan`).
+    if col.entry {
+        for s in &seeds {
+            if GUARD_PASSES.contains(&s.pass)
+                && !s.veto
+                && !vetoed.contains_key(s.pass)
+                && s.group.as_ref().is_none_or(|g| !dropped.contains(g))
+                && info.site_ctx(s.call).is_some_and(|c| c.main_guard_call())
+            {
+                col.seeds_ok.insert(s.call);
+            }
+        }
+    }
     if let Some(pr) = project {
         for (id, f) in info.funcs.iter().enumerate() {
             if f.foreign.is_none() && f.exported && !f.is_async && col.is_async(info, id) {

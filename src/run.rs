@@ -108,8 +108,12 @@ fn importers(index: &ProjectIndex) -> Vec<BTreeSet<usize>> {
     let mut importers: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
     for (i, md) in index.modules.iter().enumerate() {
         let mut targets = BTreeSet::new();
-        for d in md.names.values() {
-            if let Decl::Alias(a) = d {
+        let aliases = md.names.values().filter_map(|d| match d {
+            Decl::Alias(a) => Some(a),
+            _ => None,
+        });
+        for a in aliases.chain(&md.imports) {
+            {
                 // Every module on the way: `import pkg.client` reaches both.
                 let mut q = a.as_str();
                 loop {

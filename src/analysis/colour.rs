@@ -35,6 +35,12 @@ pub struct Colouring {
     /// Functions that would have become async but cannot, with the chain
     /// that tells why (for the functions other modules asked for).
     pub removed: Vec<(FuncId, String)>,
+    /// The `__main__` block becomes one async function run by one
+    /// `asyncio.run(main())` (see [`one_loop`]): its top-level code is
+    /// async code, its entry-point calls are awaited, and the seeds the
+    /// passes convert there (`time.sleep`, `open`) are decided with the
+    /// rest, so a second run has nothing left to do.
+    pub entry: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -124,6 +130,29 @@ impl Colouring {
     pub fn is_async(&self, m: &ModuleInfo, f: FuncId) -> bool {
         m.funcs[f].is_async || self.async_defs.contains(&m.funcs[f].range.start().into())
     }
+
+    /// Whether code at `ctx` runs in async code after the conversion, where
+    /// an `await` can go: an async function's body, or the top level of a
+    /// `__main__` block that becomes the entry point.
+    pub fn async_at(&self, m: &ModuleInfo, ctx: &super::Ctx) -> bool {
+        match ctx.func {
+            Some(f) => ctx.awaitable() && self.is_async(m, f),
+            None => self.entry && ctx.main_guard_call(),
+        }
+    }
+}
+
+/// Whether the `__main__` block must run in one event loop, given the
+/// entry-point calls (`run_calls`) that run coroutines: more than one of
+/// them is in the block, or one is inside a loop there (each
+/// `asyncio.run` would start and close a loop of its own, and objects
+/// bound to the first, such as an HTTP client's connections, fail in the
+/// next). A block that cannot be one async function
+/// (`ModuleInfo::main_guard_fixed`) has no entry-point calls then.
+pub fn one_loop<'r>(m: &ModuleInfo, run_calls: impl IntoIterator<Item = &'r TextRange>) -> bool {
+    let Some(guard) = m.main_guard else { return false };
+    let runs: Vec<&TextRange> = run_calls.into_iter().filter(|r| guard.contains_range(**r)).collect();
+    runs.len() > 1 || runs.iter().any(|r| m.guard_loops.iter().any(|l| l.contains_range(**r)))
 }
 
 /// `wanted`: functions that should become async though they hold no seed
@@ -263,7 +292,14 @@ pub fn colour(
                             break;
                         }
                         None => {
-                            reason = Some(Why::Site(format!("`{}` is called at module level", info.name), c.range));
+                            let what = match &m.main_guard_fixed {
+                                Some(why) if m.main_guard.is_some_and(|g| g.contains_range(c.range)) => format!(
+                                    "`{}` is called in the `__main__` block, which cannot run in one event loop: {why}",
+                                    info.name
+                                ),
+                                _ => format!("`{}` is called at module level", info.name),
+                            };
+                            reason = Some(Why::Site(what, c.range));
                             break;
                         }
                     }
@@ -343,6 +379,7 @@ pub fn colour(
             out.await_calls.insert(c.range);
         }
     }
+    out.entry = one_loop(m, &out.run_calls);
     for (f, sites) in &seeded {
         for &s in sites {
             if is_async(*f) {

@@ -165,6 +165,13 @@ pub struct ModuleInfo {
     /// Qualified names (through imports) of Name/Attribute expressions.
     pub refs: HashMap<TextRange, String>,
     pub main_guard: Option<TextRange>,
+    /// Loops (`for`, `while`, comprehensions) in the `__main__` block: a
+    /// call inside one may run more than once.
+    pub guard_loops: Vec<TextRange>,
+    /// Why the `__main__` block cannot become one async function (see
+    /// `passes::colour`), when its calls would need one event loop: they
+    /// then count as module-level calls.
+    pub main_guard_fixed: Option<String>,
     /// Where each attribute expression (other than a called one) appears:
     /// a pass may seed one it turns into an awaitable (`r.text` ->
     /// `await r.text()`).
@@ -287,6 +294,8 @@ fn analyse_with(body: &[Stmt], param_types: &HashMap<(u32, String), String>, env
         excused: HashSet::new(),
         wrappers: HashMap::new(),
         iter_site: None,
+        attr_names: HashSet::new(),
+        local_modules: HashMap::new(),
     };
     a.declare(body, None, true);
     a.declare_foreign(body);
@@ -442,6 +451,11 @@ struct Analyser<'p> {
     wrappers: HashMap<u32, (String, Vec<FuncId>)>,
     /// The next call to visit is iterated this way.
     iter_site: Option<(TextRange, IterSite)>,
+    /// Every attribute name the module uses.
+    attr_names: HashSet<String>,
+    /// Local names that functions' own imports bind to project modules
+    /// (`def h(): import pkg.a`), with the module's name.
+    local_modules: HashMap<String, String>,
     info: ModuleInfo,
     scopes: Vec<Frame>,
     ctx: Ctx,
@@ -799,8 +813,16 @@ impl Analyser<'_> {
             };
             self.fixture_types.insert(n.clone(), id);
         }
+        self.attr_names = attribute_names(body);
+        self.module_members(env, modules);
+    }
+
+    /// The members of project modules reachable as `prefix.name` (and the
+    /// submodules below them, to a few levels): `foreign_attrs` entries.
+    fn module_members(&mut self, env: project::Env, mut modules: Vec<(String, usize, usize)>) {
+        use project::Item;
         let mut seen = HashSet::new();
-        let attr_names = attribute_names(body);
+        let attr_names = std::mem::take(&mut self.attr_names);
         while let Some((prefix, m, depth)) = modules.pop() {
             if depth > 3 || !seen.insert((prefix.clone(), m)) {
                 continue;
@@ -838,6 +860,52 @@ impl Analyser<'_> {
                 modules.push((format!("{prefix}.{n}"), s, depth + 1));
             }
         }
+        self.attr_names = attr_names;
+    }
+
+    /// The bindings of a function's own imports of project modules and of
+    /// their functions and classes (`def g(): from .a import f`): they bind
+    /// local names as module-level imports bind global ones.
+    fn local_import_bindings(&mut self, body: &[Stmt], b: &mut Bindings, params: &[String]) {
+        use project::Item;
+        let Some(env) = self.env else { return };
+        let md = &env.index.modules[env.module];
+        let mut found = scope::local_imports(body, &md.name, md.package).into_iter().collect::<Vec<_>>();
+        found.sort();
+        for (local, target) in found {
+            if params.contains(&local) || b.names.get(&local).is_none_or(|v| v.len() != 1) {
+                continue;
+            }
+            let binding = match env.index.lookup(&target) {
+                Some(Item::Func(m, start)) if m == env.module => Binding::Def(start),
+                Some(Item::Func(m, start)) => {
+                    match self.foreign_fn(env, project::GlobalFn { module: m, start }, None) {
+                        Some(f) => Binding::Def(self.info.funcs[f].range.start().into()),
+                        None => continue,
+                    }
+                }
+                Some(Item::Class(m, c)) if m == env.module => Binding::Class(env.index.modules[m].classes[c].start),
+                Some(Item::Class(m, c)) => {
+                    let id = self.foreign_class(env, m, c, &local);
+                    Binding::Class(self.info.classes[id].range.start().into())
+                }
+                Some(Item::Module(m)) => {
+                    let name = env.index.modules[m].name.clone();
+                    // One meaning per prefix in the module: a module-level
+                    // name or another local import that binds it otherwise
+                    // keeps its own entries.
+                    let clash = self.foreign_names.get(&local).is_some_and(|x| *x != Binding::Import(name.clone()))
+                        || self.local_modules.get(&local).is_some_and(|x| *x != name);
+                    if !clash && !self.local_modules.contains_key(&local) && !self.foreign_names.contains_key(&local) {
+                        self.local_modules.insert(local.clone(), name.clone());
+                        self.module_members(env, vec![(local.clone(), m, 0)]);
+                    }
+                    Binding::Import(name)
+                }
+                None => continue,
+            };
+            b.names.insert(local, vec![binding]);
+        }
     }
 
     /// The absolute name a module-level import of a project function or
@@ -859,7 +927,9 @@ impl Analyser<'_> {
     fn foreign_attr(&self, recv: &Expr, attr: &str) -> Option<Binding> {
         let d = dotted_name(recv)?;
         let first = d.split('.').next()?;
-        if !matches!(self.resolve(first), Some(Binding::Import(_))) || !self.foreign_names.contains_key(first) {
+        let Some(Binding::Import(q)) = self.resolve(first) else { return None };
+        let global = self.foreign_names.get(first).is_some_and(|b| *b == Binding::Import(q.clone()));
+        if !global && self.local_modules.get(first) != Some(&q) {
             return None;
         }
         self.foreign_attrs.get(&(d, attr.to_string())).cloned()
@@ -1446,6 +1516,121 @@ pub(crate) fn is_generator(body: &[Stmt]) -> bool {
     y.0
 }
 
+/// The loops of a `__main__` block (outside nested defs and classes): a
+/// `for` or `while` statement, a comprehension.
+pub fn guard_loops(body: &[Stmt]) -> Vec<TextRange> {
+    struct L(Vec<TextRange>);
+    impl<'a> Visitor<'a> for L {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => {}
+                Stmt::For(_) | Stmt::While(_) | Stmt::AsyncFor(_) => {
+                    self.0.push(s.range());
+                    walk_stmt(self, s)
+                }
+                _ => walk_stmt(self, s),
+            }
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            match e {
+                Expr::Lambda(_) => {}
+                Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::GeneratorExp(_) => {
+                    self.0.push(e.range());
+                    walk_expr(self, e)
+                }
+                _ => walk_expr(self, e),
+            }
+        }
+    }
+    let mut l = L(vec![]);
+    l.visit_body(body);
+    l.0
+}
+
+/// Why the body of a `__main__` block would mean something else inside a
+/// function (with `global` declarations for the names it binds): `from m
+/// import *` (not allowed in a function), an annotated name (cannot be
+/// declared `global`), a `global` statement, or a call that reads or
+/// writes the current namespace (`locals()`, `vars()`, `dir()`, `exec`,
+/// `eval`), or a call that starts an event loop (`asyncio.run`,
+/// `loop.run_until_complete`: not allowed while one runs). None: it can
+/// move.
+pub fn guard_fixed(body: &[Stmt]) -> Option<String> {
+    struct F(Option<String>);
+    impl<'a> Visitor<'a> for F {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            if self.0.is_some() {
+                return;
+            }
+            match s {
+                Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_) => {}
+                Stmt::ImportFrom(i) if i.names.iter().any(|a| a.name.as_str() == "*") => {
+                    self.0 = Some("it has a `from ... import *`, which a function cannot hold".into());
+                }
+                Stmt::AnnAssign(a) if matches!(&*a.target, Expr::Name(_)) => {
+                    self.0 = Some("it annotates a name, which a function cannot declare `global`".into());
+                }
+                Stmt::Global(_) | Stmt::Nonlocal(_) => {
+                    self.0 = Some("it has a `global` statement".into());
+                }
+                _ => walk_stmt(self, s),
+            }
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if self.0.is_some() {
+                return;
+            }
+            if let Expr::Call(c) = e
+                && let Some(d) = dotted_name(&c.func)
+                && (matches!(d.as_str(), "asyncio.run" | "trio.run" | "anyio.run")
+                    || d.ends_with(".run_until_complete")
+                    || d.ends_with(".run_forever"))
+            {
+                self.0 = Some(format!("it starts an event loop itself (`{d}(...)`), which cannot run inside one"));
+                return;
+            }
+            if let Expr::Call(c) = e
+                && let Expr::Name(n) = &*c.func
+                && (matches!(n.id.as_str(), "exec" | "eval")
+                    || (matches!(n.id.as_str(), "locals" | "vars" | "dir") && c.args.is_empty()))
+            {
+                self.0 = Some(format!("it calls `{}()`, which reads the module's namespace there", n.id));
+                return;
+            }
+            if !matches!(e, Expr::Lambda(_)) {
+                walk_expr(self, e);
+            }
+        }
+    }
+    let mut f = F(None);
+    f.visit_body(body);
+    f.0
+}
+
+/// The `__main__` block cannot become one async function (`why`): when
+/// its calls of the module's functions might need one event loop (more
+/// than one, or one in a loop), they count as calls at module level from
+/// now on, so the functions they call stay sync, with `why` in their
+/// diagnostic. True if it did so.
+pub fn fix_guard(info: &mut ModuleInfo, why: String) -> bool {
+    let Some(guard) = info.main_guard else { return false };
+    let calls: Vec<usize> = (0..info.calls.len())
+        .filter(|&k| {
+            let c = &info.calls[k];
+            guard.contains_range(c.range) && c.ctx.main_guard_call() && (c.target.is_some() || !c.targets.is_empty())
+        })
+        .collect();
+    let looped = calls.iter().any(|&k| info.guard_loops.iter().any(|l| l.contains_range(info.calls[k].range)));
+    if calls.len() < 2 && !looped {
+        return false;
+    }
+    for k in calls {
+        info.calls[k].ctx.in_main_guard = false;
+    }
+    info.main_guard_fixed = Some(why);
+    true
+}
+
 fn is_main_guard(s: &Stmt) -> bool {
     let Stmt::If(i) = s else { return false };
     let Expr::Compare(c) = &*i.test else { return false };
@@ -1473,6 +1658,15 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                 let rebound: Vec<String> =
                     self.info.funcs[id].params.iter().filter(|p| b.names.contains_key(*p)).cloned().collect();
                 scope::collect_args(args, &mut b);
+                let params: Vec<String> = args
+                    .posonlyargs
+                    .iter()
+                    .chain(&args.args)
+                    .chain(&args.kwonlyargs)
+                    .map(|a| a.def.arg.to_string())
+                    .chain(args.vararg.iter().chain(&args.kwarg).map(|a| a.arg.to_string()))
+                    .collect();
+                self.local_import_bindings(body, &mut b, &params);
                 let start = u32::from(s.range().start());
                 for p in self.info.funcs[id].params.clone().iter().chain(&self.info.funcs[id].kwonly.clone()) {
                     if let Some(k) = self.param_types.get(&(start, p.clone()))
@@ -1554,11 +1748,18 @@ impl<'a> Visitor<'a> for Analyser<'_> {
             }
             Stmt::If(i) if self.scopes.len() == 1 && is_main_guard(s) => {
                 self.info.main_guard = Some(s.range());
+                self.info.guard_loops = guard_loops(&i.body);
                 self.visit_expr(&i.test);
                 let saved = self.ctx;
                 self.ctx.in_main_guard = true;
                 self.visit_body(&i.body);
                 self.ctx = saved;
+                // Calls that may need one event loop for the whole block,
+                // in a block that cannot be one async function: they stay
+                // sync, as calls at module level do.
+                if let Some(why) = guard_fixed(&i.body) {
+                    fix_guard(&mut self.info, why);
+                }
                 self.visit_body(&i.orelse);
             }
             Stmt::With(w) if self.current_func().is_some() && w.items.len() == 1 => {

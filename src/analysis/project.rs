@@ -183,6 +183,46 @@ pub struct ModDecl {
     pub classes: Vec<ClassDecl>,
     /// `from m import *`: the absolute module and where.
     pub star: Vec<(String, u32)>,
+    /// Every module (or module member) an import statement names, at any
+    /// depth, absolute and dotted in full (`import pkg.cli` -> `pkg.cli`;
+    /// `def g(): from .a import f` -> `pkg.a.f`): the edges of the import
+    /// graph.
+    pub imports: Vec<String>,
+}
+
+/// See [`ModDecl::imports`].
+fn all_imports(name: &str, package: bool, body: &[Stmt]) -> Vec<String> {
+    use crate::syntax::visit::{Visitor, walk_stmt};
+    struct I<'n> {
+        name: &'n str,
+        package: bool,
+        out: Vec<String>,
+    }
+    impl<'a> Visitor<'a> for I<'_> {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::Import(i) => self.out.extend(i.names.iter().map(|a| a.name.to_string())),
+                Stmt::ImportFrom(i) => {
+                    let level = i.level.map(|l| l.to_u32()).unwrap_or(0);
+                    let module = i.module.as_ref().map(|x| x.to_string()).unwrap_or_default();
+                    if let Some(base) = absolute(self.name, self.package, level, &module) {
+                        for a in &i.names {
+                            if a.name.as_str() != "*" {
+                                self.out.push(format!("{base}.{}", a.name));
+                            }
+                        }
+                        self.out.push(base);
+                    }
+                }
+                _ => walk_stmt(self, s),
+            }
+        }
+    }
+    let mut v = I { name, package, out: vec![] };
+    v.visit_body(body);
+    v.out.sort();
+    v.out.dedup();
+    v.out
 }
 
 fn func_decl(s: &Stmt) -> Option<FuncDecl> {
@@ -233,7 +273,8 @@ fn func_decl(s: &Stmt) -> Option<FuncDecl> {
 
 /// The module-level declarations of a parsed module.
 pub fn declare(name: &str, package: bool, body: &[Stmt]) -> ModDecl {
-    let mut m = ModDecl { name: name.to_string(), package, ..Default::default() };
+    let mut m =
+        ModDecl { name: name.to_string(), package, imports: all_imports(name, package, body), ..Default::default() };
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut found: Vec<(String, Decl)> = vec![];
     fn walk(m: &mut ModDecl, body: &[Stmt], found: &mut Vec<(String, Decl)>) {

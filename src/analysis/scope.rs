@@ -224,3 +224,115 @@ impl<'a> Visitor<'a> for Collector {
         }
     }
 }
+
+/// The imports of one function body (not those of nested scopes) whose
+/// local name nothing else binds in the function: local name -> the
+/// absolute name it binds (`from .a import f` in `pkg.b` -> `pkg.a.f`,
+/// `import pkg.a` -> `pkg`, `import pkg.a as m` -> `pkg.a`). A name bound
+/// twice, or also assigned, deleted, declared `global` / `nonlocal` or
+/// bound by a nested def anywhere in the function, is left out: it may
+/// not hold what the import bound. `module` / `package`: the importing
+/// module's dotted name and whether it is a package's `__init__`.
+pub fn local_imports(body: &[Stmt], module: &str, package: bool) -> HashMap<String, String> {
+    struct B {
+        counts: HashMap<String, usize>,
+        imports: Vec<(String, String)>,
+        depth: usize,
+        module: String,
+        package: bool,
+    }
+    impl B {
+        fn bind(&mut self, n: &str) {
+            *self.counts.entry(n.to_string()).or_default() += 1;
+        }
+    }
+    impl<'a> Visitor<'a> for B {
+        fn visit_stmt(&mut self, s: &'a Stmt) {
+            match s {
+                Stmt::FunctionDef(ast::StmtFunctionDef { name, .. })
+                | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef { name, .. }) => {
+                    self.bind(name.as_str());
+                    self.depth += 1;
+                    crate::syntax::visit::walk_stmt(self, s);
+                    self.depth -= 1;
+                    return;
+                }
+                Stmt::ClassDef(c) => {
+                    self.bind(c.name.as_str());
+                    self.depth += 1;
+                    crate::syntax::visit::walk_stmt(self, s);
+                    self.depth -= 1;
+                    return;
+                }
+                Stmt::Import(i) => {
+                    for a in &i.names {
+                        let (local, target) = match &a.asname {
+                            Some(n) => (n.to_string(), a.name.to_string()),
+                            None => {
+                                let first = a.name.split('.').next().unwrap_or_default().to_string();
+                                (first.clone(), first)
+                            }
+                        };
+                        self.bind(&local);
+                        if self.depth == 0 {
+                            self.imports.push((local, target));
+                        }
+                    }
+                }
+                Stmt::ImportFrom(i) => {
+                    let level = i.level.map(|l| l.to_u32()).unwrap_or(0);
+                    let m = i.module.as_ref().map(|x| x.to_string()).unwrap_or_default();
+                    let base = super::project::absolute(&self.module, self.package, level, &m);
+                    for a in &i.names {
+                        let local = a.asname.as_ref().unwrap_or(&a.name).to_string();
+                        self.bind(&local);
+                        if self.depth == 0
+                            && a.name.as_str() != "*"
+                            && let Some(b) = &base
+                        {
+                            self.imports.push((local, format!("{b}.{}", a.name)));
+                        }
+                    }
+                }
+                Stmt::Global(g) => g.names.iter().for_each(|n| self.bind(n.as_str())),
+                Stmt::Nonlocal(g) => g.names.iter().for_each(|n| self.bind(n.as_str())),
+                _ => {}
+            }
+            crate::syntax::visit::walk_stmt(self, s);
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Name(n) = e
+                && !matches!(n.ctx, ast::ExprContext::Load)
+            {
+                self.bind(n.id.as_str());
+            }
+            walk_expr(self, e);
+        }
+        fn visit_except_handler(&mut self, h: &'a ast::ExceptHandler) {
+            let ast::ExceptHandler::ExceptHandler(hh) = h;
+            if let Some(n) = &hh.name {
+                self.bind(n.as_str());
+            }
+            if let Some(t) = &hh.type_ {
+                self.visit_expr(t);
+            }
+            self.visit_body(&hh.body);
+        }
+        fn visit_pattern(&mut self, p: &'a ast::Pattern) {
+            let n = match p {
+                ast::Pattern::MatchAs(a) => a.name.as_ref(),
+                ast::Pattern::MatchStar(a) => a.name.as_ref(),
+                ast::Pattern::MatchMapping(m) => m.rest.as_ref(),
+                _ => None,
+            };
+            if let Some(n) = n {
+                self.bind(n.as_str());
+            }
+            crate::syntax::visit::walk_pattern(self, p);
+        }
+    }
+    let mut b = B { counts: HashMap::new(), imports: vec![], depth: 0, module: module.to_string(), package };
+    b.visit_body(body);
+    let B { counts, imports, .. } = b;
+    imports.into_iter().filter(|(l, _)| counts.get(l) == Some(&1)).collect()
+}

@@ -91,6 +91,10 @@ pub struct Module<'a> {
     /// Names each function binds (the def's start, the name): they shadow
     /// the module's relative imports.
     pub locals: HashSet<(TextSize, String)>,
+    /// The names a function's own imports bind (the def's start, the
+    /// name), to absolute names (`def g(): from .a import f` -> `pkg.a.f`):
+    /// resolved like module-level imports (`analysis::scope::local_imports`).
+    pub local_imports: HashMap<(TextSize, String), String>,
 }
 
 /// Facts about every module of the run.
@@ -115,17 +119,19 @@ impl Module<'_> {
             Some((f, r)) => (f, Some(r)),
             None => (d.as_str(), None),
         };
-        let base = self.relative.get(first)?;
-        // A function around `e` that binds the name shadows the import.
+        // The innermost function around `e` that binds the name decides: its
+        // own import of it, or a binding that shadows the module's import.
         let at = e.range().start();
-        if self
+        let binder = self
             .info
             .funcs
             .iter()
-            .any(|f| f.range.contains(at) && self.locals.contains(&(f.range.start(), first.to_string())))
-        {
-            return None;
-        }
+            .filter(|f| f.range.contains(at) && self.locals.contains(&(f.range.start(), first.to_string())))
+            .max_by_key(|f| f.range.start());
+        let base = match binder {
+            Some(f) => self.local_imports.get(&(f.range.start(), first.to_string()))?,
+            None => self.relative.get(first)?,
+        };
         Some(match rest {
             Some(r) => format!("{base}.{r}"),
             None => base.clone(),
@@ -190,6 +196,26 @@ impl Module<'_> {
             }
         }
         let mut c = C(HashSet::new());
+        walk_scoped(self.body, &mut c);
+        c.0
+    }
+
+    /// See [`Module::local_imports`].
+    fn find_local_imports(&self, is_package: bool) -> HashMap<(TextSize, String), String> {
+        struct C<'n>(HashMap<(TextSize, String), String>, &'n str, bool);
+        impl<'a> ScopedVisitor<'a> for C<'_> {
+            fn stmt(&mut self, s: &'a Stmt, _scope: &Scope<'a>) {
+                let body = match s {
+                    Stmt::FunctionDef(f) => &f.body,
+                    Stmt::AsyncFunctionDef(f) => &f.body,
+                    _ => return,
+                };
+                for (local, target) in analysis::scope::local_imports(body, self.1, self.2) {
+                    self.0.insert((s.range().start(), local), target);
+                }
+            }
+        }
+        let mut c = C(HashMap::new(), self.name, is_package);
         walk_scoped(self.body, &mut c);
         c.0
     }
@@ -580,6 +606,7 @@ pub fn check_sources(modules: &[(String, String, bool, String, Vec<Stmt>)], opts
             let mut m = Module {
                 instances: HashMap::new(),
                 locals: HashSet::new(),
+                local_imports: HashMap::new(),
                 index: &index,
                 path: display,
                 name,
@@ -592,6 +619,7 @@ pub fn check_sources(modules: &[(String, String, bool, String, Vec<Stmt>)], opts
                 relative: &relative,
             };
             m.locals = m.find_locals();
+            m.local_imports = m.find_local_imports(*is_package);
             m.instances = m.find_instances();
             check_module(&m, opts)
         })

@@ -423,8 +423,12 @@ impl<'a> Emitter<'a> {
 
     /// The contiguous original run a list of statements covers, if it does.
     /// New simple statements between two of the run's (`await r.read()`
-    /// before a `return r`) do not break it: they are inserted there.
+    /// before a `return r`) do not break it: they are inserted there; nor
+    /// do new ones before the run (a `global` declaration): they are
+    /// inserted before its first statement.
     fn run_span(&self, body: &[Stmt]) -> Option<(usize, usize, usize)> {
+        let lead = body.iter().take_while(|s| is_synth(s.range()) && blocks(s).is_empty()).count();
+        let body = &body[lead..];
         let (b, i, mut j) = self.span_of(body.first()?)?;
         let mut gap = false;
         for s in &body[1..] {

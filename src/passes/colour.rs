@@ -94,7 +94,12 @@ impl Pass for Colour {
         DOC
     }
     fn run(&self, body: Vec<Stmt>, cx: &mut PassCx) -> Vec<Stmt> {
-        if cx.colour.async_defs.is_empty() {
+        let col = &cx.colour;
+        if col.async_defs.is_empty()
+            && col.await_calls.is_empty()
+            && col.run_calls.is_empty()
+            && col.async_iter.is_empty()
+        {
             return body;
         }
         // A free name for the loop that replaces `yield from` in async generators.
@@ -111,9 +116,32 @@ impl Pass for Colour {
         crate::syntax::visit::Visitor::visit_body(&mut Names(&mut names), &body);
         let item =
             (1..).map(|i| if i == 1 { "item".to_string() } else { format!("item_{i}") }).find(|n| !names.contains(n));
-        let mut f = Folder { cx, funcs: vec![], item: item.unwrap_or_default() };
-        body.into_iter().map(|s| fold_ok(f.fold_stmt(s))).collect()
+        let entry = one_loop(&body, cx, &names);
+        let mut f = Folder { cx, funcs: vec![], item: item.unwrap_or_default(), in_entry: false };
+        body.into_iter()
+            .map(|s| match &entry {
+                Some(name) if Some(s.range()) == f.cx.info.main_guard => f.entry_point(s, name),
+                _ => fold_ok(f.fold_stmt(s)),
+            })
+            .collect()
     }
+}
+
+/// The name of the async function the `__main__` block becomes, when it
+/// must run in one event loop (`Colouring::entry`): `main` when nothing in
+/// the module uses that name (and no `from m import *` may bring it), else
+/// `_main`, `_awaitify_main`, `_awaitify_main_2`, ... None: the block keeps
+/// its one `asyncio.run(...)`, if any.
+fn one_loop(body: &[Stmt], cx: &PassCx, names: &HashSet<String>) -> Option<String> {
+    if !cx.colour.entry {
+        return None;
+    }
+    let star = body.iter().any(|s| matches!(s, Stmt::ImportFrom(i) if i.names.iter().any(|a| a.name.as_str() == "*")));
+    let fixed = ["main", "_main", "_awaitify_main"].into_iter().map(String::from);
+    fixed
+        .chain((2..).map(|i| format!("_awaitify_main_{i}")))
+        .filter(|n| !(star && n == "main"))
+        .find(|n| !names.contains(n))
 }
 
 struct Folder<'a, 'b> {
@@ -121,6 +149,53 @@ struct Folder<'a, 'b> {
     /// The enclosing defs (start offsets).
     funcs: Vec<u32>,
     item: String,
+    /// Inside a `__main__` block that becomes one async function: its
+    /// entry-point calls are awaited.
+    in_entry: bool,
+}
+
+impl Folder<'_, '_> {
+    /// `if __name__ == "__main__": <body>` ->
+    /// `if __name__ == "__main__": async def main(): global <names it binds>; <body>` +
+    /// `asyncio.run(main())`: one event loop for the whole block. The
+    /// function is defined inside the block, so importing the module binds
+    /// no new name. The one place that builds the entry point.
+    fn entry_point(&mut self, s: Stmt, name: &str) -> Stmt {
+        let Stmt::If(mut i) = s else { return s };
+        let bound = crate::analysis::scope::collect(&i.body);
+        let mut globals: Vec<ast::Identifier> =
+            bound.names.into_keys().filter(|n| n != name).map(ast::Identifier::new).collect();
+        globals.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        self.in_entry = true;
+        let mut body: Vec<Stmt> = std::mem::take(&mut i.body).into_iter().map(|s| fold_ok(self.fold_stmt(s))).collect();
+        self.in_entry = false;
+        i.orelse = i.orelse.into_iter().map(|s| fold_ok(self.fold_stmt(s))).collect();
+        if !globals.is_empty() {
+            body.insert(0, Stmt::Global(ast::StmtGlobal { range: synth(), names: globals }));
+        }
+        let def = Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef {
+            range: synth(),
+            name: ast::Identifier::new(name),
+            args: Box::new(ast::Arguments {
+                range: Default::default(),
+                posonlyargs: vec![],
+                args: vec![],
+                vararg: None,
+                kwonlyargs: vec![],
+                kwarg: None,
+            }),
+            body,
+            decorator_list: vec![],
+            returns: None,
+            type_comment: None,
+            type_params: vec![],
+        });
+        let call = crate::syntax::call(crate::syntax::name(name), vec![], vec![], synth());
+        let run = crate::runtime::run_entry(self.cx.tables, call, &mut self.cx.imports);
+        self.cx.sites.push(i.range);
+        i.body = vec![def, Stmt::Expr(ast::StmtExpr { range: synth(), value: Box::new(run) })];
+        Stmt::If(i)
+    }
 }
 
 impl Folder<'_, '_> {
@@ -211,6 +286,9 @@ impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
             return Ok(await_(e));
         }
         if self.cx.colour.run_calls.contains(&range) {
+            if self.in_entry && self.funcs.is_empty() {
+                return Ok(await_(e));
+            }
             let cx = &mut *self.cx;
             return Ok(crate::runtime::run_entry(cx.tables, e, &mut cx.imports));
         }

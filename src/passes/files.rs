@@ -190,7 +190,10 @@ impl<'a> Visitor<'a> for Uses<'_> {
     fn visit_expr(&mut self, e: &'a Expr) {
         match e {
             Expr::Call(c) => {
-                if !self.info.call(c.range).is_some_and(|s| s.ctx.awaitable()) {
+                // The top level of a `__main__` block is async code when the
+                // block becomes the entry point (its `open` is converted then
+                // only; see `engine::GUARD_PASSES`).
+                if !self.info.call(c.range).is_some_and(|s| s.ctx.awaitable() || s.ctx.main_guard_call()) {
                     return walk_expr(self, e);
                 }
                 if let Expr::Attribute(a) = &*c.func
@@ -608,8 +611,8 @@ impl Pass for Files {
         left.sort_by_key(|(r, _)| r.start());
         for (r, why) in &left {
             if let Some(site) = cx.info.call(*r)
-                && let Some(f) = site.ctx.func
-                && cx.colour.is_async(cx.info, f)
+                && (site.ctx.func.is_some_and(|f| cx.colour.is_async(cx.info, f))
+                    || cx.colour.async_at(cx.info, &site.ctx))
             {
                 cx.diagnostics.push(Diagnostic {
                     offset: r.start().into(),

@@ -125,7 +125,10 @@ impl Pass for ToThread {
         if cx.allowed.is_none() {
             let (info, colour) = (cx.info, cx.colour);
             let is_async = |start: TextSize| info.func_at(start.into()).is_some_and(|f| colour.is_async(info, f));
-            for l in crate::check::rules::blocking_call::left_in_async(&body, info, cx.tables, cx.source, &is_async) {
+            let entry = info.main_guard.filter(|_| colour.entry);
+            for l in
+                crate::check::rules::blocking_call::left_in_async(&body, info, cx.tables, cx.source, &is_async, entry)
+            {
                 cx.diagnostics.push(super::Diagnostic {
                     offset: l.offset.into(),
                     pass: "to_thread",
@@ -265,7 +268,8 @@ impl Folder<'_, '_> {
     /// The function holding the call, if it is (or becomes) async.
     fn async_function(&self, call: &ast::ExprCall) -> Option<&crate::analysis::CallSite> {
         let site = self.cx.info.call(call.range)?;
-        site.ctx.func.filter(|&f| self.cx.colour.is_async(self.cx.info, f)).map(|_| site)
+        let entry = site.ctx.func.is_none() && self.cx.colour.async_at(self.cx.info, &site.ctx);
+        (entry || site.ctx.func.is_some_and(|f| self.cx.colour.is_async(self.cx.info, f))).then_some(site)
     }
 }
 

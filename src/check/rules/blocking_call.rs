@@ -1,6 +1,6 @@
 //! AWT101: a blocking call inside an `async def`.
 
-use crate::check::{Hit, Module, Rule, Scope, ScopedVisitor, walk_scoped};
+use crate::check::{Def, Hit, Module, Rule, Scope, ScopedVisitor, walk_scoped};
 use crate::syntax::dotted_name;
 use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
 use rustpython_parser::text_size::{TextRange, TextSize};
@@ -73,7 +73,7 @@ impl Rule for BlockingCall {
     }
     fn check(&self, m: &Module, out: &mut Vec<Hit>) {
         let types = Types::collect(m);
-        let mut v = V { m, types, out, is_async: None, left: vec![] };
+        let mut v = V { m, types, out, is_async: None, entry: None, left: vec![] };
         walk_scoped(m.body, &mut v);
     }
 }
@@ -101,6 +101,7 @@ pub fn left_in_async(
     tables: &crate::transforms::Tables,
     source: &str,
     is_async: &dyn Fn(TextSize) -> bool,
+    entry: Option<TextRange>,
 ) -> Vec<Left> {
     let index = crate::source::LineIndex::new(source);
     let project = crate::check::Project::default();
@@ -118,10 +119,11 @@ pub fn left_in_async(
         index: &index,
         instances: HashMap::new(),
         locals: Default::default(),
+        local_imports: Default::default(),
     };
     let types = Types::collect(&m);
     let mut hits = vec![];
-    let mut v = V { m: &m, types, out: &mut hits, is_async: Some(is_async), left: vec![] };
+    let mut v = V { m: &m, types, out: &mut hits, is_async: Some(is_async), entry, left: vec![] };
     walk_scoped(body, &mut v);
     v.left
 }
@@ -227,6 +229,9 @@ struct V<'m, 'a, 'o> {
     /// For [`left_in_async`]: which defs count as async (by their start),
     /// and what it found.
     is_async: Option<&'o dyn Fn(TextSize) -> bool>,
+    /// For [`left_in_async`]: the `__main__` block that becomes an async
+    /// function (its top level counts as async code).
+    entry: Option<TextRange>,
     left: Vec<Left>,
 }
 
@@ -245,7 +250,17 @@ impl<'a> ScopedVisitor<'a> for V<'_, 'a, '_> {
                 scope.defs.last().filter(|d| !scope.in_lambda && !scope.in_class_body && is_async(d.start))
             }
         };
-        let Some(def) = def else { return };
+        let main = self
+            .entry
+            .filter(|g| {
+                def.is_none()
+                    && scope.defs.is_empty()
+                    && !scope.in_lambda
+                    && !scope.in_class_body
+                    && g.contains_range(c.range)
+            })
+            .map(|g| Def { name: "main", is_async: true, start: g.start(), method: false });
+        let Some(def) = def.or(main.as_ref()) else { return };
         let Some((what, kind, fix)) = self.blocking(c, def.start) else { return };
         if self.is_async.is_some() {
             // What a pass converts is not left (`to_thread` converts its
