@@ -349,6 +349,7 @@ fn convert(args: ConvertArgs) -> anyhow::Result<i32> {
         args.paths.clone()
     };
     opts.pytest_auto = crate::pytest_config::auto_mode(&config_paths, set.runtime);
+    opts.entry_points = std::sync::Arc::new(crate::entry_points::find(&config_paths));
     if args.paths.iter().any(|p| p.as_os_str() == "-") {
         if args.paths.len() > 1 {
             anyhow::bail!("`-` (standard input) cannot be combined with other paths");
@@ -739,6 +740,8 @@ fn fix(args: &CheckArgs, set: &Settings, found: &crate::files::Found, report: &c
     opts.passes.retain(|p| wanted.contains(p));
     opts.target = set.target;
     opts.tables = set.tables()?;
+    let paths: Vec<PathBuf> = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    opts.entry_points = std::sync::Arc::new(crate::entry_points::find(&paths));
     let mut written = 0;
     let mut writer = Writer::new();
     for r in run::convert_all(files, &opts, args.threads) {

@@ -37,6 +37,10 @@ pub struct Options {
     /// equivalent): the `pytest` pass adds no marker and keeps
     /// `@pytest.fixture`. The CLI fills it (`crate::pytest_config`).
     pub pytest_auto: bool,
+    /// The project's installed commands (`crate::entry_points`): the
+    /// dotted name of each entry function (`pkg.cli.main`) -> where it is
+    /// declared (`pyproject.toml [project.scripts] fetch`). The CLI fills it.
+    pub entry_points: std::sync::Arc<BTreeMap<String, String>>,
 }
 
 /// Call sites per file: path as displayed -> (line, column) of each call.
@@ -50,6 +54,7 @@ impl Default for Options {
             tables: Tables::builtin(),
             only: None,
             pytest_auto: false,
+            entry_points: Default::default(),
         }
     }
 }
@@ -211,6 +216,7 @@ pub fn plan(
     }
     // The analysis the project phase made of this very body, if any.
     let mut info = analysed.unwrap_or_else(|| analysis::analyse(body));
+    mark_entry_points(&mut info, path, opts);
     for p in &interested {
         p.prepare(body, &mut info, &opts.tables, path);
     }
@@ -272,6 +278,28 @@ pub fn plan(
     info.loose_attrs.retain(|_, v| !v.is_empty());
     let boundaries = info.funcs.iter().map(|f| f.boundary.clone()).collect();
     Ok(Some(Planned { info, seeds, diags, allowed, standalone, boundaries }))
+}
+
+/// Marks the module's functions that are installed commands' entry points
+/// (`FuncInfo::entry`): module-level plain functions only (a generator or a
+/// method named as an entry point converts as any other function would).
+/// A decorator on one goes to its sync shell, so it is no boundary.
+fn mark_entry_points(info: &mut analysis::ModuleInfo, path: &str, opts: &Options) {
+    if opts.entry_points.is_empty() {
+        return;
+    }
+    let module = analysis::project::module_name(std::path::Path::new(path)).0;
+    for f in info.funcs.iter_mut() {
+        if f.class.is_some() || f.foreign.is_some() || !f.exported || f.generator || f.is_async {
+            continue;
+        }
+        if let Some(at) = opts.entry_points.get(&format!("{module}.{}", f.name)) {
+            f.entry = Some(at.clone());
+            if f.boundary.as_deref().is_some_and(|b| b.contains("is decorated with")) {
+                f.boundary = None;
+            }
+        }
+    }
 }
 
 /// The passes whose seeds convert at the top level of a `__main__` block
@@ -582,8 +610,28 @@ fn colour_planned(text: &str, path: &str, pl: &mut Planned, project: Option<&Pro
         }
     }
     if let Some(pr) = project {
+        // Another module's entry point called from code that is async here:
+        // it must stay sync (its shell would start a second event loop).
+        for c in &info.calls {
+            if let Some(t) = c.target
+                && let Some(g) = info.funcs[t].foreign
+                && pr.state.entry_fns.contains(&g)
+                && let Some(caller) = c.ctx.func
+                && col.is_async(info, caller)
+            {
+                round.foreign_blocks.push((
+                    g,
+                    format!(
+                        "`{}` is an installed command's entry point and is also called from `{}`, which is async ({})",
+                        info.funcs[t].name,
+                        info.funcs[caller].name,
+                        at(c.range)
+                    ),
+                ));
+            }
+        }
         for (id, f) in info.funcs.iter().enumerate() {
-            if f.foreign.is_none() && f.exported && !f.is_async && col.is_async(info, id) {
+            if f.foreign.is_none() && f.exported && !f.is_async && f.entry.is_none() && col.is_async(info, id) {
                 round.async_fns.push(GlobalFn { module: pr.module, start: f.range.start().into() });
             }
         }
@@ -736,7 +784,7 @@ pub fn async_qualnames(info: &analysis::ModuleInfo, col: &colour::Colouring, mod
     info.funcs
         .iter()
         .enumerate()
-        .filter(|(f, fi)| fi.exported && !fi.generator && col.is_async(info, *f))
+        .filter(|(f, fi)| fi.exported && !fi.generator && fi.entry.is_none() && col.is_async(info, *f))
         .map(|(_, fi)| match fi.class {
             Some(c) => format!("{module}.{}.{}", info.classes[c].name, fi.name),
             None => format!("{module}.{}", fi.name),

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod emit;
 pub mod engine;
+pub mod entry_points;
 pub mod files;
 pub mod grammar;
 pub mod imports;

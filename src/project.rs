@@ -39,6 +39,10 @@ pub struct State {
     /// either way). An object of one module's class can only reach modules
     /// of its part.
     pub component: Vec<usize>,
+    /// Installed commands' entry points (`FuncInfo::entry`): their
+    /// callers call a sync shell, so one that is async in another module
+    /// would start an event loop inside a running one.
+    pub entry_fns: BTreeSet<GlobalFn>,
 }
 
 impl State {
@@ -225,6 +229,9 @@ pub fn colour_project(
     let mut st = State { component: component.to_vec(), ..State::default() };
     for m in members.iter() {
         let info = &m.planned.info;
+        for f in info.funcs.iter().filter(|f| f.entry.is_some() && f.foreign.is_none()) {
+            st.entry_fns.insert(GlobalFn { module: m.module, start: f.range.start().into() });
+        }
         let lines = crate::source::LineIndex::new(m.text);
         for (name, ranges) in &info.loose_attrs {
             if let Some(r) = ranges.iter().min_by_key(|r| r.start()) {

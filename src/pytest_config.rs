@@ -86,7 +86,7 @@ fn toml_table(text: &str) -> Option<toml::Table> {
 }
 
 /// The lines of an ini section (`[name]`), if it exists.
-fn ini_section(text: &str, name: &str) -> Option<Vec<String>> {
+pub(crate) fn ini_section(text: &str, name: &str) -> Option<Vec<String>> {
     let mut out: Option<Vec<String>> = None;
     let mut inside = false;
     for line in text.lines() {

@@ -93,3 +93,47 @@ fn a_project_and_its_pytest_suite_convert_and_pass() {
     assert_eq!(cli(&conv, &tmp.path().join("b.json")), want);
     assert_eq!(std::fs::read(tmp.path().join("a.json")).unwrap(), std::fs::read(tmp.path().join("b.json")).unwrap());
 }
+
+/// Runs an installed command as pip's generated script does: import the
+/// entry function, call it with no arguments, exit with what it returns.
+fn command(dir: &Path, func: &str, argv: &[&str]) -> (i32, String) {
+    let script = format!("import sys\nfrom cmdtool.cli import {func}\nsys.argv = {argv:?}\nsys.exit({func}())\n");
+    let out = Command::new(python()).args(["-c", &script]).current_dir(dir).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// `tests/e2e/projects/command/before/`: two commands of `[project.scripts]`
+/// (a plain `main(argv=None)` and a click command) whose bodies become
+/// async. Each must stay a sync function that runs the async body, so the
+/// installed script prints and exits as before (a coroutine returned to
+/// `sys.exit` exits 1 and prints nothing useful).
+#[test]
+fn installed_commands_keep_working_after_conversion() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/projects/command/before");
+    let tmp = tempfile::tempdir().unwrap();
+    let (orig, conv): (PathBuf, PathBuf) = (tmp.path().join("orig"), tmp.path().join("conv"));
+    for d in [&orig, &conv] {
+        std::fs::create_dir_all(d).unwrap();
+        copy_tree(&root, d);
+    }
+    let (a, b) = (tmp.path().join("a.txt"), tmp.path().join("b.txt"));
+    std::fs::write(&a, "a b\nccc dd\n").unwrap();
+    std::fs::write(&b, "1\n2\n3\n4\n5\n").unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let runs: [(&str, Vec<&str>); 3] = [
+        ("main", vec!["count-lines", a, b]),
+        ("words", vec!["count-words", "--min-length", "2", a, b]),
+        ("words", vec!["count-words", a, b]),
+    ];
+    let want: Vec<(i32, String)> = runs.iter().map(|(f, argv)| command(&orig, f, argv)).collect();
+    assert_eq!(want.iter().map(|w| w.0).collect::<Vec<_>>(), [3, 0, 4], "{want:?}");
+    let out = Command::new(env!("CARGO_BIN_EXE_awaitify")).args(["convert", "."]).current_dir(&conv).output().unwrap();
+    assert!(out.status.success(), "convert failed: {}", String::from_utf8_lossy(&out.stderr));
+    let cli = std::fs::read_to_string(conv.join("cmdtool/cli.py")).unwrap();
+    assert!(cli.contains("def main(argv=None):\n    return asyncio.run(_main(argv))"), "{cli}");
+    assert!(cli.contains("def words(paths, min_length):\n    return asyncio.run(_words(paths, min_length))"), "{cli}");
+    assert!(std::fs::read_to_string(conv.join("cmdtool/store.py")).unwrap().contains("async def read(path):"));
+    let got: Vec<(i32, String)> = runs.iter().map(|(f, argv)| command(&conv, f, argv)).collect();
+    assert_eq!(got, want);
+}

@@ -203,7 +203,37 @@ pub fn colour(
                 continue;
             }
             let mut reason: Option<Why> = info.boundary.clone().map(Why::Boundary);
+            // An entry point keeps a sync shell under its name: used as a
+            // value or called from sync code, it is that shell. A call from
+            // async code would start an event loop inside a running one,
+            // and a module decorator that wraps it would wrap the shell.
+            if reason.is_none() && info.entry.is_some() {
+                let from_async =
+                    ix.calls_of(m, f).find(|c| c.ctx.func.is_some_and(|g| already(g) || a.contains(&g)) || c.wraps);
+                let from_async = from_async.or_else(|| ix.via_var(m, f).next());
+                if let Some(c) = from_async {
+                    reason = Some(Why::Site(
+                        match c.ctx.func {
+                            _ if !c.targets.is_empty() && !c.wraps => format!(
+                                "`{}` is an installed command's entry point and is called through a variable",
+                                info.name
+                            ),
+                            Some(g) if !c.wraps => format!(
+                                "`{}` is an installed command's entry point and is also called from `{}`, which is async",
+                                info.name, m.funcs[g].name
+                            ),
+                            _ => format!(
+                                "`{}` is an installed command's entry point and is wrapped by a decorator of this module",
+                                info.name
+                            ),
+                        },
+                        c.range,
+                    ));
+                }
+            }
+            let shell = info.entry.is_some();
             if reason.is_none()
+                && !shell
                 && let Some(v) = ix.value_ref[f].map(|i| &m.value_refs[i])
             {
                 reason = Some(Why::Site(v.what.clone(), v.range));
@@ -269,7 +299,7 @@ pub fn colour(
                     }
                 }
             }
-            if reason.is_none() {
+            if reason.is_none() && !shell {
                 for c in ix.calls_of(m, f) {
                     if c.ctx.main_guard_call() {
                         continue;
@@ -309,9 +339,10 @@ pub fn colour(
             let needed = seeded.contains_key(&f)
                 || ix.mates(m, f).any(|o| a.contains(&o))
                 || ix.made_in(m, f).any(|c| {
+                    let awaited = |t: &FuncId| a.contains(t) && m.funcs[*t].entry.is_none();
                     c.ctx.awaitable()
-                        && (c.target.is_some_and(|t| a.contains(&t))
-                            || (!c.targets.is_empty() && c.targets.iter().any(|t| a.contains(t))))
+                        && (c.target.as_ref().is_some_and(awaited)
+                            || (!c.targets.is_empty() && c.targets.iter().any(awaited)))
                 });
             if let Some(r) = reason {
                 why.insert(f, r);
@@ -352,6 +383,8 @@ pub fn colour(
     }
     for c in m.calls.iter().filter(|c| !c.pooled) {
         let hit = match c.target {
+            // An entry point's calls run its sync shell.
+            Some(t) if m.funcs[t].entry.is_some() => false,
             Some(t) => a.contains(&t),
             None => {
                 !c.targets.is_empty()
@@ -410,6 +443,10 @@ fn closure_in(m: &ModuleInfo, ix: &Index, seeded: impl Iterator<Item = FuncId>) 
             if m.funcs[g].foreign.is_none() && !m.funcs[g].is_async && a.insert(g) {
                 work.push(g);
             }
+        }
+        // An entry point's callers call its sync shell.
+        if m.funcs[f].entry.is_some() {
+            continue;
         }
         for c in ix.calls_of(m, f) {
             if let Some(g) = c.ctx.func

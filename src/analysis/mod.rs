@@ -48,6 +48,13 @@ pub struct FuncInfo {
     /// colouring treats it as seeded and never removes it; its callers
     /// follow the normal rules.
     pub forced: bool,
+    /// An installed command's entry point (`[project.scripts]`,
+    /// `console_scripts`), with where it is declared: code the tool does not
+    /// convert calls it synchronously, so when its body becomes async it
+    /// becomes a sync shell that runs an async twin (see the `colour`
+    /// pass); its callers do not become async because of it. Set by
+    /// `engine::plan` from `Options::entry_points`.
+    pub entry: Option<String>,
 }
 
 #[derive(Debug)]
@@ -648,6 +655,7 @@ impl Analyser<'_> {
                         kwonly: args.kwonlyargs.iter().map(|a| a.def.arg.to_string()).collect(),
                         generator: is_generator(fbody),
                         forced: false,
+                        entry: None,
                         factory: decos.iter().any(|d| d == "classmethod")
                             && args
                                 .posonlyargs
@@ -714,6 +722,7 @@ impl Analyser<'_> {
             foreign: Some(g),
             became_async: false,
             forced: false,
+            entry: None,
         });
         self.class_of_func.push(class);
         self.foreign_fns.insert(g, id);

@@ -306,6 +306,9 @@ impl<'a> Emitter<'a> {
                 (Some(a), _) if next.is_none() || after_import => {
                     let at = self.insertion_point_after(&old[a], old.get(a + 1))?;
                     for s in stmts {
+                        for _ in 0..blank_around(s, &indent) {
+                            text.push_str(self.nl);
+                        }
                         text.push_str(self.nl);
                         text.push_str(&indent);
                         text.push_str(&self.print_stmt(s, &indent)?);
@@ -334,6 +337,10 @@ impl<'a> Emitter<'a> {
                     for s in &stmts {
                         text.push_str(&self.print_stmt(s, &indent)?);
                         text.push_str(self.nl);
+                        // PEP 8's blank lines after a new def or class.
+                        for _ in 0..blank_around(s, &indent) {
+                            text.push_str(self.nl);
+                        }
                         text.push_str(&indent);
                     }
                     // New imports before the module's first code: separate
@@ -651,6 +658,29 @@ impl<'a> Emitter<'a> {
             let mut renamed = new.clone();
             set_def_name(&mut renamed, on);
             return self.stmt_edits(old, &renamed, out);
+        }
+        // Every decorator taken off a def (an entry point's async twin; its
+        // decorators went to the sync shell): the lines from the first
+        // decorator to `def` go, unless a comment is among them.
+        if let Some(restored) = removed_decorators(old, new) {
+            let start = usize::from(stmt_start(old, self.src));
+            let def = usize::from(old.range().start());
+            // Comments inside a decorator's brackets move with it; the gaps
+            // between decorators hold only `@`, blanks and comments.
+            let mut gaps = vec![];
+            let mut at = start;
+            if let Some(d) = old_decorators(old) {
+                for e in d {
+                    gaps.push(&self.src[at..usize::from(e.range().start())]);
+                    at = e.range().end().into();
+                }
+            }
+            gaps.push(&self.src[at..def]);
+            if gaps.iter().any(|g| g.contains('#')) {
+                return err(old.range().start(), "cannot move decorators with comments among them");
+            }
+            out.push(Edit { start, end: def, text: String::new() });
+            return self.stmt_edits(old, &restored, out);
         }
         // New decorators on top of a def's own (`@pytest.mark.asyncio`): a
         // line each before the first decorator, then the rest as usual.
@@ -1006,6 +1036,46 @@ impl<'a> crate::syntax::visit::Visitor<'a> for ExprIndexer<'_, 'a> {
     fn visit_body(&mut self, body: &'a [Stmt]) {
         self.em.index_block(body);
     }
+}
+
+/// Blank lines around a new def or class: PEP 8's two at the top level,
+/// one in a block; none around other statements.
+fn blank_around(new: &Stmt, indent: &str) -> usize {
+    let def = |s: &Stmt| matches!(s, Stmt::FunctionDef(_) | Stmt::AsyncFunctionDef(_) | Stmt::ClassDef(_));
+    match (def(new), indent.is_empty()) {
+        (false, _) => 0,
+        (true, true) => 2,
+        (true, false) => 1,
+    }
+}
+
+fn old_decorators(s: &Stmt) -> Option<&[Expr]> {
+    match s {
+        Stmt::FunctionDef(f) => Some(&f.decorator_list),
+        Stmt::AsyncFunctionDef(f) => Some(&f.decorator_list),
+        _ => None,
+    }
+}
+
+/// A def whose decorators a pass took off, all of them: the def with them
+/// put back (to compare the rest as usual).
+fn removed_decorators(old: &Stmt, new: &Stmt) -> Option<Stmt> {
+    let od = match old {
+        Stmt::FunctionDef(f) => &f.decorator_list,
+        Stmt::AsyncFunctionDef(f) => &f.decorator_list,
+        _ => return None,
+    };
+    let mut restored = new.clone();
+    let nd = match &mut restored {
+        Stmt::FunctionDef(f) => &mut f.decorator_list,
+        Stmt::AsyncFunctionDef(f) => &mut f.decorator_list,
+        _ => return None,
+    };
+    if od.is_empty() || !nd.is_empty() {
+        return None;
+    }
+    *nd = od.clone();
+    Some(restored)
 }
 
 /// The synthetic decorators a pass put on top of a def's decorators (and

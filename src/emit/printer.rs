@@ -217,8 +217,14 @@ impl Emitter<'_> {
         for d in &a.args {
             parts.push(arg(self, d)?);
         }
+        let star = |em: &mut Self, p: &ast::Arg, stars: &str| -> R<String> {
+            Ok(match &p.annotation {
+                Some(ann) => format!("{stars}{}: {}", p.arg, em.bchild(ann, Prec::Test)?),
+                None => format!("{stars}{}", p.arg),
+            })
+        };
         if let Some(v) = &a.vararg {
-            parts.push(format!("*{}", v.arg));
+            parts.push(star(self, v, "*")?);
         } else if !a.kwonlyargs.is_empty() {
             parts.push("*".into());
         }
@@ -226,7 +232,7 @@ impl Emitter<'_> {
             parts.push(arg(self, d)?);
         }
         if let Some(k) = &a.kwarg {
-            parts.push(format!("**{}", k.arg));
+            parts.push(star(self, k, "**")?);
         }
         Ok(parts.join(", "))
     }
@@ -330,14 +336,35 @@ impl Emitter<'_> {
                 }
                 out
             }
-            Stmt::FunctionDef(ast::StmtFunctionDef { name, args, body, decorator_list, returns, .. })
-            | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef { name, args, body, decorator_list, returns, .. })
-                if decorator_list.is_empty() && returns.is_none() =>
-            {
-                // New defs are plain (the `pool` pass's runner): no
-                // decorators, no annotations (`print_arguments` has none).
+            Stmt::FunctionDef(ast::StmtFunctionDef {
+                name, args, body, decorator_list, returns, type_params, ..
+            })
+            | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef {
+                name,
+                args,
+                body,
+                decorator_list,
+                returns,
+                type_params,
+                ..
+            }) if type_params.is_empty() => {
+                // New defs: the `pool` pass's runner, an entry point's
+                // shell (its decorators, parameters and annotations are the
+                // original's nodes, printed from their text).
+                let mut out = String::new();
+                for d in decorator_list {
+                    out.push('@');
+                    out.push_str(&self.child(d, Prec::Test)?);
+                    out.push_str(self.nl);
+                    out.push_str(indent);
+                }
                 let kw = if matches!(s, Stmt::AsyncFunctionDef(_)) { "async def" } else { "def" };
-                let mut out = format!("{kw} {name}({}):", self.print_arguments(args)?);
+                out.push_str(&format!("{kw} {name}({})", self.print_arguments(args)?));
+                if let Some(r) = returns {
+                    out.push_str(" -> ");
+                    out.push_str(&self.child(r, Prec::Test)?);
+                }
+                out.push(':');
                 out.push_str(&self.body(body, indent)?);
                 out
             }

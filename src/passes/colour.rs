@@ -4,7 +4,7 @@ use super::{Pass, PassCx};
 use crate::analysis::IterSite;
 use crate::syntax::{await_, fold_ok, synth, to_async_kind};
 use rustpython_parser::ast::{self, Expr, Fold, Ranged, Stmt};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 crate::pass_doc!(
     "Makes functions that now await `async def`, awaits their calls, and runs the entry point with `asyncio.run`.
@@ -25,6 +25,12 @@ a plain loop (`yield from` is not allowed there). Functions called through
 a loop variable (`for name, f in [(\"a\", fa), ...]: f()`) and the wrappers
 of module decorators (`@retry(...)`) become async together with every
 function they may call, or not at all.
+
+An installed command's entry point (`[project.scripts]`, `console_scripts`)
+whose body becomes async keeps a sync shell under its name, signature and
+decorators: `def main(argv=None): return asyncio.run(_main(argv))`, with the
+body in `async def _main(argv=None)`. pip's script, and every sync caller,
+gets the return value as before; an async caller makes it stay sync.
 
 With `--runtime trio` or `anyio` the entry point is `trio.run(main, *args)` /
 `anyio.run(main, *args)` (keyword arguments through `functools.partial`).
@@ -116,12 +122,34 @@ impl Pass for Colour {
         crate::syntax::visit::Visitor::visit_body(&mut Names(&mut names), &body);
         let item =
             (1..).map(|i| if i == 1 { "item".to_string() } else { format!("item_{i}") }).find(|n| !names.contains(n));
+        // Installed commands' entry points that became async: their twins.
+        let mut twins: HashMap<u32, String> = HashMap::new();
+        for s in &body {
+            let start = u32::from(s.range().start());
+            if let Stmt::FunctionDef(d) = s
+                && col.async_defs.contains(&start)
+                && cx.info.func_at(start).is_some_and(|f| cx.info.funcs[f].entry.is_some())
+            {
+                let twin = twin_name(d.name.as_str(), &names);
+                names.insert(twin.clone());
+                twins.insert(start, twin);
+            }
+        }
         let entry = one_loop(&body, cx, &names);
         let mut f = Folder { cx, funcs: vec![], item: item.unwrap_or_default(), in_entry: false };
         body.into_iter()
-            .map(|s| match &entry {
-                Some(name) if Some(s.range()) == f.cx.info.main_guard => f.entry_point(s, name),
-                _ => fold_ok(f.fold_stmt(s)),
+            .flat_map(|s| {
+                let twin = twins.get(&u32::from(s.range().start())).cloned();
+                match &entry {
+                    Some(name) if Some(s.range()) == f.cx.info.main_guard => vec![f.entry_point(s, name)],
+                    _ => {
+                        let s = fold_ok(f.fold_stmt(s));
+                        match twin {
+                            Some(twin) => entry_shell(s, &twin, f.cx),
+                            None => vec![s],
+                        }
+                    }
+                }
             })
             .collect()
     }
@@ -142,6 +170,65 @@ fn one_loop(body: &[Stmt], cx: &PassCx, names: &HashSet<String>) -> Option<Strin
         .chain((2..).map(|i| format!("_awaitify_main_{i}")))
         .filter(|n| !(star && n == "main"))
         .find(|n| !names.contains(n))
+}
+
+/// The async twin's name for entry point `name`: `_name`, else
+/// `_name_async`, `_awaitify_name`, `_awaitify_name_2`, ... (a name the
+/// module does not use).
+fn twin_name(name: &str, names: &HashSet<String>) -> String {
+    [format!("_{name}"), format!("_{name}_async"), format!("_awaitify_{name}")]
+        .into_iter()
+        .chain((2..).map(|i| format!("_awaitify_{name}_{i}")))
+        .find(|n| !names.contains(n))
+        .unwrap_or_default()
+}
+
+/// An installed command's entry point whose body became async
+/// (`FuncInfo::entry`): `@decorators def main(a, *r, k=1): body` ->
+/// `@decorators def main(a, *r, k=1): return asyncio.run(_main(a, *r, k=k))`
+/// and `async def _main(a, *r, k=1): body`. The shell keeps the name, the
+/// signature and the decorators (a `click` or `typer` command reads them),
+/// so the installed command and every sync caller get the return value as
+/// before; the twin keeps the body.
+fn entry_shell(s: Stmt, twin: &str, cx: &mut PassCx) -> Vec<Stmt> {
+    let Stmt::AsyncFunctionDef(mut d) = s else { return vec![s] };
+    let a = &d.args;
+    let mut args: Vec<Expr> =
+        a.posonlyargs.iter().chain(&a.args).map(|p| crate::syntax::name(p.def.arg.as_str())).collect();
+    if let Some(v) = &a.vararg {
+        args.push(Expr::Starred(ast::ExprStarred {
+            range: synth(),
+            value: Box::new(crate::syntax::name(v.arg.as_str())),
+            ctx: ast::ExprContext::Load,
+        }));
+    }
+    let mut keywords: Vec<ast::Keyword> = a
+        .kwonlyargs
+        .iter()
+        .map(|p| ast::Keyword {
+            range: synth(),
+            arg: Some(p.def.arg.clone()),
+            value: crate::syntax::name(p.def.arg.as_str()),
+        })
+        .collect();
+    if let Some(k) = &a.kwarg {
+        keywords.push(ast::Keyword { range: synth(), arg: None, value: crate::syntax::name(k.arg.as_str()) });
+    }
+    let call = crate::syntax::call(crate::syntax::name(twin), args, keywords, synth());
+    let run = crate::runtime::run_entry(cx.tables, call, &mut cx.imports);
+    let shell = Stmt::FunctionDef(ast::StmtFunctionDef {
+        range: synth(),
+        name: d.name.clone(),
+        args: d.args.clone(),
+        body: vec![Stmt::Return(ast::StmtReturn { range: synth(), value: Some(Box::new(run)) })],
+        decorator_list: std::mem::take(&mut d.decorator_list),
+        returns: d.returns.clone(),
+        type_comment: None,
+        type_params: d.type_params.clone(),
+    });
+    cx.sites.push(d.range);
+    d.name = ast::Identifier::new(twin);
+    vec![Stmt::AsyncFunctionDef(d), shell]
 }
 
 struct Folder<'a, 'b> {
