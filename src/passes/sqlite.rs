@@ -994,12 +994,21 @@ impl Pass for Sqlite {
     fn interested(&self, src: &str, tables: &Tables) -> bool {
         tables.sqlite.driver.iter().any(|d| src.contains(d.sync.split('.').next().unwrap_or(&d.sync)))
     }
-    fn seeds(&self, body: &[Stmt], info: &ModuleInfo, tables: &Tables, _diags: &mut Vec<Diagnostic>) -> Vec<Seed> {
+    fn seeds(&self, body: &[Stmt], info: &ModuleInfo, tables: &Tables, diags: &mut Vec<Diagnostic>) -> Vec<Seed> {
         if driver(tables).is_none() {
             return vec![];
         }
         let facts = collect(body, info, tables);
         if !facts.refused.is_empty() {
+            // Every refusal says why, whether or not anything else of the
+            // module becomes async (a refusal nobody hears of is a silent one).
+            let mut refused = facts.refused.clone();
+            refused.sort_by_key(|(r, w)| (r.start(), w.clone()));
+            refused.dedup();
+            for (r, why) in refused {
+                let message = format!("the module's sqlite3 code is left blocking: {why}");
+                diags.push(Diagnostic { offset: r.start().into(), pass: "sqlite", message });
+            }
             return vec![];
         }
         let seed = |call: TextRange, what: String| Seed {
@@ -1094,6 +1103,10 @@ impl Pass for Sqlite {
                 format!("{why} ({l}:{c})")
             };
             for (r, what) in &sites {
+                // A refusal's own place was reported with it (`seeds`).
+                if facts.refused.iter().any(|(at, _)| at.start() == r.start()) {
+                    continue;
+                }
                 if let Some(f) = cx.info.call(*r).and_then(|s| s.ctx.func)
                     && cx.colour.is_async(cx.info, f)
                 {
