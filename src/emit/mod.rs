@@ -29,12 +29,19 @@ use std::collections::HashMap;
 pub struct EmitError {
     pub offset: TextSize,
     pub message: String,
+    /// A layout the emitter knows it cannot place (not a bug): the file is
+    /// refused with this message, not reported as an internal error.
+    pub refused: bool,
 }
 
 type R<T> = Result<T, EmitError>;
 
 fn err<T>(offset: TextSize, message: impl Into<String>) -> R<T> {
-    Err(EmitError { offset, message: message.into() })
+    Err(EmitError { offset, message: message.into(), refused: false })
+}
+
+fn refuse<T>(offset: TextSize, message: impl Into<String>) -> R<T> {
+    Err(EmitError { offset, message: message.into(), refused: true })
 }
 
 struct Edit {
@@ -600,6 +607,7 @@ impl<'a> Emitter<'a> {
     fn indent_of(&self, at: TextSize) -> R<String> {
         let mut at = usize::from(at);
         let mut line_start = self.src[..at].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let mut continued = false;
         // A line continued by a backslash on a line of its own before it
         // (`    \` then `yield x`): the statement's indentation is that
         // line's (CPython counts the logical line's first column).
@@ -612,12 +620,25 @@ impl<'a> Emitter<'a> {
             }
             at = slash.len();
             line_start = prev_start;
+            continued = true;
         }
         let prefix = &self.src[line_start..at];
         if prefix.chars().all(|c| c == ' ' || c == '\t' || c == '\x0c') {
             // A form feed resets the column (CPython's tokenizer): the
             // indentation is what follows the last one.
-            Ok(prefix.rsplit('\x0c').next().unwrap_or("").to_string())
+            let indent = prefix.rsplit('\x0c').next().unwrap_or("");
+            if continued && indent.contains('\t') {
+                // Before a backslash CPython counts a tab as eight columns in
+                // both of its measures (tabs of 8 and of 1), the parser as a
+                // tab: no indentation of a new line is the same for both
+                // (`\t\t` after `\t\\` is a TabError for CPython).
+                return refuse(
+                    TextSize::try_from(at).unwrap_or_default(),
+                    "cannot rewrite a statement whose line is continued from a tab-indented line holding only a \
+                     backslash (CPython measures that indentation unlike tabs elsewhere); remove the backslash line",
+                );
+            }
+            Ok(indent.to_string())
         } else {
             Ok(String::from("\u{0}"))
         }
