@@ -62,6 +62,9 @@ pub struct Emitter<'a> {
     multiline_strings: Vec<TextRange>,
     /// The file's name tokens, lexed when a rename needs them.
     tokens: Option<idents::Tokens>,
+    /// Blocks whose edits are being made (innermost last): their comment
+    /// lines stay in place when their statements are deleted.
+    editing: Vec<usize>,
 }
 
 impl<'a> Emitter<'a> {
@@ -75,6 +78,7 @@ impl<'a> Emitter<'a> {
             old_blocks: vec![],
             multiline_strings: vec![],
             tokens: None,
+            editing: vec![],
         };
         em.index_block(old);
         em.multiline_strings.sort_by_key(|r| r.start());
@@ -121,6 +125,43 @@ impl<'a> Emitter<'a> {
 
     /// Edits that turn the old block into the new one.
     fn block_edits(&mut self, old: &'a [Stmt], new: &[Stmt], out: &mut Vec<Edit>) -> R<()> {
+        let id = self.stmt_pos.get(&old[0].range()).map_or(usize::MAX, |p| p.0);
+        self.editing.push(id);
+        let r = self.block_edits_in(old, new, out);
+        self.editing.pop();
+        r
+    }
+
+    /// The blank and comment lines right above statement `i` of block `b`,
+    /// without the block's indentation ("" for a blank line).
+    fn lead_lines(&self, b: usize, i: usize) -> R<Vec<String>> {
+        let s = &self.old_blocks[b][i];
+        let start = usize::from(stmt_start(s, self.src));
+        let old_indent = self.indent_of(stmt_start(s, self.src))?;
+        let line_start = |at: usize| self.src[..at].rfind('\n').map_or(0, |k| k + 1);
+        let mut lead_start = line_start(start);
+        while lead_start > 0 {
+            let prev = line_start(lead_start - 1);
+            let t = self.src[prev..lead_start].trim();
+            if !(t.is_empty() || t.starts_with('#')) {
+                break;
+            }
+            lead_start = prev;
+        }
+        Ok(self.src[lead_start..line_start(start)]
+            .lines()
+            .map(|l| {
+                let l = l.trim_end_matches('\r');
+                if l.trim().is_empty() {
+                    String::new()
+                } else {
+                    l.strip_prefix(old_indent.as_str()).unwrap_or(l.trim_start()).to_string()
+                }
+            })
+            .collect())
+    }
+
+    fn block_edits_in(&mut self, old: &'a [Stmt], new: &[Stmt], out: &mut Vec<Edit>) -> R<()> {
         let first = &old[0];
         let indent = self.indent_of(stmt_start(first, self.src))?;
         // A one-line block (`if c: a()`, `else: a(); b()`) whose statements
@@ -489,28 +530,7 @@ impl<'a> Emitter<'a> {
             let end = usize::from(last_old.range().end());
             let old_indent = self.indent_of(stmt_start(first_old, self.src))?;
             // The blank and comment lines right above it go with it.
-            let line_start = |at: usize| self.src[..at].rfind('\n').map_or(0, |k| k + 1);
-            let mut lead_start = line_start(start);
-            while lead_start > 0 {
-                let prev = line_start(lead_start - 1);
-                let t = self.src[prev..lead_start].trim();
-                if !(t.is_empty() || t.starts_with('#')) {
-                    break;
-                }
-                lead_start = prev;
-            }
-            let lead: Vec<String> = self.src[lead_start..line_start(start)]
-                .lines()
-                .map(|l| {
-                    let l = l.trim_end_matches('\r');
-                    if l.trim().is_empty() {
-                        String::new()
-                    } else {
-                        l.strip_prefix(old_indent.as_str()).unwrap_or(l.trim_start()).to_string()
-                    }
-                })
-                .collect();
-            lines.extend(lead);
+            lines.extend(self.lead_lines(b, i)?);
             let mut edits = vec![];
             for (k, &new) in run[n..m].iter().enumerate() {
                 let old = &self.old_blocks[b][i + k];
