@@ -286,6 +286,17 @@ impl<'a> Emitter<'a> {
         groups.retain_mut(|(prev, next, stmts)| {
             let lo = prev.map_or(0, |p| p + 1);
             let hi = next.unwrap_or(old.len());
+            // As many new statements as deleted ones there (each rewritten
+            // in its place): one each, so what lies between them (a
+            // comment after each) stays between them. New imports stay
+            // together (they replace imports, not each its own).
+            let imports = stmts.iter().any(|s| matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_)));
+            if hi - lo == stmts.len() && stmts.len() > 1 && !imports && (lo..hi).all(|k| !kept[k]) {
+                for (n, s) in std::mem::take(stmts).into_iter().enumerate() {
+                    replaced.push((lo + n, vec![s]));
+                }
+                return false;
+            }
             match (lo..hi).find(|&k| !kept[k]) {
                 Some(k) => {
                     replaced.push((k, std::mem::take(stmts)));
