@@ -85,6 +85,8 @@ pub enum FileError {
     Syntax { line: usize, col: usize, message: String },
     #[error("{line}:{col}: internal error: {message}; the file was left unchanged (please report it)")]
     Internal { line: usize, col: usize, message: String },
+    #[error("{line}:{col}: error: {message}; the file was left unchanged")]
+    Refused { line: usize, col: usize, message: String },
 }
 
 pub fn parse(text: &str, path: &str) -> Result<Vec<Stmt>, FileError> {
@@ -803,7 +805,14 @@ pub fn emit_and_verify(
     new_body: Vec<Stmt>,
 ) -> Result<String, FileError> {
     let mut em = Emitter::new(text, newline, body);
-    let out = em.emit_module(body, &new_body).map_err(|e| internal(text, e.offset, e.message))?;
+    let out = em.emit_module(body, &new_body).map_err(|e| {
+        if e.refused {
+            let (line, col) = line_col(text, e.offset);
+            FileError::Refused { line, col, message: e.message }
+        } else {
+            internal(text, e.offset, e.message)
+        }
+    })?;
     verify(text, &out, new_body, path)?;
     Ok(out)
 }

@@ -137,3 +137,28 @@ fn over_cpython_tokenizer_limits_is_a_syntax_error() {
         other => panic!("expected a syntax error, got {other:?}"),
     }
 }
+
+/// Fuzz (issue 15, `backslash` + `tabs`): a statement the timeout pass
+/// rewrites into a block, on the continuation of a tab-indented line that
+/// holds only a backslash. CPython measures that line's tab as eight columns
+/// in both its measures (`\t\t` below it is a TabError) while the parser
+/// counts a tab: no new line can be indented for both, so the file is
+/// refused with an error naming the layout (main wrote a TabError).
+#[test]
+fn tab_indented_backslash_line_before_a_rewritten_block_is_refused() {
+    let src = "import asyncio\n\n\nasync def returned(reader, cfg):\n\t\\\n    return await asyncio.wait_for(reader.read(100), cfg.timeout)\n";
+    match run(src.to_string()) {
+        Err(e) => {
+            let e = e.to_string();
+            assert!(!e.contains("internal error") && e.contains("backslash"), "{e}");
+        }
+        Ok(out) => panic!("expected a refusal, got {out:?}"),
+    }
+    // Indented by spaces, the same layout converts.
+    let src = src.replace("\t\\", "    \\");
+    let out = run(src).unwrap().expect("converted");
+    assert!(
+        out.contains("    \\\n    async with asyncio.timeout(cfg.timeout):\n        return await reader.read(100)\n"),
+        "{out}"
+    );
+}

@@ -29,12 +29,19 @@ use std::collections::HashMap;
 pub struct EmitError {
     pub offset: TextSize,
     pub message: String,
+    /// A layout the emitter knows it cannot place (not a bug): the file is
+    /// refused with this message, not reported as an internal error.
+    pub refused: bool,
 }
 
 type R<T> = Result<T, EmitError>;
 
 fn err<T>(offset: TextSize, message: impl Into<String>) -> R<T> {
-    Err(EmitError { offset, message: message.into() })
+    Err(EmitError { offset, message: message.into(), refused: false })
+}
+
+fn refuse<T>(offset: TextSize, message: impl Into<String>) -> R<T> {
+    Err(EmitError { offset, message: message.into(), refused: true })
 }
 
 struct Edit {
@@ -55,6 +62,9 @@ pub struct Emitter<'a> {
     multiline_strings: Vec<TextRange>,
     /// The file's name tokens, lexed when a rename needs them.
     tokens: Option<idents::Tokens>,
+    /// Blocks whose edits are being made (innermost last): their comment
+    /// lines stay in place when their statements are deleted.
+    editing: Vec<usize>,
 }
 
 impl<'a> Emitter<'a> {
@@ -68,6 +78,7 @@ impl<'a> Emitter<'a> {
             old_blocks: vec![],
             multiline_strings: vec![],
             tokens: None,
+            editing: vec![],
         };
         em.index_block(old);
         em.multiline_strings.sort_by_key(|r| r.start());
@@ -114,6 +125,43 @@ impl<'a> Emitter<'a> {
 
     /// Edits that turn the old block into the new one.
     fn block_edits(&mut self, old: &'a [Stmt], new: &[Stmt], out: &mut Vec<Edit>) -> R<()> {
+        let id = self.stmt_pos.get(&old[0].range()).map_or(usize::MAX, |p| p.0);
+        self.editing.push(id);
+        let r = self.block_edits_in(old, new, out);
+        self.editing.pop();
+        r
+    }
+
+    /// The blank and comment lines right above statement `i` of block `b`,
+    /// without the block's indentation ("" for a blank line).
+    fn lead_lines(&self, b: usize, i: usize) -> R<Vec<String>> {
+        let s = &self.old_blocks[b][i];
+        let start = usize::from(stmt_start(s, self.src));
+        let old_indent = self.indent_of(stmt_start(s, self.src))?;
+        let line_start = |at: usize| self.src[..at].rfind('\n').map_or(0, |k| k + 1);
+        let mut lead_start = line_start(start);
+        while lead_start > 0 {
+            let prev = line_start(lead_start - 1);
+            let t = self.src[prev..lead_start].trim();
+            if !(t.is_empty() || t.starts_with('#')) {
+                break;
+            }
+            lead_start = prev;
+        }
+        Ok(self.src[lead_start..line_start(start)]
+            .lines()
+            .map(|l| {
+                let l = l.trim_end_matches('\r');
+                if l.trim().is_empty() {
+                    String::new()
+                } else {
+                    l.strip_prefix(old_indent.as_str()).unwrap_or(l.trim_start()).to_string()
+                }
+            })
+            .collect())
+    }
+
+    fn block_edits_in(&mut self, old: &'a [Stmt], new: &[Stmt], out: &mut Vec<Edit>) -> R<()> {
         let first = &old[0];
         let indent = self.indent_of(stmt_start(first, self.src))?;
         // A one-line block (`if c: a()`, `else: a(); b()`) whose statements
@@ -238,6 +286,17 @@ impl<'a> Emitter<'a> {
         groups.retain_mut(|(prev, next, stmts)| {
             let lo = prev.map_or(0, |p| p + 1);
             let hi = next.unwrap_or(old.len());
+            // As many new statements as deleted ones there (each rewritten
+            // in its place): one each, so what lies between them (a
+            // comment after each) stays between them. New imports stay
+            // together (they replace imports, not each its own).
+            let imports = stmts.iter().any(|s| matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_)));
+            if hi - lo == stmts.len() && stmts.len() > 1 && !imports && (lo..hi).all(|k| !kept[k]) {
+                for (n, s) in std::mem::take(stmts).into_iter().enumerate() {
+                    replaced.push((lo + n, vec![s]));
+                }
+                return false;
+            }
             match (lo..hi).find(|&k| !kept[k]) {
                 Some(k) => {
                     replaced.push((k, std::mem::take(stmts)));
@@ -482,28 +541,7 @@ impl<'a> Emitter<'a> {
             let end = usize::from(last_old.range().end());
             let old_indent = self.indent_of(stmt_start(first_old, self.src))?;
             // The blank and comment lines right above it go with it.
-            let line_start = |at: usize| self.src[..at].rfind('\n').map_or(0, |k| k + 1);
-            let mut lead_start = line_start(start);
-            while lead_start > 0 {
-                let prev = line_start(lead_start - 1);
-                let t = self.src[prev..lead_start].trim();
-                if !(t.is_empty() || t.starts_with('#')) {
-                    break;
-                }
-                lead_start = prev;
-            }
-            let lead: Vec<String> = self.src[lead_start..line_start(start)]
-                .lines()
-                .map(|l| {
-                    let l = l.trim_end_matches('\r');
-                    if l.trim().is_empty() {
-                        String::new()
-                    } else {
-                        l.strip_prefix(old_indent.as_str()).unwrap_or(l.trim_start()).to_string()
-                    }
-                })
-                .collect();
-            lines.extend(lead);
+            lines.extend(self.lead_lines(b, i)?);
             let mut edits = vec![];
             for (k, &new) in run[n..m].iter().enumerate() {
                 let old = &self.old_blocks[b][i + k];
@@ -600,6 +638,7 @@ impl<'a> Emitter<'a> {
     fn indent_of(&self, at: TextSize) -> R<String> {
         let mut at = usize::from(at);
         let mut line_start = self.src[..at].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let mut continued = false;
         // A line continued by a backslash on a line of its own before it
         // (`    \` then `yield x`): the statement's indentation is that
         // line's (CPython counts the logical line's first column).
@@ -612,12 +651,25 @@ impl<'a> Emitter<'a> {
             }
             at = slash.len();
             line_start = prev_start;
+            continued = true;
         }
         let prefix = &self.src[line_start..at];
         if prefix.chars().all(|c| c == ' ' || c == '\t' || c == '\x0c') {
             // A form feed resets the column (CPython's tokenizer): the
             // indentation is what follows the last one.
-            Ok(prefix.rsplit('\x0c').next().unwrap_or("").to_string())
+            let indent = prefix.rsplit('\x0c').next().unwrap_or("");
+            if continued && indent.contains('\t') {
+                // Before a backslash CPython counts a tab as eight columns in
+                // both of its measures (tabs of 8 and of 1), the parser as a
+                // tab: no indentation of a new line is the same for both
+                // (`\t\t` after `\t\\` is a TabError for CPython).
+                return refuse(
+                    TextSize::try_from(at).unwrap_or_default(),
+                    "cannot rewrite a statement whose line is continued from a tab-indented line holding only a \
+                     backslash (CPython measures that indentation unlike tabs elsewhere); remove the backslash line",
+                );
+            }
+            Ok(indent.to_string())
         } else {
             Ok(String::from("\u{0}"))
         }

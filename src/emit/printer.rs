@@ -457,7 +457,32 @@ impl Emitter<'_> {
             return Ok(format!("{}{inner}{}", self.nl, text));
         }
         let mut out = String::new();
+        // The last original statement printed, if no new block followed it.
+        let mut prev_old: Option<(usize, usize)> = None;
         for s in body {
+            let pos = if is_synth(s.range()) { None } else { self.stmt_pos.get(&s.range()).copied() };
+            // An original statement after its predecessor in the same old
+            // block (new simple statements between allowed): the comment and
+            // blank lines between them come along, unless that block is
+            // being edited (they stay where they are then).
+            if let (Some((b, i)), Some((pb, pi))) = (pos, prev_old)
+                && b == pb
+                && i == pi + 1
+                && !self.editing.contains(&b)
+            {
+                for l in self.lead_lines(b, i)? {
+                    out.push_str(self.nl);
+                    if !l.is_empty() {
+                        out.push_str(&inner);
+                        out.push_str(&l);
+                    }
+                }
+            }
+            if pos.is_some() {
+                prev_old = pos;
+            } else if !crate::syntax::blocks(s).is_empty() {
+                prev_old = None;
+            }
             out.push_str(self.nl);
             out.push_str(&inner);
             out.push_str(&self.print_stmt(s, &inner)?);
