@@ -7,9 +7,8 @@ use crate::passes::{self, Diagnostic, Pass, PassCx};
 use crate::source::line_col;
 use crate::syntax::erase_ranges;
 use crate::transforms::Tables;
-use rustpython_parser::ast::{self, Stmt};
-use rustpython_parser::text_size::{TextRange, TextSize};
-use rustpython_parser::{Mode, Tok, lexer};
+use rustpython_ast::Stmt;
+use rustpython_ast::text_size::{TextRange, TextSize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -95,14 +94,10 @@ pub fn parse(text: &str, path: &str) -> Result<Vec<Stmt>, FileError> {
         let (line, col) = line_col(text, TextSize::try_from(at).unwrap_or_default());
         return Err(FileError::Syntax { line, col, message });
     }
-    match rustpython_parser::parse(text, Mode::Module, path) {
-        Ok(ast::Mod::Module(m)) => Ok(m.body),
-        Ok(_) => Ok(vec![]),
-        Err(e) => {
-            let (line, col) = line_col(text, e.offset);
-            Err(FileError::Syntax { line, col, message: e.error.to_string() })
-        }
-    }
+    crate::syntax::parse::parse_module(text, path).map_err(|e| {
+        let (line, col) = line_col(text, e.offset);
+        FileError::Syntax { line, col, message: e.message }
+    })
 }
 
 fn internal(text: &str, offset: TextSize, message: impl Into<String>) -> FileError {
@@ -852,7 +847,7 @@ pub const MAX_DEPTH: usize = 1000;
 
 fn too_deep(body: &[Stmt]) -> Option<TextSize> {
     use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
-    use rustpython_parser::ast::{Expr, Ranged};
+    use rustpython_ast::{Expr, Ranged};
     struct D {
         depth: usize,
         hit: Option<TextSize>,
@@ -887,12 +882,7 @@ fn too_deep(body: &[Stmt]) -> Option<TextSize> {
 }
 
 fn comments(text: &str) -> Vec<(u32, String)> {
-    lexer::lex(text, Mode::Module)
-        .filter_map(|t| match t {
-            Ok((Tok::Comment(c), r)) => Some((u32::from(r.start()), c)),
-            _ => None,
-        })
-        .collect()
+    crate::syntax::parse::comments(text).into_iter().map(|(at, c)| (u32::from(at), c)).collect()
 }
 
 /// Comments of `before` that are missing from `after` (as a multiset).

@@ -19,7 +19,7 @@
 //! function (`module:attr` without a dot in `attr`) is kept. A file that
 //! does not read (bad TOML, a `setup.py` that does not parse) adds nothing.
 
-use rustpython_parser::ast::{self, Expr};
+use rustpython_ast::{self as ast, Expr};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

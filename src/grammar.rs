@@ -7,8 +7,8 @@
 //! The engine leaves such a file as it was, with a diagnostic.
 
 use crate::syntax::visit::{Visitor, walk_expr};
-use rustpython_parser::ast::{Comprehension, Expr, Ranged, Stmt};
-use rustpython_parser::text_size::TextSize;
+use rustpython_ast::text_size::TextSize;
+use rustpython_ast::{Comprehension, Expr, Ranged, Stmt};
 
 fn parts(e: &Expr) -> Option<(&[Comprehension], Vec<&Expr>, bool)> {
     match e {

@@ -3,7 +3,7 @@
 //! leading block of imports.
 
 use crate::syntax::synth;
-use rustpython_parser::ast::{self, Expr, Stmt};
+use rustpython_ast::{self as ast, Expr, Stmt};
 use std::collections::BTreeSet;
 
 /// Adds `import m` for each requested module not already imported plainly at
@@ -94,7 +94,7 @@ pub fn add_imports(mut body: Vec<Stmt>, wanted: &BTreeSet<String>) -> Result<Vec
 /// Where an original `name` (not one a pass wrote) is read in `body`.
 fn free_use(body: &[Stmt], name: &str) -> Option<u32> {
     use crate::syntax::visit::{Visitor, walk_expr};
-    use rustpython_parser::ast::Ranged;
+    use rustpython_ast::Ranged;
     struct Find<'n>(&'n str, Option<u32>);
     impl<'a> Visitor<'a> for Find<'_> {
         fn visit_expr(&mut self, e: &'a Expr) {

@@ -51,7 +51,7 @@ enum Prepared {
     /// Parsed, and a pass may have work in it.
     Interested {
         decoded: source::Decoded,
-        body: Vec<rustpython_parser::ast::Stmt>,
+        body: Vec<rustpython_ast::Stmt>,
         decl: ModDecl,
         /// Functions that would turn async (exported ones).
         names: Vec<String>,
@@ -62,7 +62,7 @@ enum Prepared {
     /// Parsed, nothing to do here on its own.
     Plain {
         decoded: source::Decoded,
-        body: Vec<rustpython_parser::ast::Stmt>,
+        body: Vec<rustpython_ast::Stmt>,
         decl: ModDecl,
     },
     Failed {

@@ -5,8 +5,8 @@
 
 use crate::syntax::{await_, call, dotted, synth};
 use crate::transforms::Tables;
-use rustpython_parser::ast::{self, Expr};
-use rustpython_parser::text_size::TextRange;
+use rustpython_ast::text_size::TextRange;
+use rustpython_ast::{self as ast, Expr};
 use std::collections::BTreeSet;
 
 /// The module a dotted name needs imported (`trio.to_thread.run_sync` -> `trio`).

@@ -1,7 +1,7 @@
 //! Reading source files: bytes to text, keeping what must be written back
 //! (BOM, line ending), and positions for messages.
 
-use rustpython_parser::text_size::TextSize;
+use rustpython_ast::text_size::TextSize;
 
 #[derive(Debug, Clone)]
 pub struct Decoded {

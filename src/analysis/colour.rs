@@ -13,7 +13,7 @@
 //! and is never removed.
 
 use super::{FuncId, ModuleInfo};
-use rustpython_parser::text_size::TextRange;
+use rustpython_ast::text_size::TextRange;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 #[derive(Debug, Default)]

@@ -7,8 +7,8 @@ pub mod scope;
 
 use crate::syntax::dotted_name;
 use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
-use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
-use rustpython_parser::text_size::TextRange;
+use rustpython_ast::text_size::TextRange;
+use rustpython_ast::{self as ast, Expr, Ranged, Stmt};
 use scope::{Binding, Bindings};
 use std::collections::{HashMap, HashSet};
 

@@ -6,7 +6,7 @@
 //! `client.py` (see [`Env`] and `ModuleInfo::funcs`' foreign entries).
 
 use crate::syntax::dotted_name;
-use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
+use rustpython_ast::{self as ast, Expr, Ranged, Stmt};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 

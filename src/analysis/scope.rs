@@ -3,7 +3,7 @@
 //! in more than one way resolves to `Other`.
 
 use crate::syntax::visit::{Visitor, walk_expr};
-use rustpython_parser::ast::{self, Expr, Stmt};
+use rustpython_ast::{self as ast, Expr, Stmt};
 use std::collections::HashMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,7 +82,7 @@ impl Collector {
 
 impl<'a> Visitor<'a> for Collector {
     fn visit_stmt(&mut self, s: &'a Stmt) {
-        use rustpython_parser::ast::Ranged;
+        use rustpython_ast::Ranged;
         match s {
             Stmt::FunctionDef(ast::StmtFunctionDef { name, decorator_list, args, returns, .. })
             | Stmt::AsyncFunctionDef(ast::StmtAsyncFunctionDef { name, decorator_list, args, returns, .. }) => {

@@ -19,9 +19,8 @@ use crate::syntax::dotted_name;
 use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
 use crate::transforms::Tables;
 use rayon::prelude::*;
-use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
-use rustpython_parser::text_size::TextSize;
-use rustpython_parser::{Mode, Tok, lexer};
+use rustpython_ast::text_size::TextSize;
+use rustpython_ast::{self as ast, Expr, Ranged, Stmt};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -445,12 +444,11 @@ fn suppressions(text: &str) -> HashMap<usize, Vec<String>> {
         return out;
     }
     let index = LineIndex::new(text);
-    for (tok, r) in lexer::lex(text, Mode::Module).flatten() {
-        let Tok::Comment(c) = tok else { continue };
+    for (start, c) in crate::syntax::parse::comments(text) {
         // Ruff's `# noqa: ASYNC210, ...`: the AWT rule reporting the same
         // hazard (RUFF_EQUIVALENTS) is quiet on that line too.
         if let Some(at) = c.find("noqa:") {
-            let line = index.line_col(r.start()).0;
+            let line = index.line_col(start).0;
             for code in c[at + "noqa:".len()..].split([',', ' ']).map(str::trim).filter(|x| !x.is_empty()) {
                 if let Some((_, awt)) = RUFF_EQUIVALENTS.iter().find(|(ruff, _)| *ruff == code) {
                     out.entry(line).or_default().push(awt.to_string());
@@ -460,7 +458,7 @@ fn suppressions(text: &str) -> HashMap<usize, Vec<String>> {
         let Some(at) = c.find("awaitify:") else { continue };
         let rest = c[at + "awaitify:".len()..].trim_start();
         let Some(rest) = rest.strip_prefix("ignore") else { continue };
-        let line = index.line_col(r.start()).0;
+        let line = index.line_col(start).0;
         let codes: Vec<String> = match rest.strip_prefix('[').and_then(|x| x.split_once(']')) {
             Some((list, _)) => list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
             None => vec![],

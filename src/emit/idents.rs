@@ -6,9 +6,8 @@
 //! the statement (a return annotation, decorators, comments, layout) stays
 //! as written and nothing has to be reprinted.
 
-use rustpython_parser::ast::{self, Expr, Fold, Ranged, Stmt};
-use rustpython_parser::text_size::{TextRange, TextSize};
-use rustpython_parser::{Mode, Tok, lexer};
+use rustpython_ast::text_size::{TextRange, TextSize};
+use rustpython_ast::{self as ast, Expr, Fold, Ranged, Stmt};
 
 /// Where the original text spells an identifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,14 +30,7 @@ pub struct Tokens {
 
 impl Tokens {
     pub fn new(src: &str) -> Tokens {
-        let toks = lexer::lex(src, Mode::Module)
-            .flatten()
-            .filter_map(|(t, r)| match t {
-                Tok::Name { name } => Some((r, Some(name))),
-                Tok::As => Some((r, None)),
-                _ => None,
-            })
-            .collect();
+        let toks = crate::syntax::parse::names_and_as(src);
         Tokens { toks }
     }
 

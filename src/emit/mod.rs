@@ -21,8 +21,8 @@ mod printer;
 pub mod shell;
 
 use crate::syntax::{Prec, blocks, expr_prec, is_synth, split_kind, stmt_start, take_blocks};
-use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
-use rustpython_parser::text_size::{TextRange, TextSize};
+use rustpython_ast::text_size::{TextRange, TextSize};
+use rustpython_ast::{self as ast, Expr, Ranged, Stmt};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1171,7 +1171,7 @@ fn apply(src: &str, start: usize, end: usize, mut edits: Vec<Edit>) -> R<String>
 }
 
 fn is_int_literal(e: &Expr) -> bool {
-    matches!(e, Expr::Constant(c) if matches!(c.value, rustpython_parser::ast::Constant::Int(_)))
+    matches!(e, Expr::Constant(c) if matches!(c.value, rustpython_ast::Constant::Int(_)))
 }
 
 /// True if `text` (an expression) has a line break outside any bracket or

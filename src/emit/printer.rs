@@ -6,7 +6,7 @@
 
 use super::{Emitter, R, err};
 use crate::syntax::{Prec, is_synth, op_prec};
-use rustpython_parser::ast::{self, Constant, Expr, Ranged, Stmt};
+use rustpython_ast::{self as ast, Constant, Expr, Ranged, Stmt};
 
 impl Emitter<'_> {
     fn child(&mut self, e: &Expr, slot: Prec) -> R<String> {

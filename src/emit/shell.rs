@@ -4,8 +4,8 @@
 //! shell can be kept and only the changed children re-emitted.
 
 use crate::syntax::{Prec, op_prec, synth};
-use rustpython_parser::ast::{self, Expr, Fold, Stmt};
-use rustpython_parser::text_size::TextRange;
+use rustpython_ast::text_size::TextRange;
+use rustpython_ast::{self as ast, Expr, Fold, Stmt};
 use std::convert::Infallible;
 
 struct Eraser {
@@ -55,7 +55,7 @@ pub fn split_stmt_header(s: Stmt) -> (Stmt, Vec<Expr>) {
 
 fn strip_range_expr(mut e: Expr) -> Expr {
     // The root's own range is compared separately by the caller.
-    use rustpython_parser::ast::Ranged;
+    use rustpython_ast::Ranged;
     let _ = e.range();
     set_expr_range(&mut e, synth());
     e

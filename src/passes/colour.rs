@@ -3,7 +3,7 @@
 use super::{Pass, PassCx};
 use crate::analysis::IterSite;
 use crate::syntax::{await_, fold_ok, synth, to_async_kind};
-use rustpython_parser::ast::{self, Expr, Fold, Ranged, Stmt};
+use rustpython_ast::{self as ast, Expr, Fold, Ranged, Stmt};
 use std::collections::{HashMap, HashSet};
 
 crate::pass_doc!(
@@ -295,7 +295,7 @@ impl Folder<'_, '_> {
     }
 }
 
-impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
+impl Fold<rustpython_ast::text_size::TextRange> for Folder<'_, '_> {
     crate::identity_fold_plumbing!();
 
     fn fold_stmt(&mut self, s: Stmt) -> Result<Stmt, std::convert::Infallible> {
@@ -314,11 +314,11 @@ impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
             return Ok(to_async_kind(s));
         }
         if matches!(s, Stmt::With(_)) && self.cx.colour.async_iter.contains(&IterSite::With(range)) {
-            self.cx.sites.push(rustpython_parser::text_size::TextRange::empty(range.start()));
+            self.cx.sites.push(rustpython_ast::text_size::TextRange::empty(range.start()));
             return Ok(to_async_kind(s));
         }
         if matches!(s, Stmt::For(_)) && self.cx.colour.async_iter.contains(&IterSite::For(range)) {
-            self.cx.sites.push(rustpython_parser::text_size::TextRange::empty(range.start()));
+            self.cx.sites.push(rustpython_ast::text_size::TextRange::empty(range.start()));
             return Ok(to_async_kind(s));
         }
         // `yield from x` cannot stay in an async generator: a loop yields each

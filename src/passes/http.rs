@@ -5,8 +5,8 @@ use crate::analysis::{FuncId, ModuleInfo};
 use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
 use crate::syntax::{await_, dotted, fold_ok, name, synth, to_async_kind};
 use crate::transforms::{HttpBackend, Tables};
-use rustpython_parser::ast::{self, Constant, Expr, Fold, Ranged, Stmt};
-use rustpython_parser::text_size::TextRange;
+use rustpython_ast::text_size::TextRange;
+use rustpython_ast::{self as ast, Constant, Expr, Fold, Ranged, Stmt};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 crate::pass_doc!(
@@ -2418,9 +2418,8 @@ fn dict_without_none(d: Expr) -> Expr {
 /// Builds the expression of a template such as `not {r}.is_error`.
 fn from_template(template: &str, r: Expr) -> Option<Expr> {
     let src = template.replace("{r}", "__awaitify_r__");
-    let e = rustpython_parser::parse(&src, rustpython_parser::Mode::Expression, "<template>").ok()?;
-    let rustpython_parser::ast::Mod::Expression(m) = e else { return None };
-    let e = fold_ok(crate::syntax::EraseRanges.fold_expr(*m.body));
+    let e = crate::syntax::parse::parse_expression(&src)?;
+    let e = fold_ok(crate::syntax::EraseRanges.fold_expr(e));
     struct Sub(Option<Expr>);
     impl Fold<TextRange> for Sub {
         crate::identity_fold_plumbing!();

@@ -4,8 +4,8 @@ use super::{Diagnostic, Pass, PassCx};
 use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
 use crate::syntax::{call, dotted, expand_stmts, fold_ok, synth};
 use crate::transforms::{Runtime, Tables};
-use rustpython_parser::ast::{self, Constant, Expr, Fold, Ranged, Stmt};
-use rustpython_parser::text_size::TextRange;
+use rustpython_ast::text_size::TextRange;
+use rustpython_ast::{self as ast, Constant, Expr, Fold, Ranged, Stmt};
 use std::collections::{HashMap, HashSet};
 
 crate::pass_doc!(

@@ -18,8 +18,8 @@ pub mod to_thread;
 use crate::analysis::ModuleInfo;
 use crate::analysis::colour::Colouring;
 use crate::transforms::Tables;
-use rustpython_parser::ast::Stmt;
-use rustpython_parser::text_size::TextRange;
+use rustpython_ast::Stmt;
+use rustpython_ast::text_size::TextRange;
 use std::collections::BTreeSet;
 
 /// Declares a pass's documentation: a rustdoc comment and the text that
@@ -112,7 +112,7 @@ impl PassCx<'_> {
     /// Why a call may not return a coroutine (None when it surely does): a
     /// call of an `async def` of this module (not a generator, no unknown
     /// decorator) or of a `[[coroutine]]` row of the tables.
-    pub fn not_a_coroutine(&self, c: &rustpython_parser::ast::ExprCall) -> Option<String> {
+    pub fn not_a_coroutine(&self, c: &rustpython_ast::ExprCall) -> Option<String> {
         let site = self.info.call(c.range);
         if let Some(q) = site.and_then(|s| s.qualname.as_deref())
             && self.tables.coroutine.iter().any(|r| r.name == q)

@@ -6,8 +6,8 @@ use crate::syntax::template::{Hole, template, template_expr};
 use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
 use crate::syntax::{dotted, expand_stmts, fresh_name, name, names_in};
 use crate::transforms::{Runtime, Tables};
-use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
-use rustpython_parser::text_size::TextRange;
+use rustpython_ast::text_size::TextRange;
+use rustpython_ast::{self as ast, Expr, Ranged, Stmt};
 use std::collections::{HashMap, HashSet};
 
 crate::pass_doc!(

@@ -5,8 +5,8 @@ use crate::analysis::scope::Binding;
 use crate::analysis::{CallSite, ClassId, Ctx, FuncId, IterSite, ModuleInfo};
 use crate::syntax::{dotted, dotted_name, fold_ok, synth};
 use crate::transforms::{Runtime, Tables};
-use rustpython_parser::ast::{self, Constant, Expr, Fold, Ranged, Stmt};
-use rustpython_parser::text_size::TextRange;
+use rustpython_ast::text_size::TextRange;
+use rustpython_ast::{self as ast, Constant, Expr, Fold, Ranged, Stmt};
 
 crate::pass_doc!(
     "Makes pytest tests and fixtures that now call async code async, with the runtime's marker, and mocks of now-async functions `AsyncMock`.

@@ -4,7 +4,7 @@ use super::{Pass, PassCx, Seed};
 use crate::analysis::ModuleInfo;
 use crate::syntax::{await_, dotted, fold_ok};
 use crate::transforms::Tables;
-use rustpython_parser::ast::{self, Expr, Fold, Stmt};
+use rustpython_ast::{self as ast, Expr, Fold, Stmt};
 
 crate::pass_doc!(
     "Turns blocking sleeps into `await asyncio.sleep(...)`.
@@ -96,7 +96,7 @@ struct Folder<'a, 'b> {
     cx: &'a mut PassCx<'b>,
 }
 
-impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
+impl Fold<rustpython_ast::text_size::TextRange> for Folder<'_, '_> {
     crate::identity_fold_plumbing!();
 
     fn fold_expr(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {

@@ -5,8 +5,8 @@ use crate::analysis::{FuncId, ModuleInfo};
 use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
 use crate::syntax::{await_, dotted, fold_ok, name, synth, to_async_kind};
 use crate::transforms::{SqliteDriver, SqliteObject, Tables};
-use rustpython_parser::ast::{self, Expr, Fold, Ranged, Stmt};
-use rustpython_parser::text_size::TextRange;
+use rustpython_ast::text_size::TextRange;
+use rustpython_ast::{self as ast, Expr, Fold, Ranged, Stmt};
 use std::collections::{HashMap, HashSet};
 
 crate::pass_doc!(

@@ -5,8 +5,8 @@ use crate::engine::TargetVersion;
 use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
 use crate::syntax::{call, dotted, expand_stmts, fresh_name, name, names_in, synth};
 use crate::transforms::{Runtime, Tables};
-use rustpython_parser::ast::{self, Constant, Expr, Ranged, Stmt};
-use rustpython_parser::text_size::TextRange;
+use rustpython_ast::text_size::TextRange;
+use rustpython_ast::{self as ast, Constant, Expr, Ranged, Stmt};
 use std::collections::{HashMap, HashSet};
 
 crate::pass_doc!(

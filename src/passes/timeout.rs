@@ -4,7 +4,7 @@ use super::{Diagnostic, Pass, PassCx};
 use crate::engine::TargetVersion;
 use crate::syntax::{await_, call, dotted, expand_stmts, fresh_name, name, names_in, synth};
 use crate::transforms::{Runtime, Tables};
-use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
+use rustpython_ast::{self as ast, Expr, Ranged, Stmt};
 use std::collections::HashSet;
 
 crate::pass_doc!(
@@ -318,7 +318,7 @@ fn nested(s: Stmt, cx: &mut PassCx, taken: &mut HashSet<String>) -> Result<Vec<S
     }
 }
 
-fn is_synth(r: rustpython_parser::text_size::TextRange) -> bool {
+fn is_synth(r: rustpython_ast::text_size::TextRange) -> bool {
     crate::syntax::is_synth(r)
 }
 
@@ -362,7 +362,7 @@ fn pure(e: &Expr, params: &HashSet<&str>) -> bool {
 /// is evaluated unconditionally and only pure expressions come before it.
 fn replace_unconditional(
     e: &mut Expr,
-    target: rustpython_parser::text_size::TextRange,
+    target: rustpython_ast::text_size::TextRange,
     tmp: &str,
     params: &HashSet<&str>,
 ) -> Result<(), &'static str> {

@@ -4,8 +4,8 @@ use super::{Pass, PassCx, Seed};
 use crate::analysis::ModuleInfo;
 use crate::syntax::fold_ok;
 use crate::transforms::Tables;
-use rustpython_parser::ast::{self, Expr, Fold, Ranged, Stmt};
-use rustpython_parser::text_size::TextSize;
+use rustpython_ast::text_size::TextSize;
+use rustpython_ast::{self as ast, Expr, Fold, Ranged, Stmt};
 use std::collections::HashMap;
 
 crate::pass_doc!(
@@ -277,7 +277,7 @@ fn is_blocking(tables: &Tables, q: &str) -> bool {
     tables.to_thread.iter().any(|r| r.sync == q)
 }
 
-impl Fold<rustpython_parser::text_size::TextRange> for Folder<'_, '_> {
+impl Fold<rustpython_ast::text_size::TextRange> for Folder<'_, '_> {
     crate::identity_fold_plumbing!();
 
     fn fold_stmt(&mut self, s: Stmt) -> Result<Stmt, std::convert::Infallible> {

@@ -8,11 +8,12 @@
 //! range. A pass that changes a node's own fields (not just its children) must
 //! give it an empty range too.
 
+pub mod parse;
 pub mod template;
 pub mod visit;
 
-use rustpython_parser::ast::{self, Expr, ExprContext, Fold, Stmt};
-use rustpython_parser::text_size::{TextRange, TextSize};
+use rustpython_ast::text_size::{TextRange, TextSize};
+use rustpython_ast::{self as ast, Expr, ExprContext, Fold, Stmt};
 use std::convert::Infallible;
 
 /// The range given to nodes created by a pass.
@@ -28,15 +29,15 @@ pub fn is_synth(r: TextRange) -> bool {
 #[macro_export]
 macro_rules! identity_fold_plumbing {
     () => {
-        type TargetU = rustpython_parser::text_size::TextRange;
+        type TargetU = rustpython_ast::text_size::TextRange;
         type Error = std::convert::Infallible;
         type UserContext = ();
-        fn will_map_user(&mut self, _user: &rustpython_parser::text_size::TextRange) {}
+        fn will_map_user(&mut self, _user: &rustpython_ast::text_size::TextRange) {}
         fn map_user(
             &mut self,
-            user: rustpython_parser::text_size::TextRange,
+            user: rustpython_ast::text_size::TextRange,
             _context: (),
-        ) -> Result<rustpython_parser::text_size::TextRange, std::convert::Infallible> {
+        ) -> Result<rustpython_ast::text_size::TextRange, std::convert::Infallible> {
             Ok(user)
         }
     };
@@ -334,7 +335,7 @@ pub fn fresh_name(base: &str, taken: &std::collections::HashSet<String>) -> Stri
 
 /// Start of a statement including its decorators (the `@` of the first one).
 pub fn stmt_start(s: &Stmt, src: &str) -> TextSize {
-    use rustpython_parser::ast::Ranged;
+    use rustpython_ast::Ranged;
     let decorators = match s {
         Stmt::FunctionDef(f) => &f.decorator_list,
         Stmt::AsyncFunctionDef(f) => &f.decorator_list,

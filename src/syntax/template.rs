@@ -8,8 +8,8 @@
 //! of the passes: one that does not parse is a bug, reported as `None`.
 
 use super::fold_ok;
-use rustpython_parser::ast::{self, Expr, Fold, Stmt};
-use rustpython_parser::text_size::TextRange;
+use rustpython_ast::text_size::TextRange;
+use rustpython_ast::{self as ast, Expr, Fold, Stmt};
 use std::collections::HashMap;
 
 /// What a placeholder stands for.
@@ -26,10 +26,9 @@ pub fn template(src: &str, holes: Vec<(&str, Hole)>) -> Option<Vec<Stmt>> {
     for (k, _) in &holes {
         text = text.replace(&format!("{{{k}}}"), &format!("{PREFIX}{k}"));
     }
-    let body = rustpython_parser::parse(&text, rustpython_parser::Mode::Module, "<template>").ok()?;
-    let ast::Mod::Module(m) = body else { return None };
+    let body = super::parse::parse_module(&text, "<template>").ok()?;
     let mut fill = Fill { holes: holes.into_iter().map(|(k, h)| (format!("{PREFIX}{k}"), h)).collect() };
-    let body = super::erase_ranges(m.body);
+    let body = super::erase_ranges(body);
     Some(fill.stmts(body))
 }
 

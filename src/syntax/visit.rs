@@ -5,7 +5,7 @@
 //! visited in source order where the grammar fixes it (decorators before the
 //! signature, the test of an `if` before its body...).
 
-use rustpython_parser::ast::*;
+use rustpython_ast::*;
 
 pub trait Visitor<'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {

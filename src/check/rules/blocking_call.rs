@@ -2,8 +2,8 @@
 
 use crate::check::{Def, Hit, Module, Rule, Scope, ScopedVisitor, walk_scoped};
 use crate::syntax::dotted_name;
-use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
-use rustpython_parser::text_size::{TextRange, TextSize};
+use rustpython_ast::text_size::{TextRange, TextSize};
+use rustpython_ast::{self as ast, Expr, Ranged, Stmt};
 use std::collections::HashMap;
 
 crate::rule_doc!(

@@ -1,7 +1,7 @@
 //! AWT103: an HTTP client or session created inside a loop.
 
 use crate::check::{Hit, Module, Rule, Scope, ScopedVisitor, walk_scoped};
-use rustpython_parser::ast::{Expr, Ranged};
+use rustpython_ast::{Expr, Ranged};
 
 crate::rule_doc!(
     "An HTTP client or session created inside a loop.

@@ -1,7 +1,7 @@
 //! AWT202: a coroutine used as a truth value.
 
 use crate::check::{Hit, Module, Rule, Scope, ScopedVisitor, walk_scoped};
-use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
+use rustpython_ast::{self as ast, Expr, Ranged, Stmt};
 
 crate::rule_doc!(
     "A coroutine used as a truth value (`if fetch():`).

@@ -1,7 +1,7 @@
 //! AWT203: a task created and dropped.
 
 use crate::check::{Hit, Module, Rule, Scope, ScopedVisitor, walk_scoped};
-use rustpython_parser::ast::{Expr, Ranged, Stmt};
+use rustpython_ast::{Expr, Ranged, Stmt};
 use std::collections::HashSet;
 
 crate::rule_doc!(

@@ -21,7 +21,7 @@ pub mod unawaited_coroutine;
 
 use super::Rule;
 use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
-use rustpython_parser::ast::{self, Expr, Stmt};
+use rustpython_ast::{self as ast, Expr, Stmt};
 
 /// The body may suspend, outside nested scopes: an `await`, `async for`,
 /// `async with` or async comprehension (with `yields`, a `yield` too: an

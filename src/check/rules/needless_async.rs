@@ -3,7 +3,7 @@
 use crate::check::{Hit, Module, Rule, Scope, ScopedVisitor, walk_scoped};
 use crate::syntax::dotted_name;
 use crate::syntax::visit::{Visitor, walk_expr};
-use rustpython_parser::ast::{self, Constant, Expr, Ranged, Stmt};
+use rustpython_ast::{self as ast, Constant, Expr, Ranged, Stmt};
 
 crate::rule_doc!(
     "An `async def` that never awaits, iterates or enters anything async.

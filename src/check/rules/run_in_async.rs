@@ -1,7 +1,7 @@
 //! AWT102: `asyncio.run()` or `loop.run_until_complete()` inside an `async def`.
 
 use crate::check::{Hit, Module, Rule, Scope, ScopedVisitor, walk_scoped};
-use rustpython_parser::ast::{Expr, Ranged};
+use rustpython_ast::{Expr, Ranged};
 
 crate::rule_doc!(
     "`asyncio.run()` or `loop.run_until_complete()` inside an `async def`.

@@ -3,7 +3,7 @@
 use crate::check::{Hit, Module, Rule, Scope, ScopedVisitor, walk_scoped};
 use crate::syntax::dotted_name;
 use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
-use rustpython_parser::ast::{self, Expr, Stmt};
+use rustpython_ast::{self as ast, Expr, Stmt};
 
 crate::rule_doc!(
     "A swallowed cancellation: `except:` / `except BaseException:` / `except CancelledError:` that does not re-raise.

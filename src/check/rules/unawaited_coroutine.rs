@@ -1,7 +1,7 @@
 //! AWT201: a coroutine of the project called and dropped.
 
 use crate::check::{Hit, Module, Rule, Scope, ScopedVisitor, walk_scoped};
-use rustpython_parser::ast::{Expr, Ranged, Stmt};
+use rustpython_ast::{Expr, Ranged, Stmt};
 
 crate::rule_doc!(
     "A call of an async function of the project whose coroutine is never awaited.
