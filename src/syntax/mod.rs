@@ -8,6 +8,7 @@
 //! range. A pass that changes a node's own fields (not just its children) must
 //! give it an empty range too.
 
+mod convert;
 pub mod parse;
 pub mod template;
 pub mod visit;

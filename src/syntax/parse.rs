@@ -8,7 +8,7 @@
 //! rustpython's parser, whose `rustpython_ast` types every pass uses today.
 
 use rustpython_ast::text_size::TextSize;
-use rustpython_ast::{Expr, Mod, Stmt};
+use rustpython_ast::{Expr, Stmt};
 
 /// A syntax error: its byte offset and message.
 #[derive(Debug, Clone)]
@@ -17,21 +17,29 @@ pub struct SyntaxError {
     pub message: String,
 }
 
-/// The statements of a module.
-pub fn parse_module(text: &str, path: &str) -> Result<Vec<Stmt>, SyntaxError> {
-    match rustpython_parser::parse(text, rustpython_parser::Mode::Module, path) {
-        Ok(Mod::Module(m)) => Ok(m.body),
-        Ok(_) => Ok(vec![]),
-        Err(e) => Err(SyntaxError { offset: e.offset, message: e.error.to_string() }),
+/// The statements of a module: parsed by ruff's parser for a Python 3.13
+/// target and converted into `rustpython_ast` (see `syntax::convert`).
+pub fn parse_module(text: &str, _path: &str) -> Result<Vec<Stmt>, SyntaxError> {
+    let options = ruff_python_parser::ParseOptions::from(ruff_python_parser::Mode::Module)
+        .with_target_version(ruff_python_ast::PythonVersion::PY313);
+    let parsed = ruff_python_parser::parse_unchecked(text, options);
+    if let Some(e) = parsed.errors().first() {
+        return Err(SyntaxError { offset: TextSize::from(e.location.start().to_u32()), message: e.error.to_string() });
     }
+    if let Some(e) = parsed.unsupported_syntax_errors().first() {
+        return Err(SyntaxError {
+            offset: TextSize::from(ruff_text_size::Ranged::start(e).to_u32()),
+            message: format!("unsupported syntax: {e}"),
+        });
+    }
+    let ruff_python_ast::Mod::Module(m) = parsed.syntax() else { return Ok(vec![]) };
+    super::convert::Converter { src: text }.suite(&m.body)
 }
 
 /// One expression (templates of the passes).
 pub fn parse_expression(text: &str) -> Option<Expr> {
-    match rustpython_parser::parse(text, rustpython_parser::Mode::Expression, "<template>").ok()? {
-        Mod::Expression(m) => Some(*m.body),
-        _ => None,
-    }
+    let parsed = ruff_python_parser::parse_expression(text).ok()?;
+    super::convert::Converter { src: text }.expr(&parsed.syntax().body).ok()
 }
 
 /// Every comment of `text` (`#` included) with its start offset, in order.
