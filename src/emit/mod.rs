@@ -50,6 +50,36 @@ struct Edit {
     text: String,
 }
 
+/// A self-documenting f-string field whose expression changes (see
+/// [`Emitter::debug_field`]): `{` at `open - 1`, the expression at
+/// `start..end`, the text after the `=` and its spaces at `after`.
+struct DebugField {
+    open: usize,
+    start: usize,
+    end: usize,
+    after: usize,
+    /// The text from after the `{` to after the `=`, braces doubled.
+    literal: String,
+    /// No conversion and no format spec: the `=` meant `!r`.
+    repr: bool,
+}
+
+impl DebugField {
+    /// `{expr=}` as `expr={new!r}`: one edit from the `{` to after the `=`,
+    /// keeping the spaces and parentheses around the expression.
+    fn edit(self, src: &str, new: String) -> Edit {
+        let eq = src[..self.after].rfind('=').unwrap_or(self.end);
+        let text = format!(
+            "{}{{{}{new}{}{}",
+            self.literal,
+            &src[self.open..self.start],
+            &src[self.end..eq],
+            if self.repr { "!r" } else { "" }
+        );
+        Edit { start: self.open - 1, end: self.after, text }
+    }
+}
+
 pub struct Emitter<'a> {
     src: &'a str,
     nl: &'a str,
@@ -904,13 +934,54 @@ impl<'a> Emitter<'a> {
                 for ((o, n), slot) in okids.iter().zip(&nkids).zip(slots) {
                     if o != n {
                         let text = self.splice_child(o, n, slot)?;
-                        edits.push(Edit { start: o.range().start().into(), end: o.range().end().into(), text });
+                        let (start, end) = (o.range().start().into(), o.range().end().into());
+                        match matches!(e, Expr::JoinedStr(_)).then(|| self.debug_field(start, end)).flatten() {
+                            Some(field) => edits.push(field?.edit(self.src, text)),
+                            None => edits.push(Edit { start, end, text }),
+                        }
                     }
                 }
                 return apply(self.src, r.start().into(), r.end().into(), edits);
             }
         }
         self.print_expr(e)
+    }
+
+    /// The self-documenting replacement field (`{expr=}`, PEP 498's `=`)
+    /// whose expression spans `start..end` of the source, if it is one. Its
+    /// tree is the tree of `expr={expr!r}` (the text up to the `=` is a
+    /// literal), so a changed expression is written that way: the printed
+    /// text stays the original's. Text that cannot be a plain literal there
+    /// (quotes, backslashes, newlines) is refused.
+    fn debug_field(&self, start: usize, end: usize) -> Option<R<DebugField>> {
+        let src = self.src.as_bytes();
+        let mut open = start;
+        while open > 0 && matches!(src[open - 1], b' ' | b'\t' | b'(') {
+            open -= 1;
+        }
+        if open == 0 || src[open - 1] != b'{' {
+            return None;
+        }
+        let mut eq = end;
+        while eq < src.len() && matches!(src[eq], b' ' | b'\t' | b')') {
+            eq += 1;
+        }
+        if src.get(eq) != Some(&b'=') || src.get(eq + 1) == Some(&b'=') {
+            return None;
+        }
+        let mut after = eq + 1;
+        while after < src.len() && matches!(src[after], b' ' | b'\t') {
+            after += 1;
+        }
+        let debug = &self.src[open..after];
+        if debug.contains(['\'', '"', '\\', '\n', '\r']) {
+            return Some(err(
+                TextSize::try_from(start).unwrap_or_default(),
+                "cannot rewrite the expression of a self-documenting f-string field (`{expr=}`) whose text holds quotes, backslashes or newlines",
+            ));
+        }
+        let repr = src.get(after) == Some(&b'}');
+        Some(Ok(DebugField { open, start, end, after, literal: debug.replace('{', "{{").replace('}', "}}"), repr }))
     }
 
     /// Re-indents original text that started at `old_indent` to `new_indent`.
