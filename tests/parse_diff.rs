@@ -3,6 +3,7 @@
 //! lexer finds are those rustpython's lexer found, same text, same offsets,
 //! on every fixture and every standard-library file that rustpython parses.
 
+use rustpython_parser::ast::Stmt;
 use rustpython_parser::{Mode, Tok, lexer};
 use std::path::PathBuf;
 
@@ -88,14 +89,29 @@ fn first_difference(ours: &str, theirs: &str) -> (String, String) {
     (line, context)
 }
 
+/// The first difference between our tree and rustpython's, as (ruff's
+/// first differing line, context), or None when they are equal.
+fn tree_difference(ours: &[Stmt], theirs: &[Stmt]) -> Option<(String, String)> {
+    (ours != theirs).then(|| first_difference(&format!("{ours:#?}"), &format!("{theirs:#?}")))
+}
+
+/// What the tree comparison reads: every fixture, every e2e program and
+/// project, and the standard library.
+fn tree_roots() -> [PathBuf; 3] {
+    let here = env!("CARGO_MANIFEST_DIR");
+    [PathBuf::from(format!("{here}/tests/fixtures")), PathBuf::from(format!("{here}/tests/e2e")), stdlib()]
+}
+
 /// The tree `syntax::parse` builds (ruff's parser, converted) is the tree
-/// rustpython's parser builds, text ranges included, on every fixture and
-/// every standard-library file rustpython parses; and ruff parses them all.
+/// rustpython's parser builds, text ranges included, on every fixture, every
+/// e2e program and every standard-library file rustpython parses; and ruff
+/// parses them all.
 #[test]
 fn trees_agree_with_rustpython_parser() {
-    let roots = [PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures")), stdlib()];
-    let found = awaitify::files::find(&roots, &globset::GlobSet::empty());
+    let found = awaitify::files::find(&tree_roots(), &globset::GlobSet::empty());
     assert!(found.files.len() > 1000, "standard library not found ({} files)", found.files.len());
+    let e2e = found.files.iter().filter(|p| p.to_string_lossy().contains("/tests/e2e/programs/")).count();
+    assert!(e2e >= 20, "{e2e} e2e programs found");
     let mut compared = 0;
     let mut explained_seen = 0;
     let mut differ = vec![];
@@ -108,8 +124,8 @@ fn trees_agree_with_rustpython_parser() {
         compared += 1;
         match awaitify::syntax::parse::parse_module(&text, "<f>") {
             Err(e) => differ.push(format!("{}: ruff does not parse it: {e:?}", p.display())),
-            Ok(ours) if ours != theirs.body => {
-                let (line, context) = first_difference(&format!("{ours:#?}"), &format!("{:#?}", theirs.body));
+            Ok(ours) => {
+                let Some((line, context)) = tree_difference(&ours, &theirs.body) else { continue };
                 let path = p.display().to_string();
                 let explained =
                     EXPLAINED.iter().any(|(suffix, first, _)| path.ends_with(suffix) && line.starts_with(first));
@@ -119,10 +135,39 @@ fn trees_agree_with_rustpython_parser() {
                     differ.push(format!("{path}:\n{context}"));
                 }
             }
-            Ok(_) => {}
         }
     }
     assert!(compared > 1000, "{compared} files compared");
     assert!(differ.is_empty(), "trees differ in {} files:\n{}", differ.len(), differ.join("\n\n"));
     assert_eq!(explained_seen, EXPLAINED.len(), "an explained difference is gone: update EXPLAINED");
+}
+
+/// The comparison sees ranges: the same tree with one name's range moved by
+/// one byte is a difference, reported on that range.
+#[test]
+fn tree_comparison_catches_a_wrong_range() {
+    use rustpython_parser::ast::{Expr, Fold};
+    use rustpython_parser::text_size::{TextRange, TextSize};
+    struct Shift;
+    impl Fold<TextRange> for Shift {
+        awaitify::identity_fold_plumbing!();
+        fn fold_expr(&mut self, e: Expr) -> Result<Expr, std::convert::Infallible> {
+            match e {
+                Expr::Name(mut n) if n.id.as_str() == "b" => {
+                    n.range = TextRange::new(n.range.start() + TextSize::from(1), n.range.end() + TextSize::from(1));
+                    Ok(Expr::Name(n))
+                }
+                e => rustpython_parser::ast::fold::fold_expr(self, e),
+            }
+        }
+    }
+    let text = "def f(a):\n    return g(a, b)\n";
+    let Ok(rustpython_parser::ast::Mod::Module(theirs)) = rustpython_parser::parse(text, Mode::Module, "<f>") else {
+        panic!("rustpython does not parse the sample")
+    };
+    let ours = awaitify::syntax::parse::parse_module(text, "<f>").unwrap();
+    assert_eq!(tree_difference(&ours, &theirs.body), None);
+    let wrong: Vec<Stmt> = ours.into_iter().map(|s| awaitify::syntax::fold_ok(Shift.fold_stmt(s))).collect();
+    let (line, _) = tree_difference(&wrong, &theirs.body).expect("a moved range is a difference");
+    assert_eq!(line, "range: 27..28,");
 }
