@@ -359,6 +359,23 @@ fn syntax_error_exits_2_and_other_files_are_still_converted() {
     assert_simple_converted(&fs::read_to_string(&good).unwrap());
 }
 
+/// Python 3.13 syntax that `rustpython_ast` cannot hold (a PEP 696 type
+/// parameter default): an error that says so, at the construct, and the file
+/// left as it was (never a wrong tree).
+#[test]
+fn syntax_the_tree_cannot_hold_is_an_unsupported_syntax_error() {
+    let text = "import time\n\n\ndef first[T = int](xs: list[T]) -> T:\n    time.sleep(1)\n    return xs[0]\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "defaults.py", text);
+    let out = run_in(dir.path(), &["convert", "defaults.py"]);
+    assert_eq!(code(&out), 2, "stderr: {}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "defaults.py:4:11: error: syntax error: unsupported syntax: a type parameter default (PEP 696) (awaitify cannot represent it yet)\n0 files converted, 0 unchanged, 1 failed\n"
+    );
+    assert_eq!(fs::read_to_string(&file).unwrap(), text);
+}
+
 #[test]
 fn non_utf8_file_exits_2_and_is_left_byte_identical() {
     let dir = tempfile::tempdir().unwrap();
