@@ -14,8 +14,12 @@ use awaitify::run::{self, Outcome};
 use rustpython_parser::ast::{self, Expr, Fold, Stmt};
 use std::path::{Path, PathBuf};
 
-fn stdlib() -> PathBuf {
-    let py = std::env::var("AWAITIFY_PYTHON").unwrap_or_else(|_| "python3".into());
+/// The Python the tests run with (`AWAITIFY_PYTHON`, else `python3`).
+fn python() -> String {
+    std::env::var("AWAITIFY_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+fn stdlib_of(py: &str) -> PathBuf {
     let out = std::process::Command::new(py)
         .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
         .output()
@@ -23,28 +27,77 @@ fn stdlib() -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
-fn files() -> Vec<PathBuf> {
-    let found = awaitify::files::find(&[stdlib()], &globset::GlobSet::empty());
+fn files_of(py: &str) -> Vec<PathBuf> {
+    let found = awaitify::files::find(&[stdlib_of(py)], &globset::GlobSet::empty());
     assert!(found.files.len() > 1000, "standard library not found ({} files)", found.files.len());
     found.files
 }
 
-fn cpython_compile_all(dir: &Path) -> String {
-    let py = std::env::var("AWAITIFY_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = "import sys, pathlib\nbad = []\nfor p in sorted(pathlib.Path(sys.argv[1]).rglob('*.py')):\n    try:\n        compile(p.read_bytes(), str(p), 'exec')\n    except SyntaxError as e:\n        bad.append(f'{p}: {e}')\nprint('\\n'.join(bad))\n";
-    let out = std::process::Command::new(py).args(["-c", script]).arg(dir).output().unwrap();
+fn files() -> Vec<PathBuf> {
+    files_of(&python())
+}
+
+/// A CPython 3.13: `AWAITIFY_PYTHON313`, else pyenv's newest 3.13, else
+/// `python3.13` on the PATH.
+fn python313() -> Option<String> {
+    if let Ok(p) = std::env::var("AWAITIFY_PYTHON313") {
+        return Some(p);
+    }
+    let home = std::env::var("PYENV_ROOT")
+        .ok()
+        .or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.pyenv")))
+        .unwrap_or_else(|| "/root/.pyenv".into());
+    let mut pyenv: Vec<PathBuf> = std::fs::read_dir(format!("{home}/versions"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("3.13."))
+        .map(|e| e.path().join("bin/python"))
+        .filter(|p| p.exists())
+        .collect();
+    pyenv.sort();
+    if let Some(p) = pyenv.pop() {
+        return Some(p.display().to_string());
+    }
+    let found = std::process::Command::new("python3.13").arg("--version").output().is_ok_and(|o| o.status.success());
+    found.then(|| "python3.13".to_string())
+}
+
+/// The files under `dir` (or the `files` given) that `py` does not compile,
+/// one `path: error` a line.
+fn cpython_rejects(py: &str, dir: &Path, files: &[&Path]) -> String {
+    let script = "import sys, pathlib\nps = [pathlib.Path(p) for p in sys.argv[2:]] or sorted(pathlib.Path(sys.argv[1]).rglob('*.py'))\nbad = []\nfor p in ps:\n    try:\n        compile(p.read_bytes(), str(p), 'exec')\n    except SyntaxError as e:\n        bad.append(f'{p}: {e}')\nprint('\\n'.join(bad))\n";
+    let out = std::process::Command::new(py).args(["-c", script]).arg(dir).args(files).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]
 fn stdlib_convert_sweep() {
-    let files = files();
+    convert_sweep(&python());
+}
+
+/// The sweep on CPython 3.13's standard library, with 3.13 compiling the
+/// output, when a 3.13 is found (pyenv's, `python3.13`, or
+/// `AWAITIFY_PYTHON313`); a file that fails to parse must be one 3.13
+/// rejects too.
+#[test]
+fn stdlib_313_convert_sweep() {
+    match python313() {
+        Some(py) => convert_sweep(&py),
+        None => eprintln!("no CPython 3.13 found: the 3.13 sweep did not run"),
+    }
+}
+
+/// `convert` over the standard library of `py`; the checks of item 1 above.
+fn convert_sweep(py: &str) {
+    let files = files_of(py);
     let opts = Options::default();
     let reports = run::convert_all(&files, &opts, None);
     let tmp = tempfile::tempdir().unwrap();
     let mut problems = vec![];
     let (mut changed, mut unchanged, mut failed) = (0, 0, 0);
+    let mut syntax_errors: Vec<(&Path, String)> = vec![];
     for r in &reports {
         let p = r.path.display();
         match &r.outcome {
@@ -52,6 +105,9 @@ fn stdlib_convert_sweep() {
                 failed += 1;
                 if error.contains("internal error") {
                     problems.push(format!("{p}: {error}"));
+                }
+                if error.contains("syntax error") {
+                    syntax_errors.push((r.path.as_path(), error.clone()));
                 }
             }
             Outcome::Unchanged { result } => {
@@ -100,12 +156,22 @@ fn stdlib_convert_sweep() {
             }
         }
     }
-    let bad = cpython_compile_all(tmp.path());
+    let bad = cpython_rejects(py, tmp.path(), &[]);
     if !bad.trim().is_empty() {
         problems.push(format!("CPython rejects converted files:\n{bad}"));
     }
+    // No parse error on a file CPython parses.
+    if !syntax_errors.is_empty() {
+        let paths: Vec<&Path> = syntax_errors.iter().map(|(p, _)| *p).collect();
+        let rejected = cpython_rejects(py, tmp.path(), &paths);
+        for (p, e) in &syntax_errors {
+            if !rejected.lines().any(|l| l.starts_with(&format!("{}: ", p.display()))) {
+                problems.push(format!("{}: CPython parses it, we do not: {e}", p.display()));
+            }
+        }
+    }
     eprintln!(
-        "stdlib sweep: {} files, {changed} changed, {unchanged} unchanged, {failed} failed to read or parse",
+        "stdlib sweep ({py}): {} files, {changed} changed, {unchanged} unchanged, {failed} failed to read or parse",
         reports.len()
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
