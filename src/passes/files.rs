@@ -494,8 +494,11 @@ fn collect(body: &[Stmt], info: &ModuleInfo) -> Facts {
                     self.funcs.pop();
                     return;
                 }
+                // Also at the top level of the `__main__` block, which may
+                // become the program's one async function (the rewrite is
+                // made only if it does: `async_at`).
                 Stmt::Assign(ast::StmtAssign { value, .. }) | Stmt::Expr(ast::StmtExpr { value, .. })
-                    if !self.funcs.is_empty() =>
+                    if !self.funcs.is_empty() || self.info.main_guard.is_some_and(|g| g.contains_range(s.range())) =>
                 {
                     self.oneliner(s, value)
                 }

@@ -2444,10 +2444,20 @@ impl Fold<TextRange> for Folder<'_, '_> {
         if is_def {
             self.func_stack.push(self.cx.info.func_at(range.start().into()));
         }
-        let enter_async = matches!(&s, Stmt::With(w) if w.items.iter().any(|it| {
-            let r = it.context_expr.range();
-            (self.facts.session_with.contains(&r) || self.facts.streams.contains(&r)) && self.ok(r)
-        }));
+        // Which items of a `with` become `async with` items (a session, a
+        // stream); the others stay sync context managers.
+        let async_items: Vec<bool> = match &s {
+            Stmt::With(w) => w
+                .items
+                .iter()
+                .map(|it| {
+                    let r = it.context_expr.range();
+                    (self.facts.session_with.contains(&r) || self.facts.streams.contains(&r)) && self.ok(r)
+                })
+                .collect(),
+            _ => vec![],
+        };
+        let enter_async = async_items.iter().any(|&a| a);
         let stream_for = self.facts.stream_fors.get(&range).is_some_and(|o| o.iter().all(|r| self.ok(*r)));
         if stream_for {
             self.cx.sites.push(range);
@@ -2476,7 +2486,8 @@ impl Fold<TextRange> for Folder<'_, '_> {
                 f.body = wrap_body(body, &client, self.cx.tables.http.backend, verify);
                 Stmt::AsyncFunctionDef(f)
             }
-            Stmt::With(w) if enter_async => to_async_kind(Stmt::With(w)),
+            Stmt::With(w) if enter_async && async_items.iter().all(|&a| a) => to_async_kind(Stmt::With(w)),
+            Stmt::With(w) if enter_async => split_with(w, &async_items),
             Stmt::For(mut f) if stream_for => {
                 // `r.iter_content(n)` -> `r.aiter_bytes(n)` / `r.content.iter_chunked(n)`
                 // (requests' default chunk size is 1).
@@ -2820,6 +2831,29 @@ impl Folder<'_, '_> {
         }
         Ok(Expr::Call(c))
     }
+}
+
+/// `with A as a, B as b: body` is `with A as a: with B as b: body` (the
+/// language defines it so): a `with` whose items are partly async context
+/// managers (a session, a stream) and partly sync ones (a lock, a file)
+/// becomes nested statements, one per run of items of one kind, in their
+/// order: `async with` cannot enter a sync context manager, nor `with` an
+/// async one.
+fn split_with(w: ast::StmtWith, async_items: &[bool]) -> Stmt {
+    let mut groups: Vec<(bool, Vec<ast::WithItem>)> = vec![];
+    for (it, &a) in w.items.into_iter().zip(async_items) {
+        match groups.last_mut() {
+            Some((k, items)) if *k == a => items.push(it),
+            _ => groups.push((a, vec![it])),
+        }
+    }
+    let mut body = w.body;
+    for (i, (a, items)) in groups.into_iter().enumerate().rev() {
+        let range = if i == 0 { w.range } else { synth() };
+        let with = Stmt::With(ast::StmtWith { range, items, body, type_comment: None });
+        body = vec![if a { to_async_kind(with) } else { with }];
+    }
+    body.pop().expect("a with has items")
 }
 
 /// `[docstring] + async with httpx.AsyncClient(...) as <client>: <rest>`.
