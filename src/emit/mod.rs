@@ -95,6 +95,9 @@ pub struct Emitter<'a> {
     /// Blocks whose edits are being made (innermost last): their comment
     /// lines stay in place when their statements are deleted.
     editing: Vec<usize>,
+    /// The ends of the old spans being reprinted (innermost last): text past
+    /// such an end stays in the file.
+    reprint_ends: Vec<usize>,
 }
 
 impl<'a> Emitter<'a> {
@@ -108,6 +111,7 @@ impl<'a> Emitter<'a> {
             old_blocks: vec![],
             multiline_strings: vec![],
             tokens: None,
+            reprint_ends: vec![],
             editing: vec![],
         };
         em.index_block(old);
@@ -241,9 +245,17 @@ impl<'a> Emitter<'a> {
                     groups.push((last, Some(i), std::mem::take(&mut pending)));
                 }
                 let start = usize::from(stmt_start(&old[i], self.src));
+                // The comment on the run's last line goes with it (the
+                // wrapped run's copy carries it): a new `finally` or
+                // `except` printed after the run must not end up before it.
+                // Not when an enclosing reprint ends right there: the comment
+                // is past its span and stays in the text.
                 let end = usize::from(old[j - 1].range().end());
-                let text = self.print_stmt_fresh(s, &indent)?;
-                let (start, end, text) = self.own_lines(old, i, j, start, end, text, &indent);
+                let end = if self.reprint_ends.last() == Some(&end) { end } else { self.comment_end(end) };
+                self.reprint_ends.push(end);
+                let text = self.print_stmt_fresh(s, &indent);
+                self.reprint_ends.pop();
+                let (start, end, text) = self.own_lines(old, i, j, start, end, text?, &indent);
                 out.push(Edit { start, end, text });
                 kept[i..j].iter_mut().for_each(|k| *k = true);
                 last = Some(j - 1);
@@ -275,7 +287,10 @@ impl<'a> Emitter<'a> {
                 let mut run: Vec<&Stmt> = std::mem::take(&mut pending);
                 run.extend(&new[next_new - 1..end]);
                 next_new = end;
-                let mut text = self.unwrapped(&run, &indent)?;
+                self.reprint_ends.push(old[k].range().end().into());
+                let text = self.unwrapped(&run, &indent);
+                self.reprint_ends.pop();
+                let mut text = text?;
                 // A comment on the `with` header's line goes to the first line.
                 if let Stmt::With(w) = &old[k]
                     && let (Some(item), Some(first)) = (w.items.last(), w.body.first())
@@ -340,13 +355,21 @@ impl<'a> Emitter<'a> {
             let start = usize::from(stmt_start(&old[k], self.src));
             let end = usize::from(old[k].range().end());
             let mut text = String::new();
+            self.reprint_ends.push(end);
             for (n, s) in stmts.iter().enumerate() {
                 if n > 0 {
                     text.push_str(self.nl);
                     text.push_str(&indent);
                 }
-                text.push_str(&self.print_stmt(s, &indent)?);
+                match self.print_stmt(s, &indent) {
+                    Ok(t) => text.push_str(&t),
+                    Err(e) => {
+                        self.reprint_ends.pop();
+                        return Err(e);
+                    }
+                }
             }
+            self.reprint_ends.pop();
             let (start, end, text) = self.own_lines(old, k, k + 1, start, end, text, &indent);
             out.push(Edit { start, end, text });
         }
@@ -465,12 +488,18 @@ impl<'a> Emitter<'a> {
         let start = self.src[..first_start].trim_end_matches([' ', '\t']).len();
         let ind = format!("{header_indent}{}", self.unit_under(&header_indent));
         let mut text = String::new();
-        for s in new {
-            text.push_str(self.nl);
-            text.push_str(&ind);
-            let t = if is_synth(s.range()) { self.print_stmt_fresh(s, &ind)? } else { self.stmt_text(s)? };
-            text.push_str(&t);
-        }
+        self.reprint_ends.push(end);
+        let r = (|| {
+            for s in new {
+                text.push_str(self.nl);
+                text.push_str(&ind);
+                let t = if is_synth(s.range()) { self.print_stmt_fresh(s, &ind)? } else { self.stmt_text(s)? };
+                text.push_str(&t);
+            }
+            Ok(())
+        })();
+        self.reprint_ends.pop();
+        r?;
         out.push(Edit { start, end, text });
         Ok(())
     }
@@ -664,6 +693,15 @@ impl<'a> Emitter<'a> {
         Ok(())
     }
 
+    /// `end` (a statement's end) moved past the comment that follows it on
+    /// its line, if one does (blanks between); `end` otherwise.
+    pub(super) fn comment_end(&self, end: usize) -> usize {
+        let rest = &self.src[end..];
+        let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim_start().starts_with('#') { end + line.len() } else { end }
+    }
+
     /// Whitespace before `at` on its line; an error if code precedes it.
     fn indent_of(&self, at: TextSize) -> R<String> {
         let mut at = usize::from(at);
@@ -841,8 +879,10 @@ impl<'a> Emitter<'a> {
         if indent.contains('\0') && blocks(new).is_empty() {
             indent.clear();
         }
-        let text = self.print_stmt_fresh(new, &indent)?;
-        out.push(Edit { start: start.into(), end: old.range().end().into(), text });
+        self.reprint_ends.push(old.range().end().into());
+        let text = self.print_stmt_fresh(new, &indent);
+        self.reprint_ends.pop();
+        out.push(Edit { start: start.into(), end: old.range().end().into(), text: text? });
         Ok(())
     }
 

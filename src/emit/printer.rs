@@ -449,7 +449,14 @@ impl Emitter<'_> {
         if let Some((b, i, j)) = self.run_span(body) {
             let old_run: &[Stmt] = &self.old_blocks[b][i..j];
             let start = usize::from(crate::syntax::stmt_start(&old_run[0], self.src));
-            let end = usize::from(old_run[old_run.len() - 1].range().end());
+            let mut end = usize::from(old_run[old_run.len() - 1].range().end());
+            // The comment on the run's last line goes with the run when the
+            // edit being printed removes it: inside the span being reprinted,
+            // or on lines deleted because the run moved here from outside it.
+            // A comment right past the reprinted span stays in the text.
+            if self.reprint_ends.last().is_some_and(|&e| end != e) {
+                end = self.comment_end(end);
+            }
             let mut edits = vec![];
             self.block_edits(old_run, body, &mut edits)?;
             let old_indent = self.indent_of(crate::syntax::stmt_start(&old_run[0], self.src))?;

@@ -18,6 +18,11 @@ every path becomes an `aiosqlite` connection:
 * `conn = sqlite3.connect(p)` directly followed by `try: ... finally:
   conn.close()` -> `conn = await aiosqlite.connect(p)` (and `await
   conn.close()`);
+* `conn = sqlite3.connect(p)` followed later in the same block by
+  `conn.close()`, the connection not used after it: the statements between
+  go into `try: ... finally: await conn.close()` (on an exception or an
+  early `return`, the original's connection was closed by the garbage
+  collector; an aiosqlite connection's thread would keep the process alive);
 * `with closing(sqlite3.connect(p)) as conn:` -> `async with
   aiosqlite.connect(p) as conn:`;
 * `with sqlite3.connect(p) as conn:` (a transaction, and the connection is
@@ -129,6 +134,11 @@ struct Facts {
     closings: HashSet<TextRange>,
     /// `with sqlite3.connect(...) as conn:` -> conn.
     connect_withs: HashMap<TextRange, String>,
+    /// `conn = sqlite3.connect(...)` later followed, in the same block, by
+    /// `conn.close()`: the connect statement -> the close statement. The
+    /// statements between them go into `try: ... finally: await
+    /// conn.close()`.
+    close_later: HashMap<TextRange, TextRange>,
     /// Connection factories: def start -> (index of the connect statement
     /// in the body, the connection's name).
     factories: HashMap<u32, (usize, String)>,
@@ -488,10 +498,32 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
                     {
                         let [Expr::Name(n)] = &x.targets[..] else { continue };
                         let n = n.id.to_string();
-                        let Some(Stmt::Try(t)) = block.get(j + 1) else { continue };
-                        if !t.finalbody.first().is_some_and(|c| crate::syntax::is_close_of(c, &n)) {
+                        let closed_next = match block.get(j + 1) {
+                            Some(Stmt::Try(t)) => {
+                                t.finalbody.first().is_some_and(|c| crate::syntax::is_close_of(c, &n))
+                            }
+                            _ => false,
+                        };
+                        if !closed_next {
+                            // `conn = connect(...); ...; conn.close()` in one
+                            // block (not a factory's own body): the original
+                            // left the connection to the garbage collector on
+                            // an exception or a jump; `finally` closes it there.
+                            let later = block[j + 1..].iter().find(|c| crate::syntax::is_close_of(c, &n));
+                            let factory_body = factories.contains_key(&f.id) && std::ptr::eq(block, f.body);
+                            let Some(close) = later.filter(|_| !factory_body) else { continue };
+                            consumed.insert(x.value.range());
+                            if a.is_connect(&x.value) {
+                                a.facts.connects.insert(x.value.range(), true);
+                            }
+                            a.facts.close_later.insert(s.range(), close.range());
+                            names
+                                .entry(n)
+                                .or_default()
+                                .push(Binding { within: Some(TextRange::new(s.range().start(), close.range().end())) });
                             continue;
                         }
+                        let Some(Stmt::Try(t)) = block.get(j + 1) else { continue };
                         consumed.insert(x.value.range());
                         if a.is_connect(&x.value) {
                             a.facts.connects.insert(x.value.range(), true);
@@ -569,7 +601,7 @@ fn collect(body: &[Stmt], info: &ModuleInfo, tables: &Tables) -> Facts {
                 "a connection made at module level is not converted: an aiosqlite connection must be opened and closed inside the event loop"
             }
             _ => {
-                "the connection is not closed on every path (the pass converts `conn = sqlite3.connect(...)` directly followed by `try: ... finally: conn.close()`, `with closing(sqlite3.connect(...)) as conn` and `with sqlite3.connect(...) as conn`); an aiosqlite connection left open keeps the process alive"
+                "the connection is not closed on every path (the pass converts `conn = sqlite3.connect(...)` followed in its block by `conn.close()` or directly by `try: ... finally: conn.close()`, `with closing(sqlite3.connect(...)) as conn` and `with sqlite3.connect(...) as conn`); an aiosqlite connection left open keeps the process alive"
             }
         };
         a.facts.refuse(c, why);
@@ -1167,13 +1199,52 @@ fn transaction(mut body: Vec<Stmt>, conn: &str) -> Stmt {
     try_except(body, vec![method_stmt(conn, "rollback")])
 }
 
+impl Folder<'_, '_> {
+    /// `conn = ...connect(...); <middle>; conn.close(); <rest>` ->
+    /// `conn = ...; try: <middle> finally: conn.close(); <rest>`
+    /// (`Facts::close_later`; the statements are folded already).
+    fn close_in_finally(&mut self, block: &mut Vec<Stmt>) {
+        let mut j = 0;
+        while j < block.len() {
+            let Some(&close) = self.facts.close_later.get(&block[j].range()) else {
+                j += 1;
+                continue;
+            };
+            let Some(k) = block[j + 1..].iter().position(|s| s.range() == close).map(|k| k + j + 1) else {
+                j += 1;
+                continue;
+            };
+            let close_stmt = block.remove(k);
+            let middle: Vec<Stmt> = block.drain(j + 1..k).collect();
+            let body = if middle.is_empty() { vec![Stmt::Pass(ast::StmtPass { range: synth() })] } else { middle };
+            let t = Stmt::Try(ast::StmtTry {
+                range: synth(),
+                body,
+                handlers: vec![],
+                orelse: vec![],
+                finalbody: vec![close_stmt],
+            });
+            block.insert(j + 1, t);
+            self.cx.sites.push(close);
+            j += 2;
+        }
+    }
+}
+
 impl Fold<TextRange> for Folder<'_, '_> {
     crate::identity_fold_plumbing!();
 
     fn fold_stmt(&mut self, s: Stmt) -> Result<Stmt, std::convert::Infallible> {
         let range = s.range();
-        let s = ast::fold::fold_stmt(self, s)?;
+        let mut s = ast::fold::fold_stmt(self, s)?;
         let facts = self.facts;
+        if !facts.close_later.is_empty()
+            && !matches!(s, Stmt::FunctionDef(_) if facts.factories.contains_key(&u32::from(range.start())))
+        {
+            for block in crate::syntax::blocks_mut(&mut s) {
+                self.close_in_finally(block);
+            }
+        }
         let s = match s {
             Stmt::With(w) if facts.transactions.contains_key(&range) => {
                 self.cx.sites.push(range);
