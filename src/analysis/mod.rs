@@ -1755,7 +1755,8 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                 self.ctx = saved;
                 self.scopes.pop();
             }
-            Stmt::If(i) if self.scopes.len() == 1 && is_main_guard(s) => {
+            // (A guard nested in the guard is plain code of the outer one.)
+            Stmt::If(i) if self.scopes.len() == 1 && !self.ctx.in_main_guard && is_main_guard(s) => {
                 self.info.main_guard = Some(s.range());
                 self.info.guard_loops = guard_loops(&i.body);
                 self.visit_expr(&i.test);
