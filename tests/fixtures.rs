@@ -30,33 +30,6 @@ fn python() -> Option<String> {
     std::process::Command::new("python3").arg("--version").output().ok().map(|_| "python3".to_string())
 }
 
-/// A CPython 3.13 for the fixtures under `tests/fixtures/py313/` (3.12 and
-/// 3.13 syntax, which the Python of the other fixtures may not read):
-/// `AWAITIFY_PYTHON313`, else pyenv's 3.13, else `python3.13` on the PATH.
-fn python313() -> Option<String> {
-    if let Ok(p) = std::env::var("AWAITIFY_PYTHON313") {
-        return Some(p);
-    }
-    let home = std::env::var("PYENV_ROOT")
-        .ok()
-        .or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.pyenv")))
-        .unwrap_or_else(|| "/root/.pyenv".into());
-    let mut pyenv: Vec<std::path::PathBuf> = std::fs::read_dir(format!("{home}/versions"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("3.13."))
-        .map(|e| e.path().join("bin/python"))
-        .filter(|p| p.exists())
-        .collect();
-    pyenv.sort();
-    if let Some(p) = pyenv.pop() {
-        return Some(p.display().to_string());
-    }
-    let found = std::process::Command::new("python3.13").arg("--version").output().is_ok_and(|o| o.status.success());
-    found.then(|| "python3.13".to_string())
-}
-
 fn cpython_compiles(py: &str, text: &str) -> Result<(), String> {
     use std::io::Write;
     let mut child = std::process::Command::new(py)
@@ -73,7 +46,7 @@ fn cpython_compiles(py: &str, text: &str) -> Result<(), String> {
 #[test]
 fn fixtures_convert_as_snapshotted() {
     let py = python();
-    let py313 = python313();
+    let py313 = common::python313();
     if py313.is_none() {
         eprintln!("no CPython 3.13 found: the py313 fixtures are not compiled by CPython");
     }

@@ -9,6 +9,8 @@
 //!    drives the lossless printer through far more code than real passes do.
 //! 3. `check` over every file, against `convert` (see the test).
 
+mod common;
+
 use awaitify::engine::{self, Options};
 use awaitify::run::{self, Outcome};
 use rustpython_parser::ast::{self, Expr, Fold, Stmt};
@@ -37,32 +39,6 @@ fn files() -> Vec<PathBuf> {
     files_of(&python())
 }
 
-/// A CPython 3.13: `AWAITIFY_PYTHON313`, else pyenv's newest 3.13, else
-/// `python3.13` on the PATH.
-fn python313() -> Option<String> {
-    if let Ok(p) = std::env::var("AWAITIFY_PYTHON313") {
-        return Some(p);
-    }
-    let home = std::env::var("PYENV_ROOT")
-        .ok()
-        .or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.pyenv")))
-        .unwrap_or_else(|| "/root/.pyenv".into());
-    let mut pyenv: Vec<PathBuf> = std::fs::read_dir(format!("{home}/versions"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("3.13."))
-        .map(|e| e.path().join("bin/python"))
-        .filter(|p| p.exists())
-        .collect();
-    pyenv.sort();
-    if let Some(p) = pyenv.pop() {
-        return Some(p.display().to_string());
-    }
-    let found = std::process::Command::new("python3.13").arg("--version").output().is_ok_and(|o| o.status.success());
-    found.then(|| "python3.13".to_string())
-}
-
 /// The files under `dir` (or the `files` given) that `py` does not compile,
 /// one `path: error` a line.
 fn cpython_rejects(py: &str, dir: &Path, files: &[&Path]) -> String {
@@ -83,7 +59,7 @@ fn stdlib_convert_sweep() {
 /// rejects too.
 #[test]
 fn stdlib_313_convert_sweep() {
-    match python313() {
+    match common::python313() {
         Some(py) => convert_sweep(&py),
         None => eprintln!("no CPython 3.13 found: the 3.13 sweep did not run"),
     }

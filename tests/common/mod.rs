@@ -98,3 +98,31 @@ pub fn fixture_runs() -> Vec<(std::path::PathBuf, String, awaitify::engine::Opti
     }
     runs
 }
+
+#[allow(dead_code)]
+/// A CPython 3.13 for the fixtures under `tests/fixtures/py313/` (3.12 and
+/// 3.13 syntax, which the Python of the other fixtures may not read):
+/// `AWAITIFY_PYTHON313`, else pyenv's 3.13, else `python3.13` on the PATH.
+pub fn python313() -> Option<String> {
+    if let Ok(p) = std::env::var("AWAITIFY_PYTHON313") {
+        return Some(p);
+    }
+    let home = std::env::var("PYENV_ROOT")
+        .ok()
+        .or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.pyenv")))
+        .unwrap_or_else(|| "/root/.pyenv".into());
+    let mut pyenv: Vec<std::path::PathBuf> = std::fs::read_dir(format!("{home}/versions"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("3.13."))
+        .map(|e| e.path().join("bin/python"))
+        .filter(|p| p.exists())
+        .collect();
+    pyenv.sort();
+    if let Some(p) = pyenv.pop() {
+        return Some(p.display().to_string());
+    }
+    let found = std::process::Command::new("python3.13").arg("--version").output().is_ok_and(|o| o.status.success());
+    found.then(|| "python3.13".to_string())
+}
