@@ -109,6 +109,14 @@ const KNOWN_DIFFERENCES: &[KnownDifference] = &[
 /// and file programs: `time.sleep` alone makes them async).
 const EXPECTED_TEXT: &[(&str, &str, &[&str])] = &[
     (
+        "calls_apart",
+        "httpx",
+        &[
+            "async with httpx.AsyncClient(follow_redirects=True, timeout=None, verify=_tls_context()) as client:",
+            "@functools.cache\ndef _tls_context():\n    return httpx.create_ssl_context()",
+        ],
+    ),
+    (
         "thread_pool",
         "httpx",
         &[

@@ -327,7 +327,8 @@ impl<'a> Emitter<'a> {
         // A group that lands where statements were deleted takes the place
         // of the first of them (`import requests` -> `import httpx`), so the
         // surrounding layout stays as it was.
-        let mut replaced: Vec<(usize, Vec<&Stmt>)> = vec![];
+        // (the deleted statement it replaces, the last deleted one of the run, statements)
+        let mut replaced: Vec<(usize, usize, Vec<&Stmt>)> = vec![];
         groups.retain_mut(|(prev, next, stmts)| {
             let lo = prev.map_or(0, |p| p + 1);
             let hi = next.unwrap_or(old.len());
@@ -338,19 +339,20 @@ impl<'a> Emitter<'a> {
             let imports = stmts.iter().any(|s| matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_)));
             if hi - lo == stmts.len() && stmts.len() > 1 && !imports && (lo..hi).all(|k| !kept[k]) {
                 for (n, s) in std::mem::take(stmts).into_iter().enumerate() {
-                    replaced.push((lo + n, vec![s]));
+                    replaced.push((lo + n, lo + n, vec![s]));
                 }
                 return false;
             }
             match (lo..hi).find(|&k| !kept[k]) {
                 Some(k) => {
-                    replaced.push((k, std::mem::take(stmts)));
+                    let last = (k..hi).rev().find(|&d| !kept[d]).unwrap_or(k);
+                    replaced.push((k, last, std::mem::take(stmts)));
                     false
                 }
                 None => true,
             }
         });
-        for (k, stmts) in replaced {
+        for (k, last_deleted, stmts) in replaced {
             kept[k] = true;
             let start = usize::from(stmt_start(&old[k], self.src));
             let end = usize::from(old[k].range().end());
@@ -358,6 +360,10 @@ impl<'a> Emitter<'a> {
             self.reprint_ends.push(end);
             for (n, s) in stmts.iter().enumerate() {
                 if n > 0 {
+                    // PEP 8's blank lines between a new def and what it follows.
+                    for _ in 0..blank_around(s, &indent).max(blank_around(stmts[n - 1], &indent)) {
+                        text.push_str(self.nl);
+                    }
                     text.push_str(self.nl);
                     text.push_str(&indent);
                 }
@@ -370,6 +376,13 @@ impl<'a> Emitter<'a> {
                 }
             }
             self.reprint_ends.pop();
+            // Counting the blank lines after the run of deleted statements
+            // (theirs go with them).
+            if stmts.len() > 1
+                && let Some(last) = stmts.last()
+            {
+                self.blank_after(last, old[last_deleted].range().end().into(), &indent, &mut text);
+            }
             let (start, end, text) = self.own_lines(old, k, k + 1, start, end, text, &indent);
             out.push(Edit { start, end, text });
         }
@@ -411,19 +424,29 @@ impl<'a> Emitter<'a> {
             // New imports after an import go on the next line, not after the
             // blank lines and comments that lead to the next statement.
             let is_import = |s: &Stmt| matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_));
+            // So do new defs after the imports (a helper a pass adds): not
+            // between the next statement and the comment above it.
             let after_import = prev.is_some_and(|a| is_import(&old[a]))
                 && next.is_none_or(|n| !is_import(&old[n]))
-                && stmts.iter().all(|s| matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_)));
+                && stmts.iter().all(|s| {
+                    matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_))
+                        || (indent.is_empty() && blank_around(s, &indent) > 0)
+                });
             match (prev, next) {
                 (Some(a), _) if next.is_none() || after_import => {
                     let at = self.insertion_point_after(&old[a], old.get(a + 1))?;
-                    for s in stmts {
+                    for s in &stmts {
                         for _ in 0..blank_around(s, &indent) {
                             text.push_str(self.nl);
                         }
                         text.push_str(self.nl);
                         text.push_str(&indent);
                         text.push_str(&self.print_stmt(s, &indent)?);
+                    }
+                    if next.is_some()
+                        && let Some(last) = stmts.last()
+                    {
+                        self.blank_after(last, at, &indent, &mut text);
                     }
                     out.push(Edit { start: at, end: at, text });
                 }
@@ -628,6 +651,21 @@ impl<'a> Emitter<'a> {
         }
         let (b, i, j) = self.span_of(s)?;
         (b == block).then_some((i, j))
+    }
+
+    /// A new def inserted just before offset `at` (the end of a line) with
+    /// code after it: PEP 8's blank lines after it, counting those the
+    /// source has there already.
+    fn blank_after(&self, new: &Stmt, at: usize, indent: &str, text: &mut String) {
+        let want = blank_around(new, indent);
+        let rest = &self.src[at..];
+        let rest = rest.split_once('\n').map_or("", |(_, r)| r);
+        // Nothing but blank lines after it: no code to keep apart.
+        if let Some(have) = rest.split('\n').position(|l| !l.trim().is_empty()) {
+            for _ in have..want {
+                text.push_str(self.nl);
+            }
+        }
     }
 
     fn insertion_point_after(&self, s: &Stmt, next: Option<&Stmt>) -> R<usize> {

@@ -3,7 +3,7 @@
 use super::{Diagnostic, Pass, PassCx, Seed};
 use crate::analysis::{FuncId, ModuleInfo};
 use crate::syntax::visit::{Visitor, walk_expr, walk_stmt};
-use crate::syntax::{await_, dotted, fold_ok, name, synth, to_async_kind};
+use crate::syntax::{await_, dotted, fold_ok, is_synth, name, synth, to_async_kind};
 use crate::transforms::{HttpBackend, Tables};
 use rustpython_ast::text_size::TextRange;
 use rustpython_ast::{self as ast, Constant, Expr, Fold, Ranged, Stmt};
@@ -24,7 +24,13 @@ Rewrites HTTP done with `requests` (any import spelling: `import requests`,
   `self.` attribute is followed;
 * requests' defaults are kept explicitly: `follow_redirects=True` and
   `timeout=None` on the client, `follow_redirects=False` for `head`;
-  `allow_redirects=` becomes `follow_redirects=`; a `(connect, read)`
+  `allow_redirects=` becomes `follow_redirects=`;
+  the module's clients share one TLS context (`verify=_tls_context()`, a
+  helper the pass adds after the imports: `httpx.create_ssl_context()` made
+  once), since an httpx client builds its own when it is created (about
+  20 ms of CPU each) where requests builds one per TLS connection; the
+  client itself stays one per call, as requests opens a session per call
+  (a shared one would keep cookies between calls); a `(connect, read)`
   timeout tuple becomes `httpx.Timeout(None, connect=..., read=...)`;
   `data=` with a string or bytes literal becomes `content=`; a `params` dict
   literal drops `None` values as requests does;
@@ -97,11 +103,17 @@ def status(url):
 
 ## Use instead
 ```python
+import functools
 import httpx
 
 
+@functools.cache
+def _tls_context():
+    return httpx.create_ssl_context()
+
+
 async def status(url):
-    async with httpx.AsyncClient(follow_redirects=True, timeout=None) as client:
+    async with httpx.AsyncClient(follow_redirects=True, timeout=None, verify=_tls_context()) as client:
         r = await client.get(url)
         return not r.is_error
 ```
@@ -2125,8 +2137,37 @@ impl Pass for Http {
             client_name: HashMap::new(),
             used_heads: None,
             extra_imports: BTreeSet::new(),
+            tls: None,
+            tls_uses: 0,
         };
-        let body: Vec<Stmt> = body.into_iter().map(|s| fold_ok(folder.fold_stmt(s))).collect();
+        // The first top-level statement that creates a client using the TLS
+        // helper: the helper goes after the imports before it.
+        let mut first_use = None;
+        let body: Vec<Stmt> = body
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let before = folder.tls_uses;
+                let s = fold_ok(folder.fold_stmt(s));
+                if first_use.is_none() && folder.tls_uses > before {
+                    first_use = Some(i);
+                }
+                s
+            })
+            .collect();
+        let mut body = body;
+        if let Some(i) = first_use {
+            // After the last import before it, when that import has its
+            // lines to itself; else just before the statement.
+            let at = body[..i]
+                .iter()
+                .rposition(|s| matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_)))
+                .filter(|&k| is_synth(body[k].range()) || folder.cx.own_lines(body[k].range()))
+                .map_or(i, |k| k + 1);
+            let tls = folder.tls_name();
+            body.insert(at, tls_helper(&tls));
+            folder.extra_imports.insert("functools".into());
+        }
         let extra = std::mem::take(&mut folder.extra_imports);
         let lib = match folder.cx.tables.http.backend {
             HttpBackend::Httpx => "httpx",
@@ -2157,6 +2198,9 @@ struct Folder<'a, 'b> {
     used_heads: Option<HashSet<String>>,
     /// Modules the replacements name besides the client library.
     extra_imports: BTreeSet<String>,
+    /// The TLS helper's name, once chosen, and how many clients use it.
+    tls: Option<String>,
+    tls_uses: usize,
 }
 
 fn keyword(arg: &str, value: Expr) -> ast::Keyword {
@@ -2170,17 +2214,24 @@ fn constant(v: Constant) -> Expr {
 /// A client with requests' defaults: `httpx.AsyncClient(follow_redirects=True,
 /// timeout=None)` or `aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))`
 /// (aiohttp follows redirects by default, except for HEAD, as requests does).
-fn new_client(b: HttpBackend, verify: Option<&Expr>) -> Expr {
+///
+/// An httpx client with no `verify=` of its own gets the module's one TLS
+/// context (`tls`, the name of the helper that makes it): see [`tls_helper`].
+fn new_client(b: HttpBackend, verify: Option<&Expr>, tls: &str) -> Expr {
     match b {
-        HttpBackend::Httpx => crate::syntax::call(
-            dotted("httpx.AsyncClient"),
-            vec![],
-            [keyword("follow_redirects", constant(Constant::Bool(true))), keyword("timeout", constant(Constant::None))]
-                .into_iter()
-                .chain(verify.map(|v| keyword("verify", v.clone())))
-                .collect(),
-            synth(),
-        ),
+        HttpBackend::Httpx => {
+            let verify = verify.cloned().unwrap_or_else(|| crate::syntax::call(name(tls), vec![], vec![], synth()));
+            crate::syntax::call(
+                dotted("httpx.AsyncClient"),
+                vec![],
+                vec![
+                    keyword("follow_redirects", constant(Constant::Bool(true))),
+                    keyword("timeout", constant(Constant::None)),
+                    keyword("verify", verify),
+                ],
+                synth(),
+            )
+        }
         HttpBackend::Aiohttp => crate::syntax::call(
             dotted("aiohttp.ClientSession"),
             vec![],
@@ -2350,6 +2401,33 @@ impl Folder<'_, '_> {
         out
     }
 
+    /// The client of `scope` (a session group, or `func:<id>` for a
+    /// function's own client), with the `verify=` its requests agree on.
+    fn new_client(&mut self, scope: &str) -> Expr {
+        let verify = self.facts.client_verify.get(scope);
+        if verify.is_none() && self.cx.tables.http.backend == HttpBackend::Httpx {
+            self.tls_uses += 1;
+        }
+        let tls = self.tls_name();
+        new_client(self.cx.tables.http.backend, verify, &tls)
+    }
+
+    /// The name of the module's TLS helper (see [`tls_helper`]): `_tls_context`,
+    /// or with a number when the module has that name already.
+    fn tls_name(&mut self) -> String {
+        if let Some(n) = &self.tls {
+            return n.clone();
+        }
+        let mut n = "_tls_context".to_string();
+        let mut i = 1;
+        while self.facts.names.contains(&n) {
+            i += 1;
+            n = format!("_tls_context_{i}");
+        }
+        self.tls = Some(n.clone());
+        n
+    }
+
     fn client_for(&mut self, f: FuncId) -> String {
         if let Some(n) = self.client_name.get(&f) {
             return n.clone();
@@ -2474,16 +2552,16 @@ impl Fold<TextRange> for Folder<'_, '_> {
                 let id = self.current().unwrap_or_default();
                 let client = self.client_for(id);
                 let body = self.read_before_returns(std::mem::take(&mut f.body));
-                let verify = self.facts.client_verify.get(&format!("func:{id}"));
-                f.body = wrap_body(body, &client, self.cx.tables.http.backend, verify);
+                let new = self.new_client(&format!("func:{id}"));
+                f.body = wrap_body(body, &client, new);
                 Stmt::FunctionDef(f)
             }
             Stmt::AsyncFunctionDef(mut f) if self.current().is_some_and(|id| self.client_funcs.contains(&id)) => {
                 let id = self.current().unwrap_or_default();
                 let client = self.client_for(id);
                 let body = self.read_before_returns(std::mem::take(&mut f.body));
-                let verify = self.facts.client_verify.get(&format!("func:{id}"));
-                f.body = wrap_body(body, &client, self.cx.tables.http.backend, verify);
+                let new = self.new_client(&format!("func:{id}"));
+                f.body = wrap_body(body, &client, new);
                 Stmt::AsyncFunctionDef(f)
             }
             Stmt::With(w) if enter_async && async_items.iter().all(|&a| a) => to_async_kind(Stmt::With(w)),
@@ -2785,7 +2863,7 @@ impl Folder<'_, '_> {
         if let Some(g) = self.facts.session_new.get(&range)
             && self.live_groups.contains(g)
         {
-            return Ok(new_client(self.cx.tables.http.backend, self.facts.client_verify.get(g)));
+            return Ok(self.new_client(g));
         }
         if let Some((to, g)) = self.facts.session_calls.get(&range)
             && self.ok(range)
@@ -2856,18 +2934,40 @@ fn split_with(w: ast::StmtWith, async_items: &[bool]) -> Stmt {
     body.pop().expect("a with has items")
 }
 
+/// The module's one TLS context for its httpx clients:
+///
+/// ```python
+/// @functools.cache
+/// def _tls_context():
+///     return httpx.create_ssl_context()
+/// ```
+///
+/// requests' `get()` and friends open a session per call, as the function's
+/// own client does after the conversion; but an `httpx.AsyncClient` loads the
+/// CA bundle into a new TLS context when it is created (about 20 ms of CPU,
+/// for `http://` URLs too), where requests loads it only for a TLS
+/// connection. A program that makes many calls paid that per call: with
+/// `verify=` the context httpx would build (`httpx.create_ssl_context()`
+/// with its defaults: `certifi`, or `SSL_CERT_FILE` / `SSL_CERT_DIR`) is
+/// built once, on the first client, and each client costs what requests'
+/// session does. The client itself stays per call: one client shared by the
+/// whole run would keep cookies between calls that requests keeps apart.
+fn tls_helper(name: &str) -> Stmt {
+    let src = format!("@functools.cache\ndef {name}():\n    return httpx.create_ssl_context()\n");
+    let body = crate::syntax::parse::parse_module(&src, "<tls helper>").expect("the TLS helper parses");
+    let s = body.into_iter().next().expect("the TLS helper is one statement");
+    fold_ok(crate::syntax::EraseRanges.fold_stmt(s))
+}
+
 /// `[docstring] + async with httpx.AsyncClient(...) as <client>: <rest>`.
-fn wrap_body(mut body: Vec<Stmt>, client: &str, b: HttpBackend, verify: Option<&Expr>) -> Vec<Stmt> {
+fn wrap_body(mut body: Vec<Stmt>, client: &str, new: Expr) -> Vec<Stmt> {
     let doc = matches!(body.first(), Some(Stmt::Expr(e)) if matches!(&*e.value, Expr::Constant(c) if matches!(c.value, Constant::Str(_))));
     let rest = if doc { body.split_off(1) } else { std::mem::take(&mut body) };
     if rest.is_empty() {
         return body;
     }
-    let item = ast::WithItem {
-        range: Default::default(),
-        context_expr: new_client(b, verify),
-        optional_vars: Some(Box::new(store(client))),
-    };
+    let item =
+        ast::WithItem { range: Default::default(), context_expr: new, optional_vars: Some(Box::new(store(client))) };
     body.push(Stmt::AsyncWith(ast::StmtAsyncWith {
         range: synth(),
         items: vec![item],

@@ -71,11 +71,17 @@ def fetch_all(urls):
 ## Use instead
 ```python
 import asyncio
+import functools
 import httpx
 
 
+@functools.cache
+def _tls_context():
+    return httpx.create_ssl_context()
+
+
 async def fetch(u):
-    async with httpx.AsyncClient(follow_redirects=True, timeout=None) as client:
+    async with httpx.AsyncClient(follow_redirects=True, timeout=None, verify=_tls_context()) as client:
         return (await client.get(u)).status_code
 
 

@@ -24,6 +24,7 @@ Endpoints (GET unless noted):
   /notes                 UTF-8 text served as text/plain with no charset
   /html                  an HTML body whose Content-Type says text/html
   /headers               echoes the request headers (lower-cased names)
+  /cookie                sets a cookie (`visit=1`) on the client
   /jobs (POST)           creates a job; /jobs/<id> reports "running" for its
                          first 3 polls, then "done" with a result
   /health                HEAD or GET: 200 with an X-Service header
@@ -134,6 +135,9 @@ class Handler(BaseHTTPRequestHandler):
             if not data.get("name"):
                 return self.send_json(400, {"error": "name is required"})
             return self.send_json(201, {"id": 100 + len(data["name"]), **data}, [("Location", "/items/100")])
+        if parts == ["cookie"]:
+            # Sets a cookie: a client that keeps cookies sends it back.
+            return self.send_json(200, {"set": "visit"}, [("Set-Cookie", "visit=1; Path=/")])
         if len(parts) == 2 and parts[0] == "status" and parts[1].isdigit():
             code = int(parts[1])
             if code == 204:
