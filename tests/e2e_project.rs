@@ -82,7 +82,10 @@ fn a_project_and_its_pytest_suite_convert_and_pass() {
         "{service}"
     );
     assert!(read("inventory/retrying.py").contains("return await func(*args, **kwargs)"));
-    assert!(read("inventory/cli.py").contains("sys.exit(asyncio.run(main(sys.argv)))"));
+    let cli_py = read("inventory/cli.py");
+    assert!(cli_py.contains("sys.exit(asyncio.run(main(sys.argv)))"), "{cli_py}");
+    // A call through a function-local import is awaited (issue 14, item 8).
+    assert!(cli_py.contains("return \"apples: \" + str(await Local(path).count(\"apple\"))"), "{cli_py}");
     let conftest = read("tests/conftest.py");
     assert!(conftest.contains("@pytest_asyncio.fixture\nasync def inv(tmp_path):"), "{conftest}");
     let tests = read("tests/test_service.py");
