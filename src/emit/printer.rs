@@ -1,8 +1,6 @@
 //! Prints nodes created by passes. Children that keep an original range are
 //! emitted through [`Emitter::emit_expr`], so their original text is reused.
-//! Synthetic f-strings are delegated to rustpython-unparser (we never build
-//! them from original children); everything else is printed here, because the
-//! unparser loses precedence and float spelling (see DESIGN.md).
+//! Everything is printed here, new f-strings too (see [`Emitter::fstring`]).
 
 use super::{Emitter, R, err};
 use crate::syntax::{Prec, is_synth, op_prec};
@@ -133,14 +131,8 @@ impl Emitter<'_> {
                 }
                 format!("{func}({})", args.join(", "))
             }
-            Expr::FormattedValue(_) | Expr::JoinedStr(_) => {
-                if !all_synth(e) {
-                    return err(e.range().start(), "cannot reprint an f-string that holds original code");
-                }
-                let mut u = rustpython_unparser::Unparser::new();
-                u.unparse_expr(e);
-                u.source
-            }
+            Expr::JoinedStr(j) => self.fstring(&j.values, j.range)?,
+            Expr::FormattedValue(f) => self.fstring(std::slice::from_ref(e), f.range)?,
             Expr::Constant(c) => constant(&c.value),
             Expr::Attribute(a) => format!("{}.{}", self.child(&a.value, Prec::Atom)?, a.attr),
             Expr::Subscript(s) => format!("{}[{}]", self.child(&s.value, Prec::Atom)?, self.subscript(&s.slice)?),
@@ -498,19 +490,90 @@ impl Emitter<'_> {
     }
 }
 
-fn all_synth(e: &Expr) -> bool {
-    struct V(bool);
-    impl<'a> crate::syntax::visit::Visitor<'a> for V {
-        fn visit_expr(&mut self, e: &'a Expr) {
-            if !is_synth(e.range()) {
-                self.0 = false;
-            }
-            crate::syntax::visit::walk_expr(self, e);
+/// A piece of a new f-string: literal text (unescaped) or a replacement
+/// field as written between its braces.
+enum Piece {
+    Lit(String),
+    Field(String),
+}
+
+impl Emitter<'_> {
+    /// `f"..."` for a new f-string. Written for every Python the tool
+    /// targets (before 3.12 a replacement field may hold no backslash, no
+    /// line break and not the string's own quote): a field that needs one of
+    /// them is an error, never output 3.11 rejects.
+    fn fstring(&mut self, values: &[Expr], at: rustpython_ast::text_size::TextRange) -> R<String> {
+        let mut pieces = vec![];
+        self.fstring_pieces(values, &mut pieces)?;
+        let fields = || pieces.iter().filter_map(|p| if let Piece::Field(f) = p { Some(f.as_str()) } else { None });
+        if fields().any(|f| f.contains(['\\', '\n', '\r'])) {
+            return err(at.start(), "cannot print a new f-string whose field needs a backslash or a line break");
         }
+        let q = match (fields().any(|f| f.contains('"')), fields().any(|f| f.contains('\''))) {
+            (false, _) => '"',
+            (true, false) => '\'',
+            (true, true) => return err(at.start(), "cannot print a new f-string whose fields use both quotes"),
+        };
+        let mut out = format!("f{q}");
+        for p in &pieces {
+            match p {
+                Piece::Lit(t) => out.push_str(&fstring_literal(t, q)),
+                Piece::Field(f) => out.push_str(f),
+            }
+        }
+        out.push(q);
+        Ok(out)
     }
-    let mut v = V(true);
-    crate::syntax::visit::Visitor::visit_expr(&mut v, e);
-    v.0
+
+    fn fstring_pieces(&mut self, values: &[Expr], out: &mut Vec<Piece>) -> R<()> {
+        for v in values {
+            match v {
+                Expr::Constant(ast::ExprConstant { value: Constant::Str(t), .. }) => out.push(Piece::Lit(t.clone())),
+                Expr::FormattedValue(f) => {
+                    // A lambda, a walrus, a conditional or a yield in
+                    // parentheses (their `:` or `=` would end the field).
+                    let mut field = self.bchild(&f.value, Prec::Or)?;
+                    // `{ {1: 2}}`: `{{` would be a literal brace.
+                    if field.starts_with('{') {
+                        field.insert(0, ' ');
+                    }
+                    let mut text = format!("{{{field}");
+                    if let Some(c) = f.conversion.to_byte() {
+                        text.push('!');
+                        text.push(c as char);
+                    }
+                    if let Some(spec) = &f.format_spec {
+                        text.push(':');
+                        let mut inner = vec![];
+                        match &**spec {
+                            Expr::JoinedStr(j) => self.fstring_pieces(&j.values, &mut inner)?,
+                            other => self.fstring_pieces(std::slice::from_ref(other), &mut inner)?,
+                        }
+                        for p in inner {
+                            match p {
+                                // The spec's own text: quotes and backslashes
+                                // are checked with the fields.
+                                Piece::Lit(t) => text.push_str(&t.replace('{', "{{").replace('}', "}}")),
+                                Piece::Field(f) => text.push_str(&f),
+                            }
+                        }
+                    }
+                    text.push('}');
+                    out.push(Piece::Field(text));
+                }
+                Expr::JoinedStr(j) => self.fstring_pieces(&j.values, out)?,
+                other => return err(other.range().start(), "cannot print this part of a new f-string"),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The literal text of an f-string, escaped for quote `q` (braces doubled).
+fn fstring_literal(t: &str, q: char) -> String {
+    let quoted = quote_str_with(t, q);
+    let inner = &quoted[1..quoted.len() - 1];
+    inner.replace('{', "{{").replace('}', "}}")
 }
 
 fn aliases(names: &[ast::Alias]) -> String {
@@ -612,6 +675,11 @@ fn float(f: f64) -> String {
 
 pub fn quote_str(s: &str) -> String {
     let q = if s.contains('"') && !s.contains('\'') { '\'' } else { '"' };
+    quote_str_with(s, q)
+}
+
+/// `s` as a string literal in quotes `q`.
+fn quote_str_with(s: &str, q: char) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push(q);
     for ch in s.chars() {
@@ -630,4 +698,51 @@ pub fn quote_str(s: &str) -> String {
     }
     out.push(q);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustpython_ast::Fold;
+
+    /// Prints `src`'s expression as a new node (all ranges erased).
+    fn print_new(src: &str) -> R<String> {
+        let e = crate::syntax::parse::parse_expression(src).expect("the case parses");
+        let e = crate::syntax::fold_ok(crate::syntax::EraseRanges.fold_expr(e));
+        Emitter::new("", "\n", &[]).emit_expr(&e, Prec::Test, false)
+    }
+
+    #[test]
+    fn new_fstrings_print_for_every_target() {
+        let cases = [
+            (r#"f"a{x!r:>{w}} {{b}} \"q\"""#, r#"f"a{x!r:>{w}} {{b}} \"q\"""#),
+            // A new string constant is written in double quotes: the f-string
+            // takes the other ones.
+            (r#"f"{d['k']}""#, r#"f'{d["k"]}'"#),
+            (r#"f'{d["k"]}'"#, r#"f'{d["k"]}'"#),
+            (r#"f"{a if b else c}""#, r#"f"{(a if b else c)}""#),
+            (r#"f"{ {1: 2}[1]}""#, r#"f"{ {1: 2}[1]}""#),
+            (r#"f"{x:{'>' if a else '<'}10}""#, r#"f'{x:{(">" if a else "<")}10}'"#),
+            (r#"f"{x=}""#, r#"f"x={x!r}""#),
+            (r#"f"tab\t{n:,} and a brace }}""#, r#"f"tab\t{n:,} and a brace }}""#),
+        ];
+        for (src, want) in cases {
+            let got = print_new(src).unwrap_or_else(|e| panic!("{src}: {e:?}"));
+            assert_eq!(got, want, "{src}");
+            // The same tree again.
+            let erase = |t: &str| {
+                let e = crate::syntax::parse::parse_expression(t).expect("the output parses");
+                format!("{:?}", crate::syntax::fold_ok(crate::syntax::EraseRanges.fold_expr(e)))
+            };
+            assert_eq!(erase(&got), erase(src), "{src} -> {got}");
+        }
+    }
+
+    #[test]
+    fn a_new_fstring_3_11_cannot_read_is_an_error() {
+        // A backslash in a field (here the new constant's `\n`): 3.12 only.
+        for src in [r#"f"{'\n'.join(xs)}""#, r#"f"{'it\'s' + x}""#] {
+            assert!(print_new(src).is_err(), "{src}");
+        }
+    }
 }
