@@ -2,6 +2,11 @@
 # Compares a full `convert --check` run with parsing alone, on a copy of the
 # CPython standard library. Prints the median wall time of 5 runs of each.
 #
+# BASELINE=<binary> also times that binary (an older build, e.g. the last one
+# on rustpython-parser), runs of the two interleaved ("before and after,
+# paired in one run"), and prints both lines. PYLIB=<dir> picks another
+# standard library (default: the local python3's).
+#
 # Both commands exit non-zero on the stdlib (a few files do not parse with
 # rustpython-parser, and some would change); the exit codes are ignored.
 set -euo pipefail
@@ -12,7 +17,7 @@ runs=${RUNS:-5}
 cargo build --release --quiet
 bin=target/release/awaitify
 
-stdlib=$(python3 -c "import sysconfig; print(sysconfig.get_paths()['stdlib'])")
+stdlib=${PYLIB:-$(python3 -c "import sysconfig; print(sysconfig.get_paths()['stdlib'])")}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Copy once, so the tool never touches the real stdlib and both commands
@@ -39,7 +44,27 @@ median() {
 # One untimed warm-up so both start with the files in the page cache.
 "$bin" parse-only "$dir" >/dev/null 2>&1 || true
 
-parse=$(time_runs "$bin" parse-only "$dir" | median)
-check=$(time_runs "$bin" convert --check "$dir" | median)
-ratio=$(awk -v p="$parse" -v c="$check" 'BEGIN { printf "%.2f", c / p }')
-printf 'parse-only median %.3f s, convert --check median %.3f s, ratio %s\n' "$parse" "$check" "$ratio"
+# time_pair CMD...: $runs runs of CMD with this build and (with BASELINE) the
+# baseline, interleaved; prints "this baseline" seconds, one pair a line.
+time_pair() {
+    for _ in $(seq "$runs"); do
+        a=$(runs=1 time_runs "$bin" "$@")
+        b=""
+        if [ -n "${BASELINE:-}" ]; then b=$(runs=1 time_runs "$BASELINE" "$@"); fi
+        echo "$a $b"
+    done
+}
+
+report() { # label parse-pairs check-pairs column
+    parse=$(echo "$2" | awk -v c="$4" '{ print $c }' | median)
+    check=$(echo "$3" | awk -v c="$4" '{ print $c }' | median)
+    ratio=$(awk -v p="$parse" -v c="$check" 'BEGIN { printf "%.2f", c / p }')
+    printf '%s: parse-only median %.3f s, convert --check median %.3f s, ratio %s\n' "$1" "$parse" "$check" "$ratio"
+}
+
+parse_pairs=$(time_pair parse-only "$dir")
+check_pairs=$(time_pair convert --check "$dir")
+report "$bin" "$parse_pairs" "$check_pairs" 1
+if [ -n "${BASELINE:-}" ]; then
+    report "$BASELINE (baseline)" "$parse_pairs" "$check_pairs" 2
+fi
