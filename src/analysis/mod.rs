@@ -303,6 +303,7 @@ fn analyse_with(body: &[Stmt], param_types: &HashMap<(u32, String), String>, env
         iter_site: None,
         attr_names: HashSet::new(),
         local_modules: HashMap::new(),
+        module_stmts: body.iter().map(|s| s.range()).collect(),
     };
     a.declare(body, None, true);
     a.declare_foreign(body);
@@ -463,6 +464,10 @@ struct Analyser<'p> {
     /// Local names that functions' own imports bind to project modules
     /// (`def h(): import pkg.a`), with the module's name.
     local_modules: HashMap<String, String>,
+    /// The module's own statements: only one of them can be the `__main__`
+    /// guard (one nested in a module-level `with`/`for` is plain module
+    /// code, as the colour pass only turns a top-level guard into `main`).
+    module_stmts: HashSet<TextRange>,
     info: ModuleInfo,
     scopes: Vec<Frame>,
     ctx: Ctx,
@@ -1755,8 +1760,9 @@ impl<'a> Visitor<'a> for Analyser<'_> {
                 self.ctx = saved;
                 self.scopes.pop();
             }
-            // (A guard nested in the guard is plain code of the outer one.)
-            Stmt::If(i) if self.scopes.len() == 1 && !self.ctx.in_main_guard && is_main_guard(s) => {
+            // (A guard nested in the guard is plain code of the outer one,
+            // and so is one in a module-level `with`, `for` or `try`.)
+            Stmt::If(i) if self.module_stmts.contains(&s.range()) && !self.ctx.in_main_guard && is_main_guard(s) => {
                 self.info.main_guard = Some(s.range());
                 self.info.guard_loops = guard_loops(&i.body);
                 self.visit_expr(&i.test);

@@ -621,6 +621,10 @@ impl<'a> Emitter<'a> {
             let last_old = &self.old_blocks[b][i + (m - n) - 1];
             let start = usize::from(stmt_start(first_old, self.src));
             let end = usize::from(last_old.range().end());
+            // The comment on the run's last line goes with it, but when the
+            // compound statement ends there: that comment lies past the
+            // replaced span and stays in the text.
+            let end = if self.reprint_ends.last() == Some(&end) { end } else { self.comment_end(end) };
             let old_indent = self.indent_of(stmt_start(first_old, self.src))?;
             // The blank and comment lines right above it go with it.
             lines.extend(self.lead_lines(b, i)?);

@@ -114,7 +114,7 @@ impl Pass for Timeout {
         for c in &info.calls {
             let offset: u32 = c.range.start().into();
             if c.qualname.as_deref() == Some("asyncio.wait_for")
-                && c.ctx.func.is_some_and(|f| cx.colour.is_async(info, f))
+                && in_async(cx, &c.ctx)
                 && !cx.sites.iter().any(|s| s.contains_range(c.range))
                 && !seen.contains(&offset)
             {
@@ -152,7 +152,9 @@ fn rewrite(s: Stmt, cx: &mut PassCx) -> Result<Stmt, Stmt> {
     if site.qualname.as_deref() != Some("asyncio.wait_for") {
         return Err(s);
     }
-    if !site.ctx.func.is_some_and(|f| cx.colour.is_async(cx.info, f)) {
+    // In async code: an async function, or the `__main__` block that
+    // becomes the entry point (else a second run would convert it there).
+    if !in_async(cx, &site.ctx) {
         return Err(s);
     }
     let r = c.range;
@@ -273,8 +275,12 @@ fn nested(s: Stmt, cx: &mut PassCx, taken: &mut HashSet<String>) -> Result<Vec<S
     let [target] = find.hits.as_slice() else { return Err(s) };
     let Expr::Call(c) = &*target.value else { return Err(s) };
     let Some(site) = cx.info.call(c.range) else { return Err(s) };
-    let Some(func) = site.ctx.func.filter(|&f| cx.colour.is_async(cx.info, f)) else { return Err(s) };
-    let params: HashSet<&str> = cx.info.funcs[func].params.iter().map(String::as_str).collect();
+    if !in_async(cx, &site.ctx) {
+        return Err(s);
+    }
+    // (The entry block has no parameters.)
+    let params: HashSet<&str> =
+        site.ctx.func.map(|f| cx.info.funcs[f].params.iter().map(String::as_str).collect()).unwrap_or_default();
     let tr = target.range;
     // The statement's whole value: the usual rewrite's case.
     if is_synth(tr) || value.range() == tr {
@@ -315,6 +321,16 @@ fn nested(s: Stmt, cx: &mut PassCx, taken: &mut HashSet<String>) -> Result<Vec<S
             Ok(vec![timed, stmt])
         }
         Err(_) => Err(s),
+    }
+}
+
+/// Whether code at `ctx` is async after the conversion: in a function that
+/// is or becomes async, or at the top level of the `__main__` block that
+/// becomes the entry point.
+fn in_async(cx: &PassCx, ctx: &crate::analysis::Ctx) -> bool {
+    match ctx.func {
+        Some(f) => cx.colour.is_async(cx.info, f),
+        None => cx.colour.entry && ctx.main_guard_call(),
     }
 }
 
