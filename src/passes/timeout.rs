@@ -114,7 +114,7 @@ impl Pass for Timeout {
         for c in &info.calls {
             let offset: u32 = c.range.start().into();
             if c.qualname.as_deref() == Some("asyncio.wait_for")
-                && in_async(cx, &c.ctx)
+                && cx.colour.async_at(info, &c.ctx)
                 && !cx.sites.iter().any(|s| s.contains_range(c.range))
                 && !seen.contains(&offset)
             {
@@ -154,7 +154,7 @@ fn rewrite(s: Stmt, cx: &mut PassCx) -> Result<Stmt, Stmt> {
     }
     // In async code: an async function, or the `__main__` block that
     // becomes the entry point (else a second run would convert it there).
-    if !in_async(cx, &site.ctx) {
+    if !cx.colour.async_at(cx.info, &site.ctx) {
         return Err(s);
     }
     let r = c.range;
@@ -275,7 +275,7 @@ fn nested(s: Stmt, cx: &mut PassCx, taken: &mut HashSet<String>) -> Result<Vec<S
     let [target] = find.hits.as_slice() else { return Err(s) };
     let Expr::Call(c) = &*target.value else { return Err(s) };
     let Some(site) = cx.info.call(c.range) else { return Err(s) };
-    if !in_async(cx, &site.ctx) {
+    if !cx.colour.async_at(cx.info, &site.ctx) {
         return Err(s);
     }
     // (The entry block has no parameters.)
@@ -321,16 +321,6 @@ fn nested(s: Stmt, cx: &mut PassCx, taken: &mut HashSet<String>) -> Result<Vec<S
             Ok(vec![timed, stmt])
         }
         Err(_) => Err(s),
-    }
-}
-
-/// Whether code at `ctx` is async after the conversion: in a function that
-/// is or becomes async, or at the top level of the `__main__` block that
-/// becomes the entry point.
-fn in_async(cx: &PassCx, ctx: &crate::analysis::Ctx) -> bool {
-    match ctx.func {
-        Some(f) => cx.colour.is_async(cx.info, f),
-        None => cx.colour.entry && ctx.main_guard_call(),
     }
 }
 
