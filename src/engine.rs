@@ -808,8 +808,44 @@ pub fn emit_and_verify(
             internal(text, e.offset, e.message)
         }
     })?;
+    if let Some(line) = backslash_after_block(text, &out) {
+        return Err(FileError::Refused {
+            line,
+            col: 1,
+            message: "new code would end a block just before a line that is only a backslash, \
+                      which Python 3.9 reads as still in that block"
+                .into(),
+        });
+    }
     verify(text, &out, new_body, path)?;
     Ok(out)
+}
+
+/// The first line (1-based) of `out` that is only a backslash (blanks
+/// before it) below a more indented line of code, when `out` has more such
+/// lines than `text`. CPython 3.9's tokenizer does not dedent there (`def
+/// f():` ... `\` `def g():` is an IndentationError), and the emitter
+/// cannot tell which of its insertions made one, so the file is refused.
+fn backslash_after_block(text: &str, out: &str) -> Option<usize> {
+    fn lines(src: &str) -> Vec<usize> {
+        let mut found = vec![];
+        let mut prev_indent: Option<usize> = None;
+        for (n, line) in src.split('\n').enumerate() {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            let body = line.trim_start_matches([' ', '\t', '\x0c']);
+            let indent = line.len() - body.len();
+            if body == "\\" {
+                if prev_indent.is_some_and(|p| p > indent) {
+                    found.push(n + 1);
+                }
+            } else if !body.is_empty() && !body.starts_with('#') {
+                prev_indent = Some(indent);
+            }
+        }
+        found
+    }
+    let (before, after) = (lines(text), lines(out));
+    (after.len() > before.len()).then(|| after[0])
 }
 
 /// The last line of defence: the emitted text must parse to the intended tree.

@@ -162,3 +162,22 @@ fn tab_indented_backslash_line_before_a_rewritten_block_is_refused() {
         "{out}"
     );
 }
+
+/// Fuzz (issue 15, seed 7, `backslash`): a new def inserted where it ends
+/// just above a line that is only a backslash, continued by the next def.
+/// CPython 3.9 does not dedent at such a line (IndentationError), so the
+/// file is refused with an error naming the layout; with the backslash
+/// line gone, the same file converts.
+#[test]
+fn new_block_before_a_backslash_only_line_is_refused() {
+    let src = "import requests\n\n\n\\\ndef fetch(url):\n    return requests.get(url).status_code\n";
+    match run(src.to_string()) {
+        Err(e) => {
+            let e = e.to_string();
+            assert!(!e.contains("internal error") && e.contains("only a backslash"), "{e}");
+        }
+        Ok(out) => panic!("expected a refusal, got {out:?}"),
+    }
+    let out = run(src.replace("\\\n", "")).unwrap().expect("converted");
+    assert!(out.contains("def _tls_context():"), "{out}");
+}

@@ -485,6 +485,14 @@ impl Emitter<'_> {
             out.push_str(self.nl);
             out.push_str(&inner);
             out.push_str(&self.print_stmt(s, &inner)?);
+            // An original statement's same-line comment comes along, unless
+            // it lies right past the reprinted span (it stays in the text).
+            if pos.is_some() {
+                let end = usize::from(s.range().end());
+                if self.reprint_ends.last() != Some(&end) {
+                    out.push_str(&self.src[end..self.comment_end(end)]);
+                }
+            }
         }
         Ok(out)
     }
