@@ -177,7 +177,9 @@ impl<'a> Emitter<'a> {
         while lead_start > 0 {
             let prev = line_start(lead_start - 1);
             let t = self.src[prev..lead_start].trim();
-            if !(t.is_empty() || t.starts_with('#')) {
+            // (A line that is only a backslash continues onto the next: it
+            // is blank to CPython, and what lies above it comes along.)
+            if !(t.is_empty() || t.starts_with('#') || t == "\\") {
                 break;
             }
             lead_start = prev;
@@ -569,23 +571,24 @@ impl<'a> Emitter<'a> {
         self.run_span(blocks(s).first()?)
     }
 
-    /// The contiguous original run a list of statements covers, if it does.
-    /// New simple statements between two of the run's (`await r.read()`
-    /// before a `return r`) do not break it: they are inserted there; nor
-    /// do new ones before the run (a `global` declaration): they are
-    /// inserted before its first statement.
+    /// The original run a list of statements covers, if it does, in order.
+    /// New statements between two of the run's (`await r.read()` before a
+    /// `return r`, a new `async with` block in place of a deleted
+    /// statement) do not break it: they are inserted there, and the old
+    /// statements skipped are deleted; nor do new ones before the run (a
+    /// `global` declaration): they are inserted before its first statement.
     fn run_span(&self, body: &[Stmt]) -> Option<(usize, usize, usize)> {
-        let lead = body.iter().take_while(|s| is_synth(s.range()) && blocks(s).is_empty()).count();
+        let lead = body.iter().take_while(|s| all_new(s)).count();
         let body = &body[lead..];
         let (b, i, mut j) = self.span_of(body.first()?)?;
         let mut gap = false;
         for s in &body[1..] {
-            if is_synth(s.range()) && blocks(s).is_empty() {
+            if all_new(s) {
                 gap = true;
                 continue;
             }
             let (b2, i2, j2) = self.span_of(s)?;
-            if b2 != b || i2 != j {
+            if b2 != b || i2 < j {
                 return None;
             }
             j = j2;
@@ -1396,6 +1399,11 @@ fn detect_indent_unit(src: &str, body: &[Stmt]) -> String {
 }
 
 /// Whether `r` is a statement of one of `o`'s blocks.
+/// A new statement with no original statement in it (at any depth).
+fn all_new(s: &Stmt) -> bool {
+    is_synth(s.range()) && blocks(s).iter().all(|b| b.iter().all(all_new))
+}
+
 fn child_of(o: &Stmt, r: TextRange) -> bool {
     blocks(o).iter().any(|b| b.iter().any(|c| c.range() == r))
 }

@@ -36,7 +36,9 @@ Rewrites HTTP done with `requests` (any import spelling: `import requests`,
   literal drops `None` values as requests does;
 * on responses held in variables: `r.ok` -> `not r.is_error`, `r.reason` ->
   `r.reason_phrase`, `r.url` -> `str(r.url)`, and `r.raise_for_status()`
-  raises only for 4xx/5xx, as in requests;
+  raises only for 4xx/5xx, as in requests (`if r.is_error:` before it; on
+  a request made in place, `requests.get(u).raise_for_status()`, the
+  response is bound once: `if (response := ...).is_error:`);
 * exceptions: `requests.exceptions.X` / `requests.X` / imported names are
   mapped (`HTTPError` -> `httpx.HTTPStatusError`, `ConnectionError` ->
   `httpx.NetworkError`, `Timeout` -> `httpx.TimeoutException`, ...), in
@@ -2574,11 +2576,31 @@ impl Fold<TextRange> for Folder<'_, '_> {
             }
             Stmt::Expr(e) if self.facts.raises.get(&range).is_some_and(|o| o.iter().all(|r| self.ok(*r))) => {
                 // requests raises for 4xx/5xx only; httpx for every non-2xx.
-                let Expr::Call(c) = &*e.value else { return Ok(Stmt::Expr(e)) };
-                let Expr::Attribute(a) = &*c.func else { return Ok(Stmt::Expr(e)) };
+                let mut e = e;
+                let Expr::Call(c) = &mut *e.value else { return Ok(Stmt::Expr(e)) };
+                let Expr::Attribute(a) = &mut *c.func else { return Ok(Stmt::Expr(e)) };
+                // The response is read twice: a request made in place
+                // (`requests.get(u).raise_for_status()`) is made once, its
+                // response bound to a name the module does not use.
+                let value = match &*a.value {
+                    Expr::Name(_) => a.value.clone(),
+                    _ => {
+                        let name = self.fresh_name("response");
+                        let request = std::mem::replace(&mut a.value, Box::new(crate::syntax::name(&name)));
+                        Box::new(Expr::NamedExpr(ast::ExprNamedExpr {
+                            range: synth(),
+                            target: Box::new(ast::Expr::Name(ast::ExprName {
+                                range: synth(),
+                                id: name.into(),
+                                ctx: ast::ExprContext::Store,
+                            })),
+                            value: request,
+                        }))
+                    }
+                };
                 let test = Expr::Attribute(ast::ExprAttribute {
                     range: synth(),
-                    value: a.value.clone(),
+                    value,
                     attr: ast::Identifier::new("is_error"),
                     ctx: ast::ExprContext::Load,
                 });

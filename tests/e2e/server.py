@@ -28,6 +28,8 @@ Endpoints (GET unless noted):
   /jobs (POST)           creates a job; /jobs/<id> reports "running" for its
                          first 3 polls, then "done" with a result
   /health                HEAD or GET: 200 with an X-Service header
+  /tally/<name>          POST: counts the request and answers 409; GET: the
+                         count so far
 """
 
 import json
@@ -48,6 +50,7 @@ ITEMS = [
 
 JOBS = {}
 JOBS_LOCK = threading.Lock()
+TALLIES = {}
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -209,6 +212,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, {"state": "running", "progress": polls * 25})
             size = len(job["spec"].get("items", []))
             return self.send_json(200, {"state": "done", "progress": 100, "result": {"rows": size * 10}})
+        if len(parts) == 2 and parts[0] == "tally":
+            with JOBS_LOCK:
+                if method == "POST":
+                    TALLIES[parts[1]] = TALLIES.get(parts[1], 0) + 1
+                count = TALLIES.get(parts[1], 0)
+            return self.send_json(409 if method == "POST" else 200, {"count": count})
         if parts == ["health"]:
             return self.send(200, "ok\n", "text/plain", [("X-Service", "forge")])
         return self.send_json(404, {"error": f"no route {method} {url.path}"})
