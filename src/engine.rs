@@ -812,8 +812,8 @@ pub fn emit_and_verify(
         return Err(FileError::Refused {
             line,
             col: 1,
-            message: "new code would end a block just before a line that is only a backslash, \
-                      which Python 3.9 reads as still in that block"
+            message: "the conversion would leave a line that is only a backslash at another \
+                      indentation than the code above it, which Python 3.9 reads as the same block"
                 .into(),
         });
     }
@@ -822,10 +822,13 @@ pub fn emit_and_verify(
 }
 
 /// The first line (1-based) of `out` that is only a backslash (blanks
-/// before it) below a more indented line of code, when `out` has more such
-/// lines than `text`. CPython 3.9's tokenizer does not dedent there (`def
-/// f():` ... `\` `def g():` is an IndentationError), and the emitter
-/// cannot tell which of its insertions made one, so the file is refused.
+/// before it) at another column than the line of code above it, when `out`
+/// has more such lines than `text`. CPython 3.9's tokenizer keeps the
+/// indentation of the logical line before such a line, where 3.10 and
+/// later take the backslash's column: `def f():` ... `\` `def g():` is an
+/// IndentationError there, and so is a block whose first line is one. The
+/// emitter cannot tell which of its insertions made one, so the file is
+/// refused.
 fn backslash_after_block(text: &str, out: &str) -> Option<usize> {
     fn lines(src: &str) -> Vec<usize> {
         let mut found = vec![];
@@ -833,9 +836,10 @@ fn backslash_after_block(text: &str, out: &str) -> Option<usize> {
         for (n, line) in src.split('\n').enumerate() {
             let line = line.strip_suffix('\r').unwrap_or(line);
             let body = line.trim_start_matches([' ', '\t', '\x0c']);
-            let indent = line.len() - body.len();
+            // (CPython's column starts again after a form feed.)
+            let indent = line[..line.len() - body.len()].rsplit('\x0c').next().map_or(0, str::len);
             if body == "\\" {
-                if prev_indent.is_some_and(|p| p > indent) {
+                if prev_indent.is_some_and(|p| p != indent) {
                     found.push(n + 1);
                 }
             } else if !body.is_empty() && !body.starts_with('#') {

@@ -180,4 +180,11 @@ fn new_block_before_a_backslash_only_line_is_refused() {
     }
     let out = run(src.replace("\\\n", "")).unwrap().expect("converted");
     assert!(out.contains("def _tls_context():"), "{out}");
+    // Seed 6: the `__main__` block's first statements become one
+    // `asyncio.run`, so its first line would be the backslash line.
+    let src = "import asyncio\n\n\nasync def main():\n    return 0\n\n\nif __name__ == \"__main__\":\n    loop = asyncio.new_event_loop()\n    \\\n    code = loop.run_until_complete(main())\n    loop.close()\n    raise SystemExit(code)\n";
+    match run(src.to_string()) {
+        Err(e) => assert!(e.to_string().contains("only a backslash"), "{e}"),
+        Ok(out) => panic!("expected a refusal, got {out:?}"),
+    }
 }
