@@ -808,48 +808,11 @@ pub fn emit_and_verify(
             internal(text, e.offset, e.message)
         }
     })?;
-    if let Some(line) = backslash_after_block(text, &out) {
-        return Err(FileError::Refused {
-            line,
-            col: 1,
-            message: "the conversion would leave a line that is only a backslash at another \
-                      indentation than the code above it, which Python 3.9 reads as the same block"
-                .into(),
-        });
+    if let Some((line, message)) = crate::emit::layout::cpython_reads_otherwise(text, &out) {
+        return Err(FileError::Refused { line, col: 1, message: message.into() });
     }
     verify(text, &out, new_body, path)?;
     Ok(out)
-}
-
-/// The first line (1-based) of `out` that is only a backslash (blanks
-/// before it) at another column than the line of code above it, when `out`
-/// has more such lines than `text`. CPython 3.9's tokenizer keeps the
-/// indentation of the logical line before such a line, where 3.10 and
-/// later take the backslash's column: `def f():` ... `\` `def g():` is an
-/// IndentationError there, and so is a block whose first line is one. The
-/// emitter cannot tell which of its insertions made one, so the file is
-/// refused.
-fn backslash_after_block(text: &str, out: &str) -> Option<usize> {
-    fn lines(src: &str) -> Vec<usize> {
-        let mut found = vec![];
-        let mut prev_indent: Option<usize> = None;
-        for (n, line) in src.split('\n').enumerate() {
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            let body = line.trim_start_matches([' ', '\t', '\x0c']);
-            // (CPython's column starts again after a form feed.)
-            let indent = line[..line.len() - body.len()].rsplit('\x0c').next().map_or(0, str::len);
-            if body == "\\" {
-                if prev_indent.is_some_and(|p| p != indent) {
-                    found.push(n + 1);
-                }
-            } else if !body.is_empty() && !body.starts_with('#') {
-                prev_indent = Some(indent);
-            }
-        }
-        found
-    }
-    let (before, after) = (lines(text), lines(out));
-    (after.len() > before.len()).then(|| after[0])
 }
 
 /// The last line of defence: the emitted text must parse to the intended tree.

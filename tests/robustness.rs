@@ -188,3 +188,25 @@ fn new_block_before_a_backslash_only_line_is_refused() {
         Ok(out) => panic!("expected a refusal, got {out:?}"),
     }
 }
+
+/// Fuzz (issue 15, seed 6, `tabs` + `indent`): a tab-indented body the new
+/// `async with` of an HTTP client re-indents, with a line indented by a
+/// space and a tab (` \t` then spaces) that does not start with the
+/// block's own indentation. Kept as it was under a deeper header, CPython
+/// reads it at no outer level (main wrote that output), so the file is
+/// refused with an error naming the layout.
+#[test]
+fn mixed_tab_line_a_reindent_would_misplace_is_refused() {
+    let src = "import requests\n\n\ndef count(u):\n\tn = 0\n\tfor b in [1]:\n\t        for c in b:\n \t            n += requests.get(u).status_code\n\treturn n\n";
+    match run(src.to_string()) {
+        Err(e) => {
+            let e = e.to_string();
+            assert!(!e.contains("internal error") && e.contains("mixes tabs and spaces"), "{e}");
+        }
+        Ok(out) => panic!("expected a refusal, got {out:?}"),
+    }
+    // Indented by tabs alone, the same body converts.
+    let out =
+        run(src.replace(" \t            ", "\t\t\t").replace("\t        for", "\t\tfor")).unwrap().expect("converted");
+    assert!(out.contains("\t\t\t\tn += (await client.get(u)).status_code\n"), "{out}");
+}

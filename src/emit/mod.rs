@@ -17,6 +17,7 @@
 //! engine (`verify`), so an emitter bug costs a diagnostic, never a file.
 
 mod idents;
+pub mod layout;
 mod printer;
 pub mod shell;
 

@@ -80,3 +80,30 @@ pub fn names_and_as(text: &str) -> Vec<(rustpython_ast::text_size::TextRange, Op
         })
         .collect()
 }
+
+/// The offset of the first token of every logical line of `text`, in
+/// order (not of blank or comment-only lines). Text that does not parse
+/// still gives what the lexer found.
+pub fn logical_line_starts(text: &str) -> Vec<usize> {
+    use ruff_python_ast::token::TokenKind;
+    use ruff_text_size::Ranged;
+    let parsed = ruff_python_parser::parse_unchecked_source(text, ruff_python_ast::PySourceType::Python);
+    let mut out = vec![];
+    let mut at_start = true;
+    for t in parsed.tokens().iter() {
+        match t.kind() {
+            TokenKind::Newline => at_start = true,
+            TokenKind::Comment
+            | TokenKind::NonLogicalNewline
+            | TokenKind::Indent
+            | TokenKind::Dedent
+            | TokenKind::EndOfFile => {}
+            _ if at_start => {
+                out.push(t.range().start().to_usize());
+                at_start = false;
+            }
+            _ => {}
+        }
+    }
+    out
+}
