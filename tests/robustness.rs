@@ -8,6 +8,17 @@ fn run(src: String) -> Result<Option<String>, FileError> {
     with_big_stack(move || convert(&src, "\n", "deep.py", &Options::default()).map(|c| c.output))
 }
 
+/// `src` is refused with an error (not an internal one) that says `why`.
+fn assert_refused(src: &str, why: &str) {
+    match run(src.to_string()) {
+        Err(e) => {
+            let e = e.to_string();
+            assert!(!e.contains("internal error") && e.contains(why), "{e}");
+        }
+        Ok(out) => panic!("expected a refusal, got {out:?}"),
+    }
+}
+
 #[test]
 fn deep_binop_chain_converts() {
     let mut src = String::from("import time\n\n\ndef f():\n    time.sleep(1)\n    return 1\n\n\ndef g():\n    return ");
@@ -147,13 +158,7 @@ fn over_cpython_tokenizer_limits_is_a_syntax_error() {
 #[test]
 fn tab_indented_backslash_line_before_a_rewritten_block_is_refused() {
     let src = "import asyncio\n\n\nasync def returned(reader, cfg):\n\t\\\n    return await asyncio.wait_for(reader.read(100), cfg.timeout)\n";
-    match run(src.to_string()) {
-        Err(e) => {
-            let e = e.to_string();
-            assert!(!e.contains("internal error") && e.contains("backslash"), "{e}");
-        }
-        Ok(out) => panic!("expected a refusal, got {out:?}"),
-    }
+    assert_refused(src, "backslash");
     // Indented by spaces, the same layout converts.
     let src = src.replace("\t\\", "    \\");
     let out = run(src).unwrap().expect("converted");
@@ -171,22 +176,13 @@ fn tab_indented_backslash_line_before_a_rewritten_block_is_refused() {
 #[test]
 fn new_block_before_a_backslash_only_line_is_refused() {
     let src = "import requests\n\n\n\\\ndef fetch(url):\n    return requests.get(url).status_code\n";
-    match run(src.to_string()) {
-        Err(e) => {
-            let e = e.to_string();
-            assert!(!e.contains("internal error") && e.contains("only a backslash"), "{e}");
-        }
-        Ok(out) => panic!("expected a refusal, got {out:?}"),
-    }
+    assert_refused(src, "only a backslash");
     let out = run(src.replace("\\\n", "")).unwrap().expect("converted");
     assert!(out.contains("def _tls_context():"), "{out}");
     // Seed 6: the `__main__` block's first statements become one
     // `asyncio.run`, so its first line would be the backslash line.
     let src = "import asyncio\n\n\nasync def main():\n    return 0\n\n\nif __name__ == \"__main__\":\n    loop = asyncio.new_event_loop()\n    \\\n    code = loop.run_until_complete(main())\n    loop.close()\n    raise SystemExit(code)\n";
-    match run(src.to_string()) {
-        Err(e) => assert!(e.to_string().contains("only a backslash"), "{e}"),
-        Ok(out) => panic!("expected a refusal, got {out:?}"),
-    }
+    assert_refused(src, "only a backslash");
 }
 
 /// Fuzz (issue 15, seed 6, `tabs` + `indent`): a tab-indented body the new
@@ -198,13 +194,7 @@ fn new_block_before_a_backslash_only_line_is_refused() {
 #[test]
 fn mixed_tab_line_a_reindent_would_misplace_is_refused() {
     let src = "import requests\n\n\ndef count(u):\n\tn = 0\n\tfor b in [1]:\n\t        for c in b:\n \t            n += requests.get(u).status_code\n\treturn n\n";
-    match run(src.to_string()) {
-        Err(e) => {
-            let e = e.to_string();
-            assert!(!e.contains("internal error") && e.contains("mixes tabs and spaces"), "{e}");
-        }
-        Ok(out) => panic!("expected a refusal, got {out:?}"),
-    }
+    assert_refused(src, "mixes tabs and spaces");
     // Indented by tabs alone, the same body converts.
     let out =
         run(src.replace(" \t            ", "\t\t\t").replace("\t        for", "\t\tfor")).unwrap().expect("converted");

@@ -254,7 +254,7 @@ impl<'a> Emitter<'a> {
                 // Not when an enclosing reprint ends right there: the comment
                 // is past its span and stays in the text.
                 let end = usize::from(old[j - 1].range().end());
-                let end = if self.reprint_ends.last() == Some(&end) { end } else { self.comment_end(end) };
+                let end = self.comment_end_in_reprint(end);
                 self.reprint_ends.push(end);
                 let text = self.print_stmt_fresh(s, &indent);
                 self.reprint_ends.pop();
@@ -628,7 +628,7 @@ impl<'a> Emitter<'a> {
             // The comment on the run's last line goes with it, but when the
             // compound statement ends there: that comment lies past the
             // replaced span and stays in the text.
-            let end = if self.reprint_ends.last() == Some(&end) { end } else { self.comment_end(end) };
+            let end = self.comment_end_in_reprint(end);
             let old_indent = self.indent_of(stmt_start(first_old, self.src))?;
             // The blank and comment lines right above it go with it.
             lines.extend(self.lead_lines(b, i)?);
@@ -737,6 +737,12 @@ impl<'a> Emitter<'a> {
         };
         out.push(Edit { start, end: line_end, text: String::new() });
         Ok(())
+    }
+
+    /// `comment_end(end)`, but `end` when the enclosing reprint ends there:
+    /// a comment right past the reprinted span stays in the text.
+    pub(super) fn comment_end_in_reprint(&self, end: usize) -> usize {
+        if self.reprint_ends.last() == Some(&end) { end } else { self.comment_end(end) }
     }
 
     /// `end` (a statement's end) moved past the comment that follows it on

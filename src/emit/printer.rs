@@ -489,9 +489,7 @@ impl Emitter<'_> {
             // it lies right past the reprinted span (it stays in the text).
             if pos.is_some() {
                 let end = usize::from(s.range().end());
-                if self.reprint_ends.last() != Some(&end) {
-                    out.push_str(&self.src[end..self.comment_end(end)]);
-                }
+                out.push_str(&self.src[end..self.comment_end_in_reprint(end)]);
             }
         }
         Ok(out)
