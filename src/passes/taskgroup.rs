@@ -524,6 +524,8 @@ impl<'a> Finder<'a, '_> {
         for t in &self.trys {
             match t.stmt {
                 Stmt::TryStar(_) => {}
+                // `try: ... finally:` has no handler to change.
+                Stmt::Try(tr) if tr.handlers.is_empty() => {}
                 Stmt::Try(tr) => {
                     if let Some(why) = handlers_block_star(&tr.handlers) {
                         return self.diag(
