@@ -713,11 +713,21 @@ impl<'a> Emitter<'a> {
         if !self.src[line_start..start].trim().is_empty() {
             return err(s.range().start(), "cannot delete a statement that shares its line");
         }
-        let rest = &self.src[end..];
-        let line_end = rest.find('\n').map(|i| end + i + 1).unwrap_or(self.src.len());
+        let line_after = |at: usize| self.src[at..].find('\n').map(|i| at + i + 1).unwrap_or(self.src.len());
+        let mut line_end = line_after(end);
         let tail = &self.src[end..line_end];
         // A `;` may end the line's last statement.
-        let tail_trim = tail.trim().strip_prefix(';').unwrap_or(tail.trim()).trim();
+        let mut tail_trim = tail.trim().strip_prefix(';').unwrap_or(tail.trim()).trim();
+        // A backslash continues the logical line onto blank lines only
+        // (`import x; \` above an empty line): they go with it.
+        while tail_trim == "\\" && line_end < self.src.len() {
+            let next = line_after(line_end);
+            tail_trim = self.src[line_end..next].trim();
+            line_end = next;
+            if !(tail_trim.is_empty() || tail_trim == "\\") {
+                return err(s.range().start(), "cannot delete a statement that shares its line");
+            }
+        }
         if !(tail_trim.is_empty() || tail_trim.starts_with('#')) {
             return err(s.range().start(), "cannot delete a statement that shares its line");
         }
